@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.ts";
+
+describe("loadConfig", () => {
+  it("defaults point at the local stack", () => {
+    const config = loadConfig({});
+    expect(config.KAFKA_BROKERS).toEqual(["127.0.0.1:19092"]);
+    expect(config.SCHEMA_REGISTRY_URL).toBe("http://127.0.0.1:18081/apis/ccompat/v7");
+    expect(config.REDIS_URL).toBe("redis://127.0.0.1:16379");
+    expect(config.CLICKHOUSE_URL).toBe("http://127.0.0.1:18123");
+    expect(config.CLICKHOUSE_DATABASE).toBe("clm");
+    expect(config.TOPIC_PARTITIONS).toBe(6);
+    expect(config.CLOCK_MODE).toBe("wall");
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("parses lists and numbers", () => {
+    const config = loadConfig({ KAFKA_BROKERS: "a:1, b:2", TOPIC_PARTITIONS: "12", INGEST_API_KEYS: "k1,k2" });
+    expect(config.KAFKA_BROKERS).toEqual(["a:1", "b:2"]);
+    expect(config.TOPIC_PARTITIONS).toBe(12);
+    expect(config.INGEST_API_KEYS).toEqual(["k1", "k2"]);
+  });
+
+  it("treats empty strings as unset", () => {
+    expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toBe("redis://127.0.0.1:16379");
+  });
+
+  it("names every wrong variable and what is wrong", () => {
+    let error: unknown;
+    try {
+      loadConfig({ KAFKA_BROKERS: "nohost", REDIS_URL: "http://x", TOPIC_PARTITIONS: "0", CLOCK_MODE: "sometimes" });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.map((problem) => problem.variable).sort();
+    expect(problems).toEqual(["CLOCK_MODE", "KAFKA_BROKERS", "REDIS_URL", "TOPIC_PARTITIONS"]);
+    expect((error as ConfigError).message).toMatch(/KAFKA_BROKERS: .*host:port.*"nohost"/);
+    expect((error as ConfigError).message).toMatch(/REDIS_URL: .*redis:\/\//);
+  });
+
+  it("never echoes secrets in errors", () => {
+    try {
+      loadConfig({ INGEST_API_KEYS: "secret-key", TOPIC_PARTITIONS: "x" });
+    } catch (caught) {
+      expect((caught as Error).message).not.toContain("secret-key");
+    }
+    expect(() => loadConfig({ INGEST_API_KEYS: "secret-key", TOPIC_PARTITIONS: "x" })).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,104 @@
+import { z } from "zod";
+
+/**
+ * The one configuration schema of the pipeline. Every setting is an environment
+ * variable; defaults point at the local stack (infra/stack.sh). Services call
+ * `loadConfig(process.env)` once in main; the result is frozen.
+ */
+
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, "expected host:port");
+
+const brokerList = z
+  .string()
+  .min(1, "must not be empty")
+  .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(hostPort).min(1, "needs at least one host:port"));
+
+const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
+const redisUrl = z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" });
+
+const port = z.coerce.number().int("must be an integer").min(0).max(65535);
+const positiveInt = (max: number) => z.coerce.number().int("must be an integer").min(1).max(max);
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,249}$/, "expected a Kafka topic name ([A-Za-z0-9._-], 1..249)");
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
+
+export const configSchema = z
+  .object({
+    KAFKA_BROKERS: brokerList.default(["127.0.0.1:19092"]),
+    KAFKA_CLIENT_ID: z.string().min(1).default("clm"),
+    SCHEMA_REGISTRY_URL: httpUrl.default("http://127.0.0.1:18081/apis/ccompat/v7"),
+    REDIS_URL: redisUrl.default("redis://127.0.0.1:16379"),
+    CLICKHOUSE_URL: httpUrl.default("http://127.0.0.1:18123"),
+    CLICKHOUSE_USER: z.string().min(1).default("default"),
+    CLICKHOUSE_PASSWORD: z.string().default(""),
+    CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an identifier").default("clm"),
+
+    TOPIC_EVENTS: topicName.default("clm.events.v1"),
+    TOPIC_STAGE_CHANGES: topicName.default("clm.stage-changes.v1"),
+    TOPIC_DEAD_LETTER: topicName.default("clm.dead-letter.v1"),
+    TOPIC_PARTITIONS: positiveInt(1024).default(6),
+
+    /** `wall`: timers follow the machine clock (production). `event`: time follows each partition's event-time watermark (replays). */
+    CLOCK_MODE: z.enum(["wall", "event"]).default("wall"),
+    REPORTING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as USD").default("USD"),
+    /** Path to a JSON file with lifecycle model overrides (see packages/core lifecycleConfigSchema). */
+    LIFECYCLE_CONFIG_FILE: z.string().min(1).optional(),
+
+    INGEST_PORT: port.default(8080),
+    INGEST_API_KEYS: commaList.optional(),
+    INGEST_MAX_BATCH_EVENTS: positiveInt(100_000).default(5000),
+    INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(5 * 1024 * 1024),
+    PROCESSOR_HTTP_PORT: port.default(8081),
+    SINK_HTTP_PORT: port.default(8082),
+
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  })
+  // Unknown variables are ignored (the environment holds many); only these are read.
+  .strip();
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+/** Names of every variable the schema reads, for docs and `clm status`. */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as ReadonlyArray<keyof Config>;
+
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+  constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
+    super(
+      "invalid configuration:\n" +
+        problems.map((problem) => `  ${problem.variable}: ${problem.message}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/**
+ * Parses the settings from an environment object (pass `process.env`). An empty
+ * string counts as unset, so `FOO=` falls back to the default, except for
+ * variables whose empty value is meaningful (CLICKHOUSE_PASSWORD).
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const input: Record<string, string> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name];
+    if (value === undefined) continue;
+    if (value === "" && name !== "CLICKHOUSE_PASSWORD") continue;
+    input[name] = value;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? "(config)");
+        const shown = variable in input && !/PASSWORD|KEYS/.test(variable) ? ` (got ${JSON.stringify(input[variable])})` : "";
+        return { variable, message: issue.message + shown };
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,144 @@
+import type { CustomerEvent } from "./contract.ts";
+import { fingerprint53 } from "./fingerprint.ts";
+import type { LifecycleConfig } from "./lifecycle-config.ts";
+import { addToScore } from "./score.ts";
+import type { CustomerState } from "./state.ts";
+import { DAY_MS, utcDay } from "./time.ts";
+
+/**
+ * The aggregate half of the fold: how one event changes the customer's counters,
+ * times, sums and score. Stage decisions live in machine.ts. Every update here is
+ * commutative, which is what makes out-of-order delivery exact.
+ */
+
+export type EventCheck = { kind: "new"; fingerprint: number } | { kind: "duplicate" } | { kind: "invalid"; reason: string };
+
+/** Whether the event is already folded (same eventId within the dedupe window) or would break an exact total. */
+export function checkEvent(state: CustomerState | undefined, event: CustomerEvent, config: LifecycleConfig): EventCheck {
+  if (state !== undefined && state.customerId !== event.customerId) {
+    return { kind: "invalid", reason: `event for customer ${event.customerId} folded into state of ${state.customerId}` };
+  }
+  if (event.type === "purchase") {
+    if (event.properties.currency !== config.reportingCurrency) {
+      return { kind: "invalid", reason: `currency ${event.properties.currency} is not the reporting currency ${config.reportingCurrency}` };
+    }
+    if (state !== undefined && !Number.isSafeInteger(state.monetaryE4 + event.properties.amountE4)) {
+      return { kind: "invalid", reason: "monetary total would exceed the exact integer range" };
+    }
+  }
+  const fingerprint = fingerprint53(event.eventId);
+  if (state !== undefined && state.recentEvents.some(([, kept]) => kept === fingerprint)) return { kind: "duplicate" };
+  return { kind: "new", fingerprint };
+}
+
+/** A state for a customer's first event, before any stage has been decided (the machine sets it). */
+export function seedState(event: CustomerEvent): CustomerState {
+  return {
+    customerId: event.customerId,
+    version: 0,
+    firstSeenAt: event.occurredAt,
+    lastEventAt: event.occurredAt,
+    firstPurchaseAt: null,
+    lastPurchaseAt: null,
+    purchaseCount: 0,
+    purchaseDayList: [],
+    purchaseDaysDropped: 0,
+    monetaryE4: 0,
+    logins: 0,
+    supportOpened: 0,
+    supportResolved: 0,
+    supportEscalated: 0,
+    lastSatisfaction: null,
+    lastSatisfactionAt: null,
+    score: { value: 0, at: event.occurredAt },
+    stage: "prospect",
+    stageSince: event.occurredAt,
+    wonBackAt: null,
+    recentEvents: [],
+  };
+}
+
+/** Folds one new (checked) event into the aggregates; version and stage are left to the machine. */
+export function foldAggregates(state: CustomerState, event: CustomerEvent, fingerprint: number, config: LifecycleConfig): CustomerState {
+  const at = event.occurredAt;
+  const halfLifeMs = config.score.halfLifeDays * DAY_MS;
+  const next: { -readonly [K in keyof CustomerState]: CustomerState[K] } = {
+    ...state,
+    firstSeenAt: Math.min(state.firstSeenAt, at),
+    lastEventAt: Math.max(state.lastEventAt, at),
+    score: addToScore(state.score, config.score.weights[event.type], at, halfLifeMs),
+    recentEvents: rememberEvent(state.recentEvents, at, fingerprint, config.dedupe.recentEventsPerCustomer),
+  };
+  switch (event.type) {
+    case "purchase": {
+      next.purchaseCount = state.purchaseCount + 1;
+      next.monetaryE4 = state.monetaryE4 + event.properties.amountE4;
+      next.firstPurchaseAt = state.firstPurchaseAt === null ? at : Math.min(state.firstPurchaseAt, at);
+      next.lastPurchaseAt = state.lastPurchaseAt === null ? at : Math.max(state.lastPurchaseAt, at);
+      const days = addPurchaseDay(state.purchaseDayList, state.purchaseDaysDropped, utcDay(at), config.maxPurchaseDaysKept);
+      next.purchaseDayList = days.list;
+      next.purchaseDaysDropped = days.dropped;
+      break;
+    }
+    case "login":
+      next.logins = state.logins + 1;
+      break;
+    case "support": {
+      const { action, satisfaction } = event.properties;
+      if (action === "opened") next.supportOpened = state.supportOpened + 1;
+      else if (action === "resolved") next.supportResolved = state.supportResolved + 1;
+      else next.supportEscalated = state.supportEscalated + 1;
+      // "Last" is by event time; equal times keep the higher value so any order agrees.
+      if (
+        satisfaction !== null &&
+        (state.lastSatisfactionAt === null ||
+          at > state.lastSatisfactionAt ||
+          (at === state.lastSatisfactionAt && satisfaction > (state.lastSatisfaction ?? 0)))
+      ) {
+        next.lastSatisfaction = satisfaction;
+        next.lastSatisfactionAt = at;
+      }
+      break;
+    }
+  }
+  return next;
+}
+
+/** Keeps the `limit` most recent [time, fingerprint] pairs, sorted ascending, so the kept set is order-independent. */
+function rememberEvent(
+  kept: CustomerState["recentEvents"],
+  at: number,
+  fingerprint: number,
+  limit: number,
+): CustomerState["recentEvents"] {
+  const entry = [at, fingerprint] as const;
+  const list = [...kept];
+  let index = list.length;
+  while (index > 0 && compareEntries(list[index - 1]!, entry) > 0) index--;
+  list.splice(index, 0, entry);
+  return list.length > limit ? list.slice(list.length - limit) : list;
+}
+
+function compareEntries(left: readonly [number, number], right: readonly [number, number]): number {
+  return left[0] - right[0] || left[1] - right[1];
+}
+
+/**
+ * Inserts a UTC day into the sorted distinct list. When full, the oldest day is
+ * dropped and counted; a late purchase dated before every kept day is then
+ * assumed to fall on an already-counted day (it cannot be told apart).
+ */
+function addPurchaseDay(list: readonly number[], dropped: number, day: number, limit: number): { list: number[]; dropped: number } {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (list[middle]! < day) low = middle + 1;
+    else high = middle;
+  }
+  if (list[low] === day) return { list: list as number[], dropped };
+  if (low === 0 && dropped > 0) return { list: list as number[], dropped };
+  const next = [...list.slice(0, low), day, ...list.slice(low)];
+  if (next.length > limit) return { list: next.slice(1), dropped: dropped + 1 };
+  return { list: next, dropped };
+}

@@ -1,0 +1,16 @@
+// The lifecycle core: pure functions (state, event, config) → (state, effects).
+// No I/O and no clock: time is always an argument.
+export * from "./time.ts";
+export * from "./money.ts";
+export * from "./stages.ts";
+export * from "./contract.ts";
+export * from "./lifecycle-config.ts";
+export type { CustomerState } from "./state.ts";
+export { purchaseDays, evaluatedThrough } from "./state.ts";
+export { scoreAt, type DecayedScore } from "./score.ts";
+export { churnThresholds, riskLevel, type ChurnThresholds } from "./thresholds.ts";
+export { classify, tenureDays, tenurePhase, type Classification } from "./classify.ts";
+export { applyEvent, advanceTo, nextDeadline, type Effect, type Step, type StageTransition } from "./machine.ts";
+export * from "./rfm.ts";
+export { fingerprint53 } from "./fingerprint.ts";
+export { describeCustomer, type CustomerView } from "./view.ts";

@@ -1,0 +1,157 @@
+import { classify, type Classification } from "./classify.ts";
+import type { CustomerEvent } from "./contract.ts";
+import { checkEvent, foldAggregates, seedState } from "./fold.ts";
+import type { LifecycleConfig } from "./lifecycle-config.ts";
+import { scoreFallsBelowAt } from "./score.ts";
+import type { RiskLevel, Stage, StageReason } from "./stages.ts";
+import { evaluatedThrough, type CustomerState } from "./state.ts";
+import { churnThresholds, riskLevel } from "./thresholds.ts";
+import { DAY_MS, type EpochMs } from "./time.ts";
+
+/** One stage change, as published to the stage-change topic. */
+export interface StageTransition {
+  /** `${customerId}:${version}`: deterministic, so consumers can dedupe redeliveries. */
+  transitionId: string;
+  customerId: string;
+  version: number;
+  from: Stage | null;
+  to: Stage;
+  reason: StageReason;
+  /** Event time of the triggering event, or the deadline the timer fired for. */
+  occurredAt: EpochMs;
+  trigger: "event" | "timer";
+  eventId: string | null;
+  riskLevel: RiskLevel;
+}
+
+export type Effect =
+  | { kind: "stage_changed"; transition: StageTransition }
+  | { kind: "duplicate_ignored"; eventId: string }
+  | { kind: "event_rejected"; eventId: string; reason: string };
+
+export interface Step {
+  /** Undefined only when a customer's very first event was rejected. */
+  state: CustomerState | undefined;
+  effects: Effect[];
+}
+
+/**
+ * Folds one event: fires the deadlines that fell before it, updates the
+ * aggregates, then re-decides the stage at max(event time, evaluated-through).
+ * A late event changes the totals exactly but re-decides the stage only from
+ * "now" on: published transitions are facts and are never rewritten.
+ */
+export function applyEvent(state: CustomerState | undefined, event: CustomerEvent, config: LifecycleConfig): Step {
+  const check = checkEvent(state, event, config);
+  if (check.kind === "invalid") return { state, effects: [{ kind: "event_rejected", eventId: event.eventId, reason: check.reason }] };
+  if (check.kind === "duplicate") return { state, effects: [{ kind: "duplicate_ignored", eventId: event.eventId }] };
+
+  const effects: Effect[] = [];
+  let current = state;
+  if (current !== undefined && event.occurredAt > evaluatedThrough(current)) {
+    // Deadlines strictly before the event fire first; at the same instant the event wins.
+    const advanced = advanceTo(current, event.occurredAt - 1, config);
+    current = advanced.state;
+    effects.push(...advanced.effects);
+  }
+  const before = current ?? seedState(event);
+  const at = current === undefined ? event.occurredAt : Math.max(event.occurredAt, evaluatedThrough(current));
+  let folded: CustomerState = { ...foldAggregates(before, event, check.fingerprint, config), version: before.version + 1 };
+
+  if (
+    event.type === "purchase" &&
+    current !== undefined &&
+    current.stage === "churned" &&
+    event.occurredAt >= current.stageSince &&
+    config.wonBack.periodDays > 0
+  ) {
+    folded = { ...folded, wonBackAt: event.occurredAt };
+  }
+
+  const decided = classify(folded, at, config);
+  if (current === undefined || decided.stage !== current.stage) {
+    folded = enterStage(folded, decided, at);
+    effects.push({ kind: "stage_changed", transition: transitionOf(current?.stage ?? null, folded, decided, at, "event", event.eventId, config) });
+  }
+  return { state: folded, effects };
+}
+
+/**
+ * Fires, in time order, every deadline at or before `now`, each as its own
+ * transition with its own version and the deadline as its time. The result does
+ * not depend on how late the timer ran.
+ */
+export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleConfig): Step & { state: CustomerState } {
+  const effects: Effect[] = [];
+  let current = state;
+  for (let deadline = nextDeadline(current, config); deadline !== null && deadline <= now; deadline = nextDeadline(current, config)) {
+    const decided = classify(current, deadline, config);
+    const from = current.stage;
+    current = enterStage({ ...current, version: current.version + 1 }, decided, deadline);
+    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, deadline, "timer", null, config) });
+  }
+  return { state: current, effects };
+}
+
+/**
+ * When this customer must be looked at again if nothing happens: the first
+ * instant after evaluatedThrough(state) at which the stage would change, or
+ * null if it never changes without a new event (e.g. churned, prospect).
+ */
+export function nextDeadline(state: CustomerState, config: LifecycleConfig): EpochMs | null {
+  const after = evaluatedThrough(state);
+  for (const candidate of candidateInstants(state, config)) {
+    if (candidate <= after) continue;
+    if (classify(state, candidate, config).stage !== state.stage) return candidate;
+  }
+  return null;
+}
+
+/** Every instant at which classify() can change its answer, ascending. */
+function candidateInstants(state: CustomerState, config: LifecycleConfig): EpochMs[] {
+  if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return [];
+  const thresholds = churnThresholds(state, config);
+  const instants = [
+    state.firstPurchaseAt + config.tenurePhases.growthFromDay * DAY_MS,
+    state.firstPurchaseAt + config.tenurePhases.loyaltyFromDay * DAY_MS,
+    state.lastPurchaseAt + thresholds.warnAfterMs,
+    state.lastPurchaseAt + thresholds.churnAfterMs,
+  ];
+  const scoreCrossing = scoreFallsBelowAt(state.score, config.score.floor, config.score.halfLifeDays * DAY_MS);
+  if (scoreCrossing !== null) instants.push(scoreCrossing);
+  if (state.wonBackAt !== null) instants.push(state.wonBackAt + config.wonBack.periodDays * DAY_MS);
+  return instants.sort((left, right) => left - right);
+}
+
+function enterStage(state: CustomerState, decided: Classification, at: EpochMs): CustomerState {
+  return {
+    ...state,
+    stage: decided.stage,
+    stageSince: at,
+    // Win-back is remembered only while the customer is in won_back.
+    wonBackAt: decided.stage === "won_back" ? state.wonBackAt : null,
+  };
+}
+
+function transitionOf(
+  from: Stage | null,
+  state: CustomerState,
+  decided: Classification,
+  at: EpochMs,
+  trigger: "event" | "timer",
+  eventId: string | null,
+  config: LifecycleConfig,
+): StageTransition {
+  return {
+    transitionId: `${state.customerId}:${state.version}`,
+    customerId: state.customerId,
+    version: state.version,
+    from,
+    to: decided.stage,
+    reason: decided.reason,
+    occurredAt: at,
+    trigger,
+    eventId,
+    riskLevel: riskLevel(state, at, config),
+  };
+}

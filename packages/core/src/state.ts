@@ -1,0 +1,51 @@
+import type { DecayedScore } from "./score.ts";
+import type { Stage } from "./stages.ts";
+import type { EpochMs } from "./time.ts";
+
+/**
+ * Everything the fold keeps about one customer. Aggregates are order-independent
+ * (min/max/sums/sets), so an out-of-order event gives the same totals as in-order
+ * delivery. The only ordered memory is the stage itself and `wonBackAt`.
+ */
+export interface CustomerState {
+  readonly customerId: string;
+  /** +1 for every applied (non-duplicate) event and every timer transition. */
+  readonly version: number;
+  readonly firstSeenAt: EpochMs;
+  readonly lastEventAt: EpochMs;
+  readonly firstPurchaseAt: EpochMs | null;
+  readonly lastPurchaseAt: EpochMs | null;
+  readonly purchaseCount: number;
+  /** Distinct UTC days (days since epoch) with a purchase, ascending; at most config.maxPurchaseDaysKept. */
+  readonly purchaseDayList: readonly number[];
+  /** Distinct purchase days dropped from the front of the list when it was full. */
+  readonly purchaseDaysDropped: number;
+  /** Sum of purchase amounts, E4 units of the reporting currency. */
+  readonly monetaryE4: number;
+  readonly logins: number;
+  readonly supportOpened: number;
+  readonly supportResolved: number;
+  readonly supportEscalated: number;
+  /** Satisfaction of the latest (by event time) support event that carried one. */
+  readonly lastSatisfaction: number | null;
+  readonly lastSatisfactionAt: EpochMs | null;
+  readonly score: DecayedScore;
+  readonly stage: Stage;
+  readonly stageSince: EpochMs;
+  /** Time of the purchase that won the customer back after churn, while it matters. */
+  readonly wonBackAt: EpochMs | null;
+  /**
+   * Dedupe window: [occurredAt, fingerprint] of the customer's most recent events
+   * by event time (then by fingerprint), at most config.dedupe.recentEventsPerCustomer.
+   */
+  readonly recentEvents: ReadonlyArray<readonly [EpochMs, number]>;
+}
+
+export function purchaseDays(state: CustomerState): number {
+  return state.purchaseDayList.length + state.purchaseDaysDropped;
+}
+
+/** The instant through which the stage machine has been evaluated: nothing before it is re-decided. */
+export function evaluatedThrough(state: CustomerState): EpochMs {
+  return Math.max(state.lastEventAt, state.stageSince);
+}

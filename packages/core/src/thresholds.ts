@@ -1,0 +1,67 @@
+import type { LifecycleConfig } from "./lifecycle-config.ts";
+import type { RiskLevel } from "./stages.ts";
+import { purchaseDays, type CustomerState } from "./state.ts";
+import { DAY_MS, utcDay, type EpochMs } from "./time.ts";
+
+export interface ChurnThresholds {
+  /** Where the thresholds come from: the customer's own cadence, or the population default. */
+  basis: "personal" | "population";
+  gapCount: number;
+  /** Mean gap between distinct purchase days, in days; null with fewer than one gap. */
+  meanGapDays: number | null;
+  warnAfterMs: number;
+  churnAfterMs: number;
+}
+
+/**
+ * Gap thresholds for one customer. The mean gap between distinct purchase days is
+ * (last day − first day) / (days − 1): it depends only on first, last and count,
+ * so it is exact under out-of-order delivery. With at least `minGaps` gaps the
+ * thresholds are multiples of it, clamped to floor/ceiling; before that, the
+ * population defaults apply. Churn is always at least one day after warn.
+ */
+export function churnThresholds(state: CustomerState, config: LifecycleConfig): ChurnThresholds {
+  const { population, personal } = config.churn;
+  const gapCount = Math.max(0, purchaseDays(state) - 1);
+  const meanGapDays =
+    gapCount > 0 && state.firstPurchaseAt !== null && state.lastPurchaseAt !== null
+      ? (utcDay(state.lastPurchaseAt) - utcDay(state.firstPurchaseAt)) / gapCount
+      : null;
+  if (meanGapDays === null || gapCount < personal.minGaps) {
+    return {
+      basis: "population",
+      gapCount,
+      meanGapDays,
+      warnAfterMs: population.warnAfterDays * DAY_MS,
+      churnAfterMs: population.churnAfterDays * DAY_MS,
+    };
+  }
+  const warnDays = clamp(meanGapDays * personal.warnMultiplier, personal.warnFloorDays, personal.warnCeilingDays);
+  const churnDays = Math.max(
+    clamp(meanGapDays * personal.churnMultiplier, personal.churnFloorDays, personal.churnCeilingDays),
+    warnDays + 1,
+  );
+  return {
+    basis: "personal",
+    gapCount,
+    meanGapDays,
+    warnAfterMs: Math.round(warnDays * DAY_MS),
+    churnAfterMs: Math.round(churnDays * DAY_MS),
+  };
+}
+
+/** Churn risk from the current purchase gap: none → low → medium (at warn) → high → (churned stays high). */
+export function riskLevel(state: CustomerState, at: EpochMs, config: LifecycleConfig): RiskLevel {
+  if (state.lastPurchaseAt === null) return "none";
+  const thresholds = churnThresholds(state, config);
+  const gap = at - state.lastPurchaseAt;
+  const { lowAtWarnFraction, highAtFraction } = config.churn.risk;
+  if (gap >= thresholds.warnAfterMs + highAtFraction * (thresholds.churnAfterMs - thresholds.warnAfterMs)) return "high";
+  if (gap >= thresholds.warnAfterMs) return "medium";
+  if (gap >= lowAtWarnFraction * thresholds.warnAfterMs) return "low";
+  return "none";
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}

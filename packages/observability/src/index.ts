@@ -1,0 +1,5 @@
+export { createLogger, REDACTED_PATHS } from "./logger.ts";
+export type { Logger } from "./logger.ts";
+export { createMetricsRegistry } from "./metrics.ts";
+export { startOpsServer, checkAll } from "./ops-server.ts";
+export type { HealthCheck, HealthReport, OpsServer } from "./ops-server.ts";
