@@ -2,7 +2,7 @@ import type { CustomerEvent } from "./contract.ts";
 import { fingerprint53 } from "./fingerprint.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { addToScore } from "./score.ts";
-import type { CustomerState } from "./state.ts";
+import { copyState, type CustomerState, type MutableState } from "./state.ts";
 import { DAY_MS, utcDay } from "./time.ts";
 
 /**
@@ -59,16 +59,14 @@ export function seedState(event: CustomerEvent): CustomerState {
 }
 
 /** Folds one new (checked) event into the aggregates; version and stage are left to the machine. */
-export function foldAggregates(state: CustomerState, event: CustomerEvent, fingerprint: number, config: LifecycleConfig): CustomerState {
+export function foldAggregates(state: CustomerState, event: CustomerEvent, fingerprint: number, config: LifecycleConfig): MutableState {
   const at = event.occurredAt;
   const halfLifeMs = config.score.halfLifeDays * DAY_MS;
-  const next: { -readonly [K in keyof CustomerState]: CustomerState[K] } = {
-    ...state,
-    firstSeenAt: Math.min(state.firstSeenAt, at),
-    lastEventAt: Math.max(state.lastEventAt, at),
-    score: addToScore(state.score, config.score.weights[event.type], at, halfLifeMs),
-    recentEvents: rememberEvent(state.recentEvents, at, fingerprint, config.dedupe.recentEventsPerCustomer),
-  };
+  const next = copyState(state);
+  next.firstSeenAt = Math.min(state.firstSeenAt, at);
+  next.lastEventAt = Math.max(state.lastEventAt, at);
+  next.score = addToScore(state.score, config.score.weights[event.type], at, halfLifeMs);
+  next.recentEvents = rememberEvent(state.recentEvents, at, fingerprint, config.dedupe.recentEventsPerCustomer);
   switch (event.type) {
     case "purchase": {
       next.purchaseCount = state.purchaseCount + 1;

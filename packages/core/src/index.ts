@@ -14,3 +14,4 @@ export { applyEvent, advanceTo, nextDeadline, type Effect, type Step, type Stage
 export * from "./rfm.ts";
 export { fingerprint53 } from "./fingerprint.ts";
 export { describeCustomer, type CustomerView } from "./view.ts";
+export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";

@@ -1,11 +1,11 @@
-import { classify, type Classification } from "./classify.ts";
+import { classify, decideReason, STAGE_OF_REASON, type Classification } from "./classify.ts";
 import type { CustomerEvent } from "./contract.ts";
 import { checkEvent, foldAggregates, seedState } from "./fold.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { scoreFallsBelowAt } from "./score.ts";
 import type { RiskLevel, Stage, StageReason } from "./stages.ts";
-import { evaluatedThrough, type CustomerState } from "./state.ts";
-import { churnThresholds, riskLevel } from "./thresholds.ts";
+import { copyState, evaluatedThrough, type CustomerState, type MutableState } from "./state.ts";
+import { churnThresholds, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
 
 /** One stage change, as published to the stage-change topic. */
@@ -56,8 +56,8 @@ export function applyEvent(state: CustomerState | undefined, event: CustomerEven
   }
   const before = current ?? seedState(event);
   const at = current === undefined ? event.occurredAt : Math.max(event.occurredAt, evaluatedThrough(current));
-  let folded: CustomerState = { ...foldAggregates(before, event, check.fingerprint, config), version: before.version + 1 };
-
+  const folded = foldAggregates(before, event, check.fingerprint, config);
+  folded.version = before.version + 1;
   if (
     event.type === "purchase" &&
     current !== undefined &&
@@ -65,12 +65,12 @@ export function applyEvent(state: CustomerState | undefined, event: CustomerEven
     event.occurredAt >= current.stageSince &&
     config.wonBack.periodDays > 0
   ) {
-    folded = { ...folded, wonBackAt: event.occurredAt };
+    folded.wonBackAt = event.occurredAt;
   }
 
-  const decided = classify(folded, at, config);
-  if (current === undefined || decided.stage !== current.stage) {
-    folded = enterStage(folded, decided, at);
+  if (current === undefined || STAGE_OF_REASON[decideReason(folded, at, config)] !== current.stage) {
+    const decided = classify(folded, at, config);
+    enterStage(folded, decided, at);
     effects.push({ kind: "stage_changed", transition: transitionOf(current?.stage ?? null, folded, decided, at, "event", event.eventId, config) });
   }
   return { state: folded, effects };
@@ -87,7 +87,9 @@ export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleC
   for (let deadline = nextDeadline(current, config); deadline !== null && deadline <= now; deadline = nextDeadline(current, config)) {
     const decided = classify(current, deadline, config);
     const from = current.stage;
-    current = enterStage({ ...current, version: current.version + 1 }, decided, deadline);
+    const next = copyState(current);
+    next.version = current.version + 1;
+    current = enterStage(next, decided, deadline);
     effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, deadline, "timer", null, config) });
   }
   return { state: current, effects };
@@ -99,23 +101,29 @@ export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleC
  * null if it never changes without a new event (e.g. churned, prospect).
  */
 export function nextDeadline(state: CustomerState, config: LifecycleConfig): EpochMs | null {
+  if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return null;
   const after = evaluatedThrough(state);
-  for (const candidate of candidateInstants(state, config)) {
+  const thresholds = churnThresholds(state, config);
+  for (const candidate of candidateInstants(state, state.firstPurchaseAt, state.lastPurchaseAt, thresholds, config)) {
     if (candidate <= after) continue;
-    if (classify(state, candidate, config).stage !== state.stage) return candidate;
+    if (STAGE_OF_REASON[decideReason(state, candidate, config, thresholds)] !== state.stage) return candidate;
   }
   return null;
 }
 
-/** Every instant at which classify() can change its answer, ascending. */
-function candidateInstants(state: CustomerState, config: LifecycleConfig): EpochMs[] {
-  if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return [];
-  const thresholds = churnThresholds(state, config);
+/** Every instant at which the stage rules can change their answer, ascending. */
+function candidateInstants(
+  state: CustomerState,
+  firstPurchaseAt: EpochMs,
+  lastPurchaseAt: EpochMs,
+  thresholds: ChurnThresholds,
+  config: LifecycleConfig,
+): EpochMs[] {
   const instants = [
-    state.firstPurchaseAt + config.tenurePhases.growthFromDay * DAY_MS,
-    state.firstPurchaseAt + config.tenurePhases.loyaltyFromDay * DAY_MS,
-    state.lastPurchaseAt + thresholds.warnAfterMs,
-    state.lastPurchaseAt + thresholds.churnAfterMs,
+    firstPurchaseAt + config.tenurePhases.growthFromDay * DAY_MS,
+    firstPurchaseAt + config.tenurePhases.loyaltyFromDay * DAY_MS,
+    lastPurchaseAt + thresholds.warnAfterMs,
+    lastPurchaseAt + thresholds.churnAfterMs,
   ];
   const scoreCrossing = scoreFallsBelowAt(state.score, config.score.floor, config.score.halfLifeDays * DAY_MS);
   if (scoreCrossing !== null) instants.push(scoreCrossing);
@@ -123,14 +131,13 @@ function candidateInstants(state: CustomerState, config: LifecycleConfig): Epoch
   return instants.sort((left, right) => left - right);
 }
 
-function enterStage(state: CustomerState, decided: Classification, at: EpochMs): CustomerState {
-  return {
-    ...state,
-    stage: decided.stage,
-    stageSince: at,
-    // Win-back is remembered only while the customer is in won_back.
-    wonBackAt: decided.stage === "won_back" ? state.wonBackAt : null,
-  };
+/** Sets the stage on a fresh copy (never on a state already handed out). */
+function enterStage(state: MutableState, decided: Classification, at: EpochMs): MutableState {
+  state.stage = decided.stage;
+  state.stageSince = at;
+  // Win-back is remembered only while the customer is in won_back.
+  if (decided.stage !== "won_back") state.wonBackAt = null;
+  return state;
 }
 
 function transitionOf(

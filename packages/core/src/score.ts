@@ -25,6 +25,10 @@ export function addToScore(score: DecayedScore, weight: number, eventAt: EpochMs
 /** First instant at which the score is strictly below `floor`, or null if it never drops (already below, or floor 0). */
 export function scoreFallsBelowAt(score: DecayedScore, floor: number, halfLifeMs: number): EpochMs | null {
   if (floor <= 0 || score.value < floor) return null;
-  // +1 ms: the crossing instant itself may round to exactly the floor.
-  return Math.floor(score.at + halfLifeMs * Math.log2(score.value / floor)) + 1;
+  // The closed form is off by rounding near the crossing; settle the exact
+  // millisecond with scoreAt itself, so the deadline agrees with the stage rules.
+  let instant = Math.floor(score.at + halfLifeMs * Math.log2(score.value / floor));
+  while (instant > score.at && scoreAt(score, instant, halfLifeMs) < floor) instant--;
+  while (scoreAt(score, instant, halfLifeMs) >= floor) instant++;
+  return instant;
 }

@@ -1,0 +1,2 @@
+export { parseCdnowLine, parseCdnowText, readCdnowFile, CDNOW_MASTER_PATH, CDNOW_SAMPLE_PATH, type CdnowParseError } from "./cdnow.ts";
+export type { InputEventJson } from "./input-event-json.ts";
