@@ -27,7 +27,10 @@ export function checkEvent(state: CustomerState | undefined, event: CustomerEven
     }
   }
   const fingerprint = fingerprint53(event.eventId);
-  if (state !== undefined && state.recentEvents.some(([, kept]) => kept === fingerprint)) return { kind: "duplicate" };
+  if (state !== undefined) {
+    const kept = state.recentEvents;
+    for (let index = 1; index < kept.length; index += 2) if (kept[index] === fingerprint) return { kind: "duplicate" };
+  }
   return { kind: "new", fingerprint };
 }
 
@@ -102,23 +105,16 @@ export function foldAggregates(state: CustomerState, event: CustomerEvent, finge
   return next;
 }
 
-/** Keeps the `limit` most recent [time, fingerprint] pairs, sorted ascending, so the kept set is order-independent. */
-function rememberEvent(
-  kept: CustomerState["recentEvents"],
-  at: number,
-  fingerprint: number,
-  limit: number,
-): CustomerState["recentEvents"] {
-  const entry = [at, fingerprint] as const;
-  const list = [...kept];
-  let index = list.length;
-  while (index > 0 && compareEntries(list[index - 1]!, entry) > 0) index--;
-  list.splice(index, 0, entry);
-  return list.length > limit ? list.slice(list.length - limit) : list;
-}
-
-function compareEntries(left: readonly [number, number], right: readonly [number, number]): number {
-  return left[0] - right[0] || left[1] - right[1];
+/** Keeps the `limit` most recent (time, fingerprint) pairs, ascending, so the kept set is order-independent. */
+function rememberEvent(kept: readonly number[], at: number, fingerprint: number, limit: number): number[] {
+  let index = kept.length;
+  while (index > 0 && (kept[index - 2]! > at || (kept[index - 2] === at && kept[index - 1]! > fingerprint))) index -= 2;
+  const overflow = kept.length / 2 + 1 > limit;
+  if (overflow && index === 0) return kept as number[]; // older than everything kept: it would be evicted at once
+  const next = kept.slice(overflow ? 2 : 0, index);
+  next.push(at, fingerprint);
+  for (let rest = index; rest < kept.length; rest++) next.push(kept[rest]!);
+  return next;
 }
 
 /**

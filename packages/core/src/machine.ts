@@ -48,7 +48,13 @@ export function applyEvent(state: CustomerState | undefined, event: CustomerEven
 
   const effects: Effect[] = [];
   let current = state;
-  if (current !== undefined && event.occurredAt > evaluatedThrough(current)) {
+  if (
+    current !== undefined &&
+    event.occurredAt > evaluatedThrough(current) &&
+    // Without events a customer never returns to a stage it left (the rules are
+    // monotone in time), so the same stage just before the event means no deadline fell due.
+    STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage
+  ) {
     // Deadlines strictly before the event fire first; at the same instant the event wins.
     const advanced = advanceTo(current, event.occurredAt - 1, config);
     current = advanced.state;

@@ -194,6 +194,22 @@ describe("fold properties", () => {
     );
   });
 
+  it("without events a customer never returns to a stage it left (what lets applyEvent skip idle timers)", () => {
+    fc.assert(
+      fc.property(eventsArbitrary, configArbitrary, fc.array(fc.integer({ min: 0, max: 1500 * DAY_MS }), { minLength: 3, maxLength: 12 }), (events, config, offsets) => {
+        const { state } = foldAll(events, config);
+        const start = evaluatedThrough(state!);
+        const stages = [...offsets].sort((left, right) => left - right).map((offset) => classify(state!, start + offset, config).stage);
+        const left = new Set<string>();
+        for (let index = 1; index < stages.length; index++) {
+          if (stages[index] !== stages[index - 1]) left.add(stages[index - 1]!);
+          expect(left.has(stages[index]!)).toBe(false);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it("versions increase by one per applied event or timer transition, and transition ids are unique", () => {
     fc.assert(
       fc.property(eventsArbitrary, configArbitrary, (events, config) => {

@@ -35,10 +35,11 @@ export interface CustomerState {
   /** Time of the purchase that won the customer back after churn, while it matters. */
   readonly wonBackAt: EpochMs | null;
   /**
-   * Dedupe window: [occurredAt, fingerprint] of the customer's most recent events
-   * by event time (then by fingerprint), at most config.dedupe.recentEventsPerCustomer.
+   * Dedupe window: the customer's most recent events by event time (then by
+   * fingerprint), at most config.dedupe.recentEventsPerCustomer, as flat pairs
+   * [occurredAt₀, fingerprint₀, occurredAt₁, fingerprint₁, …] ascending.
    */
-  readonly recentEvents: ReadonlyArray<readonly [EpochMs, number]>;
+  readonly recentEvents: readonly number[];
 }
 
 export function purchaseDays(state: CustomerState): number {
