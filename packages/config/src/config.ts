@@ -8,7 +8,7 @@ import { z } from "zod";
 
 const hostPort = z
   .string()
-  .regex(/^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, "expected host:port");
+  .regex(/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/, "expected host:port");
 
 const brokerList = z
   .string()

@@ -141,7 +141,7 @@ export function createInputEventSchema(options: { reportingCurrency: string }) {
     .object({
       ticketId: id("ticketId"),
       action: z.enum(SUPPORT_ACTIONS),
-      satisfaction: z.number().int("satisfaction must be an integer 1..5").min(1).max(5).optional(),
+      satisfaction: z.number({ error: "satisfaction must be an integer 1..5" }).int("satisfaction must be an integer 1..5").min(1, "satisfaction must be an integer 1..5").max(5, "satisfaction must be an integer 1..5").optional(),
     })
     .strict()
     .transform(
@@ -184,4 +184,49 @@ export function parseInputEvent(schema: InputEventSchema, input: unknown): Parse
       message: issue.message,
     })),
   };
+}
+
+/**
+ * Value checks for an event that arrived already typed (decoded from Avro, so its
+ * structure is right): the ranges Avro cannot express. Ingest's zod schema
+ * enforces the same rules on JSON; the processor applies these to records that
+ * reached the topic by any other way. Returns the problems, empty when valid.
+ */
+export function domainEventProblems(event: CustomerEvent, reportingCurrency: string): FieldError[] {
+  const problems: FieldError[] = [];
+  const idProblem = (path: string, value: string) => {
+    if (value.length < 1 || value.length > 128) problems.push({ path, message: `${path.split(".").pop()} must be 1..128 characters` });
+  };
+  idProblem("eventId", event.eventId);
+  idProblem("customerId", event.customerId);
+  if (!Number.isSafeInteger(event.occurredAt) || event.occurredAt < MIN_TIME || event.occurredAt > MAX_TIME) {
+    problems.push({ path: "occurredAt", message: "occurredAt must be between 1970-01-01 and 9999-12-31 (UTC)" });
+  }
+  switch (event.type) {
+    case "purchase": {
+      const { orderId, amountE4, currency, quantity } = event.properties;
+      idProblem("properties.orderId", orderId);
+      if (!Number.isSafeInteger(amountE4) || amountE4 < 0 || amountE4 > MAX_AMOUNT_E4) {
+        problems.push({ path: "properties.amount", message: "amount must be between 0 and 1000000000" });
+      }
+      if (currency !== reportingCurrency) {
+        problems.push({ path: "properties.currency", message: `currency ${currency} is not the reporting currency ${reportingCurrency}` });
+      }
+      if (quantity !== null && (!Number.isInteger(quantity) || quantity < 1 || quantity > 1_000_000)) {
+        problems.push({ path: "properties.quantity", message: "quantity must be an integer >= 1" });
+      }
+      break;
+    }
+    case "login":
+      break;
+    case "support": {
+      idProblem("properties.ticketId", event.properties.ticketId);
+      const { satisfaction } = event.properties;
+      if (satisfaction !== null && (!Number.isInteger(satisfaction) || satisfaction < 1 || satisfaction > 5)) {
+        problems.push({ path: "properties.satisfaction", message: "satisfaction must be an integer 1..5" });
+      }
+      break;
+    }
+  }
+  return problems;
 }

@@ -1,10 +1,10 @@
-import { classify, decideReason, STAGE_OF_REASON, type Classification } from "./classify.ts";
+import { classify, decideReason, STAGE_OF_REASON, tenureDays, type Classification } from "./classify.ts";
 import type { CustomerEvent } from "./contract.ts";
 import { checkEvent, foldAggregates, seedState } from "./fold.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
-import { scoreFallsBelowAt } from "./score.ts";
+import { scoreAt, scoreFallsBelowAt } from "./score.ts";
 import type { RiskLevel, Stage, StageReason } from "./stages.ts";
-import { copyState, evaluatedThrough, type CustomerState, type MutableState } from "./state.ts";
+import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type MutableState } from "./state.ts";
 import { churnThresholds, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
 
@@ -22,6 +22,18 @@ export interface StageTransition {
   trigger: "event" | "timer";
   eventId: string | null;
   riskLevel: RiskLevel;
+  /** The customer's figures at occurredAt, so consumers need no lookup to see why. */
+  snapshot: CustomerSnapshot;
+}
+
+export interface CustomerSnapshot {
+  purchaseCount: number;
+  purchaseDays: number;
+  monetaryE4: number;
+  firstPurchaseAt: EpochMs | null;
+  lastPurchaseAt: EpochMs | null;
+  interactionScore: number;
+  tenureDays: number | null;
 }
 
 export type Effect =
@@ -166,5 +178,14 @@ function transitionOf(
     trigger,
     eventId,
     riskLevel: riskLevel(state, at, config),
+    snapshot: {
+      purchaseCount: state.purchaseCount,
+      purchaseDays: purchaseDays(state),
+      monetaryE4: state.monetaryE4,
+      firstPurchaseAt: state.firstPurchaseAt,
+      lastPurchaseAt: state.lastPurchaseAt,
+      interactionScore: scoreAt(state.score, at, config.score.halfLifeDays * DAY_MS),
+      tenureDays: tenureDays(state, at),
+    },
   };
 }
