@@ -45,7 +45,8 @@ export const configSchema = z
 
     /** `wall`: timers follow the machine clock (production). `event`: time follows each partition's event-time watermark (replays). */
     CLOCK_MODE: z.enum(["wall", "event"]).default("wall"),
-    REPORTING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as USD").default("USD"),
+    /** Overrides the lifecycle model's reportingCurrency (default USD). */
+    REPORTING_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "expected an ISO 4217 code such as USD").optional(),
     /** Path to a JSON file with lifecycle model overrides (see packages/core lifecycleConfigSchema). */
     LIFECYCLE_CONFIG_FILE: z.string().min(1).optional(),
 

@@ -1,2 +1,3 @@
 export { loadConfig, ConfigError, configSchema, CONFIG_VARIABLES } from "./config.ts";
 export type { Config } from "./config.ts";
+export { loadLifecycleConfig } from "./lifecycle.ts";
