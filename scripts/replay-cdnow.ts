@@ -8,6 +8,7 @@ import {
   computeRfmBoundaries,
   createInputEventSchema,
   DEFAULT_LIFECYCLE_CONFIG,
+  encodeState,
   parseInputEvent,
   replayPopulation,
   rfmScores,
@@ -72,6 +73,11 @@ for (const transition of replay.transitions) {
 console.log(`\nTransitions (${replay.transitions.length})`);
 for (const [pair, count] of [...byPair].sort((left, right) => right[1] - left[1])) console.log(`  ${pair.padEnd(24)} ${String(count).padStart(7)}`);
 
+const sizes = [...replay.states.values()].map((state) => encodeState(state).length).sort((left, right) => left - right);
+const percentile = (q: number) => sizes[Math.min(sizes.length - 1, Math.floor(q * sizes.length))]!;
+console.log(
+  `\nPacked state (Redis value): mean ${(sizes.reduce((sum, size) => sum + size, 0) / sizes.length).toFixed(1)} B, median ${percentile(0.5)} B, p99 ${percentile(0.99)} B, max ${sizes[sizes.length - 1]} B per customer`,
+);
 console.log(
   `\nPure fold: median ${medianMs.toFixed(0)} ms over ${rounds} rounds → ${Math.round(events.length / (medianMs / 1000)).toLocaleString("en-US")} events/s on one core (incl. ${replay.transitions.length} transitions and timers to the end)`,
 );

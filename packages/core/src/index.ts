@@ -15,3 +15,4 @@ export * from "./rfm.ts";
 export { fingerprint53 } from "./fingerprint.ts";
 export { describeCustomer, type CustomerView } from "./view.ts";
 export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";
+export { encodeState, decodeState } from "./state-codec.ts";

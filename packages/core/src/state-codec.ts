@@ -1,0 +1,214 @@
+import { STAGES, type Stage } from "./stages.ts";
+import type { CustomerState } from "./state.ts";
+
+/**
+ * A compact binary form of CustomerState for Redis (one string per customer).
+ * Integers are unsigned LEB128 varints; every time is stored as a delta from
+ * firstSeenAt (the minimum of all event times, so deltas are ≥ 0), nullable times
+ * as delta + 1 (0 = null); days and the dedupe window are delta-encoded. The
+ * customer id is the Redis key and is not repeated. A typical customer with a
+ * handful of events takes 50–90 bytes.
+ *
+ * Layout v1: format(1) version firstSeenAt Δ(lastEventAt) Δ?(firstPurchaseAt)
+ * Δ?(lastPurchaseAt) purchaseCount monetaryE4 logins supportOpened supportResolved
+ * supportEscalated lastSatisfaction+1 Δ?(lastSatisfactionAt) score.value(f64)
+ * Δ(score.at) stage(1) Δ(stageSince) Δ?(wonBackAt) purchaseDaysDropped
+ * days(n, first, gaps…) recent(n, [Δtime, fingerprint(7 bytes)]…)
+ */
+const FORMAT_V1 = 1;
+
+class Writer {
+  private bytes = new Uint8Array(128);
+  length = 0;
+
+  private room(extra: number): void {
+    if (this.length + extra <= this.bytes.length) return;
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra));
+    grown.set(this.bytes.subarray(0, this.length));
+    this.bytes = grown;
+  }
+
+  byte(value: number): void {
+    this.room(1);
+    this.bytes[this.length++] = value;
+  }
+
+  /** Unsigned varint for any safe integer ≥ 0 (no 32-bit bit operations). */
+  uint(value: number): void {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`state codec: ${value} is not a safe unsigned integer`);
+    this.room(8);
+    while (value >= 0x80) {
+      this.bytes[this.length++] = (value % 0x80) | 0x80;
+      value = Math.floor(value / 0x80);
+    }
+    this.bytes[this.length++] = value;
+  }
+
+  float(value: number): void {
+    this.room(8);
+    new DataView(this.bytes.buffer, this.bytes.byteOffset).setFloat64(this.length, value, true);
+    this.length += 8;
+  }
+
+  fixed56(value: number): void {
+    this.room(7);
+    for (let index = 0; index < 7; index++) {
+      this.bytes[this.length++] = value % 256;
+      value = Math.floor(value / 256);
+    }
+  }
+
+  result(): Uint8Array {
+    return this.bytes.slice(0, this.length);
+  }
+}
+
+class Reader {
+  private offset = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  byte(): number {
+    if (this.offset >= this.bytes.length) throw new RangeError("state codec: truncated");
+    return this.bytes[this.offset++]!;
+  }
+
+  uint(): number {
+    let value = 0;
+    let scale = 1;
+    for (;;) {
+      const byte = this.byte();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+      if (scale > 2 ** 56) throw new RangeError("state codec: varint too long");
+    }
+  }
+
+  float(): number {
+    if (this.offset + 8 > this.bytes.length) throw new RangeError("state codec: truncated");
+    const value = new DataView(this.bytes.buffer, this.bytes.byteOffset).getFloat64(this.offset, true);
+    this.offset += 8;
+    return value;
+  }
+
+  fixed56(): number {
+    let value = 0;
+    let scale = 1;
+    for (let index = 0; index < 7; index++) {
+      value += this.byte() * scale;
+      scale *= 256;
+    }
+    return value;
+  }
+
+  done(): boolean {
+    return this.offset === this.bytes.length;
+  }
+}
+
+export function encodeState(state: CustomerState): Uint8Array {
+  const base = state.firstSeenAt;
+  const out = new Writer();
+  const delta = (at: number) => out.uint(at - base);
+  const maybeDelta = (at: number | null) => out.uint(at === null ? 0 : at - base + 1);
+
+  out.byte(FORMAT_V1);
+  out.uint(state.version);
+  out.uint(base);
+  delta(state.lastEventAt);
+  maybeDelta(state.firstPurchaseAt);
+  maybeDelta(state.lastPurchaseAt);
+  out.uint(state.purchaseCount);
+  out.uint(state.monetaryE4);
+  out.uint(state.logins);
+  out.uint(state.supportOpened);
+  out.uint(state.supportResolved);
+  out.uint(state.supportEscalated);
+  out.uint(state.lastSatisfaction === null ? 0 : state.lastSatisfaction + 1);
+  maybeDelta(state.lastSatisfactionAt);
+  out.float(state.score.value);
+  delta(state.score.at);
+  out.byte(STAGES.indexOf(state.stage));
+  delta(state.stageSince);
+  maybeDelta(state.wonBackAt);
+  out.uint(state.purchaseDaysDropped);
+
+  const days = state.purchaseDayList;
+  out.uint(days.length);
+  for (let index = 0; index < days.length; index++) out.uint(index === 0 ? days[0]! : days[index]! - days[index - 1]!);
+
+  const recent = state.recentEvents;
+  out.uint(recent.length / 2);
+  for (let index = 0; index < recent.length; index += 2) {
+    out.uint(index === 0 ? recent[0]! - base : recent[index]! - recent[index - 2]!);
+    out.fixed56(recent[index + 1]!);
+  }
+  return out.result();
+}
+
+export function decodeState(customerId: string, bytes: Uint8Array): CustomerState {
+  const input = new Reader(bytes);
+  const format = input.byte();
+  if (format !== FORMAT_V1) throw new RangeError(`state codec: unknown format ${format}`);
+  const version = input.uint();
+  const base = input.uint();
+  const at = () => base + input.uint();
+  const maybeAt = () => {
+    const raw = input.uint();
+    return raw === 0 ? null : base + raw - 1;
+  };
+  const lastEventAt = at();
+  const firstPurchaseAt = maybeAt();
+  const lastPurchaseAt = maybeAt();
+  const purchaseCount = input.uint();
+  const monetaryE4 = input.uint();
+  const logins = input.uint();
+  const supportOpened = input.uint();
+  const supportResolved = input.uint();
+  const supportEscalated = input.uint();
+  const satisfactionRaw = input.uint();
+  const lastSatisfactionAt = maybeAt();
+  const scoreValue = input.float();
+  const scoreAt = at();
+  const stage: Stage | undefined = STAGES[input.byte()];
+  if (stage === undefined) throw new RangeError("state codec: unknown stage");
+  const stageSince = at();
+  const wonBackAt = maybeAt();
+  const purchaseDaysDropped = input.uint();
+
+  const dayCount = input.uint();
+  const purchaseDayList: number[] = [];
+  for (let index = 0; index < dayCount; index++) purchaseDayList.push((index === 0 ? 0 : purchaseDayList[index - 1]!) + input.uint());
+
+  const recentCount = input.uint();
+  const recentEvents: number[] = [];
+  let time = base;
+  for (let index = 0; index < recentCount; index++) {
+    time += input.uint();
+    recentEvents.push(time, input.fixed56());
+  }
+  if (!input.done()) throw new RangeError("state codec: trailing bytes");
+  return {
+    customerId,
+    version,
+    firstSeenAt: base,
+    lastEventAt,
+    firstPurchaseAt,
+    lastPurchaseAt,
+    purchaseCount,
+    purchaseDayList,
+    purchaseDaysDropped,
+    monetaryE4,
+    logins,
+    supportOpened,
+    supportResolved,
+    supportEscalated,
+    lastSatisfaction: satisfactionRaw === 0 ? null : satisfactionRaw - 1,
+    lastSatisfactionAt,
+    score: { value: scoreValue, at: scoreAt },
+    stage,
+    stageSince,
+    wonBackAt,
+    recentEvents,
+  };
+}
