@@ -16,3 +16,4 @@ export { fingerprint53 } from "./fingerprint.ts";
 export { describeCustomer, type CustomerView } from "./view.ts";
 export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";
 export { encodeState, decodeState } from "./state-codec.ts";
+export { foldPartitionBatch, sweepHorizon, type BatchRecord, type BatchResult, type PartitionClock } from "./partition-fold.ts";

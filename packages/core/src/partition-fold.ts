@@ -1,0 +1,137 @@
+import type { CustomerEvent } from "./contract.ts";
+import type { LifecycleConfig } from "./lifecycle-config.ts";
+import { advanceTo, applyEvent, nextDeadline, type Effect } from "./machine.ts";
+import type { CustomerState } from "./state.ts";
+import type { EpochMs } from "./time.ts";
+
+/**
+ * Event-time semantics of one Kafka partition, as a pure function: the processor
+ * in `event` clock mode runs exactly this over each batch, with I/O around it.
+ *
+ * The partition's watermark is the largest event time seen so far. Before each
+ * record, every customer's deadlines strictly before (watermark − lateness) fire
+ * (at the same instant an event wins, as in applyEvent); then the record is applied
+ * to its customer. Because sweeps depend only on the record
+ * sequence — never on where batches start and end — splitting a partition's
+ * records into any batches gives the same states and the same transitions
+ * (property-tested), which is what lets a rebuild reproduce a live run exactly.
+ */
+export interface PartitionClock {
+  watermark: EpochMs | null;
+  /** Deadlines fire only once the watermark is this far past them (allowed lateness). */
+  latenessMs: number;
+}
+
+export interface BatchRecord {
+  /** Position in the partition (Kafka offset), for reports. */
+  offset: string;
+  event: CustomerEvent;
+}
+
+export interface BatchResult {
+  /** Customers whose state changed, with their state after the batch. */
+  changed: Map<string, CustomerState>;
+  /** Effects in the order they happened, each with the record it belongs to (null for timers). */
+  effects: { offset: string | null; effect: Effect }[];
+  watermark: EpochMs | null;
+}
+
+/**
+ * Folds a batch of a partition's records. `states` holds the current state of every
+ * customer in the batch and of every customer whose deadline is ≤ the batch's final
+ * watermark − lateness (the caller loads them; see dueBefore()). It is not mutated.
+ */
+export function foldPartitionBatch(
+  states: ReadonlyMap<string, CustomerState>,
+  records: readonly BatchRecord[],
+  clock: PartitionClock,
+  config: LifecycleConfig,
+): BatchResult {
+  const current = new Map(states);
+  const changed = new Map<string, CustomerState>();
+  const effects: BatchResult["effects"] = [];
+  const timers = new DeadlineHeap();
+  for (const [customerId, state] of current) {
+    const deadline = nextDeadline(state, config);
+    if (deadline !== null) timers.push(deadline, customerId);
+  }
+  let watermark = clock.watermark;
+
+  const sweep = (until: EpochMs) => {
+    for (let top = timers.peek(); top !== undefined && top.at <= until; top = timers.peek()) {
+      timers.pop();
+      const state = current.get(top.customerId)!;
+      if (nextDeadline(state, config) !== top.at) continue; // stale heap entry: the state moved on
+      const step = advanceTo(state, until, config);
+      if (step.state !== state) {
+        current.set(top.customerId, step.state);
+        changed.set(top.customerId, step.state);
+        for (const effect of step.effects) effects.push({ offset: null, effect });
+      }
+      const next = nextDeadline(step.state, config);
+      if (next !== null) timers.push(next, top.customerId);
+    }
+  };
+
+  for (const record of records) {
+    const { event } = record;
+    watermark = watermark === null ? event.occurredAt : Math.max(watermark, event.occurredAt);
+    sweep(watermark - clock.latenessMs - 1);
+    const before = current.get(event.customerId);
+    const step = applyEvent(before, event, config);
+    for (const effect of step.effects) effects.push({ offset: record.offset, effect });
+    if (step.state !== undefined && step.state !== before) {
+      current.set(event.customerId, step.state);
+      changed.set(event.customerId, step.state);
+      const next = nextDeadline(step.state, config);
+      if (next !== null) timers.push(next, event.customerId);
+    }
+  }
+  return { changed, effects, watermark };
+}
+
+/** A binary min-heap of (deadline, customer). */
+class DeadlineHeap {
+  private readonly items: { at: number; customerId: string }[] = [];
+
+  push(at: number, customerId: string): void {
+    const items = this.items;
+    items.push({ at, customerId });
+    let index = items.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >> 1;
+      if (items[parent]!.at <= items[index]!.at) break;
+      [items[parent], items[index]] = [items[index]!, items[parent]!];
+      index = parent;
+    }
+  }
+
+  peek(): { at: number; customerId: string } | undefined {
+    return this.items[0];
+  }
+
+  pop(): void {
+    const items = this.items;
+    const last = items.pop()!;
+    if (items.length === 0) return;
+    items[0] = last;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      const right = left + 1;
+      let smallest = index;
+      if (left < items.length && items[left]!.at < items[smallest]!.at) smallest = left;
+      if (right < items.length && items[right]!.at < items[smallest]!.at) smallest = right;
+      if (smallest === index) return;
+      [items[smallest], items[index]] = [items[index]!, items[smallest]!];
+      index = smallest;
+    }
+  }
+}
+
+/** The latest instant a batch's sweeps can reach: load every customer with a deadline at or before it. */
+export function sweepHorizon(records: readonly BatchRecord[], clock: PartitionClock): EpochMs | null {
+  let watermark = clock.watermark;
+  for (const record of records) watermark = watermark === null ? record.event.occurredAt : Math.max(watermark, record.event.occurredAt);
+  return watermark === null ? null : watermark - clock.latenessMs - 1;
+}

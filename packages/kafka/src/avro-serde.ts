@@ -1,0 +1,95 @@
+import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
+import avro from "avsc";
+import { AVRO_TYPE_OPTIONS } from "@clm/contracts";
+
+/**
+ * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro binary),
+ * with writer schemas from a Confluent-compatible registry. The registry is asked
+ * once per schema id; encoding and decoding are synchronous on the hot path.
+ * Records written with an older compatible schema are resolved to the reader type.
+ */
+export class AvroDecodeError extends Error {
+  constructor(
+    readonly code: "NOT_CONFLUENT_AVRO" | "UNKNOWN_SCHEMA" | "AVRO_INVALID",
+    message: string,
+  ) {
+    super(message);
+    this.name = "AvroDecodeError";
+  }
+}
+
+export function createRegistry(url: string): SchemaRegistry {
+  return new SchemaRegistry({ host: url, retry: { retries: 5 } }, { [SchemaType.AVRO]: AVRO_TYPE_OPTIONS });
+}
+
+export class AvroSerde<T> {
+  private writerId: number | null = null;
+  private readonly resolvers = new Map<number, unknown>();
+  private readonly readerType: avro.Type;
+
+  constructor(
+    private readonly registry: SchemaRegistry,
+    private readonly subject: string,
+    private readonly schemaText: string,
+  ) {
+    this.readerType = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema, AVRO_TYPE_OPTIONS);
+  }
+
+  /** Registers the schema under the subject (idempotent) and keeps its id for encoding. */
+  async register(): Promise<number> {
+    const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: this.schemaText }, { subject: this.subject });
+    this.writerId = id;
+    this.resolvers.set(id, this.readerType);
+    return id;
+  }
+
+  get schemaId(): number {
+    if (this.writerId === null) throw new Error(`schema for ${this.subject} is not registered yet`);
+    return this.writerId;
+  }
+
+  encode(value: T): Buffer {
+    const body = this.readerType.toBuffer(value);
+    const out = Buffer.allocUnsafe(5 + body.length);
+    out[0] = 0;
+    out.writeUInt32BE(this.schemaId, 1);
+    body.copy(out, 5);
+    return out;
+  }
+
+  /** Fetches the writer schemas of these messages that are not known yet (one request per new id). */
+  async prepare(values: Iterable<Buffer | null>): Promise<void> {
+    const unknown = new Set<number>();
+    for (const value of values) {
+      if (value && value.length >= 5 && value[0] === 0) {
+        const id = value.readUInt32BE(1);
+        if (!this.resolvers.has(id)) unknown.add(id);
+      }
+    }
+    for (const id of unknown) {
+      try {
+        const writer = (await this.registry.getSchema(id)) as unknown as avro.Type;
+        this.resolvers.set(id, writer.equals(this.readerType) ? this.readerType : this.readerType.createResolver(writer));
+      } catch {
+        // Left unknown: decode() reports UNKNOWN_SCHEMA for these records, which go to the dead-letter topic.
+      }
+    }
+  }
+
+  /** Decodes one message whose writer schema is prepared; throws AvroDecodeError with the reason. */
+  decode(value: Buffer | null): T {
+    if (!value || value.length < 5 || value[0] !== 0) {
+      throw new AvroDecodeError("NOT_CONFLUENT_AVRO", "value is not Confluent-framed Avro (magic byte 0 + schema id)");
+    }
+    const id = value.readUInt32BE(1);
+    const resolver = this.resolvers.get(id);
+    if (resolver === undefined) throw new AvroDecodeError("UNKNOWN_SCHEMA", `schema id ${id} is unknown to the registry`);
+    try {
+      const body = value.subarray(5);
+      if (resolver === this.readerType) return this.readerType.fromBuffer(body) as T;
+      return this.readerType.fromBuffer(body, resolver as never) as T;
+    } catch (error) {
+      throw new AvroDecodeError("AVRO_INVALID", `Avro body does not decode with schema ${id}: ${(error as Error).message}`);
+    }
+  }
+}
