@@ -1,0 +1,763 @@
+#!/usr/bin/env bash
+# infra/stack.sh — the project's local stack without Docker: real servers on 127.0.0.1.
+#
+#   npm run stack -- up            install what is missing, start everything, wait until healthy
+#   npm run stack -- down          stop what this stack started (pid files; TERM, then KILL)
+#   npm run stack -- status [--json]
+#   npm run stack -- logs [name] [-f]
+#   npm run stack -- reset         down + delete data (keeps the download cache)
+#
+# Servers: kafka (Apache Kafka 4.x, KRaft, jars from Maven Central), registry (Apicurio Registry,
+# Confluent-compatible API, from Maven Central), redis (Debian redis-server), clickhouse (Debian
+# clickhouse-server). See infra/README.md.
+set -euo pipefail
+set +m # no job control: background children stay non-leaders, so `setsid` execs without forking
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+INFRA_DIR="$REPO_ROOT/infra"
+
+# ---------------------------------------------------------------------------------------------
+# Settings (all overridable by environment)
+# ---------------------------------------------------------------------------------------------
+STACK_DIR=${CLM_STACK_DIR:-$REPO_ROOT/.stack}
+mkdir -p "$STACK_DIR"
+STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
+CACHE_DIR=${CLM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clm-stack}
+
+HOST=127.0.0.1
+KAFKA_PORT=${CLM_KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${CLM_KAFKA_CONTROLLER_PORT:-19093}
+REGISTRY_PORT=${CLM_REGISTRY_PORT:-18081}
+REDIS_PORT=${CLM_REDIS_PORT:-16379}
+CLICKHOUSE_HTTP_PORT=${CLM_CLICKHOUSE_HTTP_PORT:-18123}
+CLICKHOUSE_TCP_PORT=${CLM_CLICKHOUSE_TCP_PORT:-19000}
+CLICKHOUSE_INTERSERVER_PORT=${CLM_CLICKHOUSE_INTERSERVER_PORT:-} # empty = no interserver port
+CLICKHOUSE_DATABASE=${CLM_CLICKHOUSE_DATABASE:-clm}
+
+KAFKA_VERSION=${CLM_KAFKA_VERSION:-4.4.0}
+# Tried in order; the first one Maven can fetch (or that is already cached) wins. 3.2+ needs Java 21.
+APICURIO_VERSIONS=${CLM_APICURIO_VERSION:-3.1.7 3.1.6 3.0.9}
+# file: H2 database under the stack dir, so schema ids survive down/up like the Kafka records that
+# carry them (reset wipes both); memory: Apicurio's in-memory default, empty after every restart.
+REGISTRY_STORAGE=${CLM_REGISTRY_STORAGE:-file}
+KAFKA_HEAP=${CLM_KAFKA_HEAP:-1g}
+REGISTRY_HEAP=${CLM_REGISTRY_HEAP:-512m}
+START_TIMEOUT=${CLM_START_TIMEOUT:-180} # seconds per server, until it answers a real request
+STOP_TIMEOUT=${CLM_STOP_TIMEOUT:-30}    # seconds after TERM before KILL
+
+if [[ -n "${CLM_JAVA:-}" ]]; then JAVA=$CLM_JAVA
+elif [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then JAVA=$JAVA_HOME/bin/java
+else JAVA=java; fi
+MVN=${CLM_MVN:-mvn}
+
+SERVICES=(kafka registry redis clickhouse)
+LOG_DIR=$STACK_DIR/logs
+PID_DIR=$STACK_DIR/pids
+RUN_DIR=$STACK_DIR/run
+KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
+REGISTRY_URL_BASE=http://$HOST:$REGISTRY_PORT
+CCOMPAT_URL=$REGISTRY_URL_BASE/apis/ccompat/v7
+
+# ---------------------------------------------------------------------------------------------
+# Small helpers
+# ---------------------------------------------------------------------------------------------
+say() { printf '%s\n' "$*"; }
+note() { printf '[%s] %s\n' "$1" "${*:2}" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+have() { command -v "$1" >/dev/null 2>&1; }
+is_service() { local s; for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+
+usage() {
+  cat <<EOF
+usage: npm run stack -- <command>
+  up               install missing pieces, start kafka, registry, redis, clickhouse; wait until healthy
+  down             stop the servers this stack started (keeps data)
+  status [--json]  state, pid, URL and health of each server (exit 1 if any is not healthy)
+  logs [name] [-f] tail the logs (name: ${SERVICES[*]})
+  reset            down, then delete the data dirs (keeps the download cache)
+stack dir: $STACK_DIR    cache dir: $CACHE_DIR
+EOF
+}
+
+# Lines "port ENV_VAR" for each TCP port a server listens on.
+service_ports() {
+  case $1 in
+    kafka) printf '%s CLM_KAFKA_PORT\n%s CLM_KAFKA_CONTROLLER_PORT\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ;;
+    registry) printf '%s CLM_REGISTRY_PORT\n' "$REGISTRY_PORT" ;;
+    redis) printf '%s CLM_REDIS_PORT\n' "$REDIS_PORT" ;;
+    clickhouse)
+      printf '%s CLM_CLICKHOUSE_HTTP_PORT\n%s CLM_CLICKHOUSE_TCP_PORT\n' "$CLICKHOUSE_HTTP_PORT" "$CLICKHOUSE_TCP_PORT"
+      [[ -z $CLICKHOUSE_INTERSERVER_PORT ]] || printf '%s CLM_CLICKHOUSE_INTERSERVER_PORT\n' "$CLICKHOUSE_INTERSERVER_PORT"
+      ;;
+  esac
+}
+
+service_url() {
+  case $1 in
+    kafka) printf 'PLAINTEXT://%s:%s (controller %s:%s)' "$HOST" "$KAFKA_PORT" "$HOST" "$KAFKA_CONTROLLER_PORT" ;;
+    registry) printf '%s' "$CCOMPAT_URL" ;;
+    redis) printf 'redis://%s:%s' "$HOST" "$REDIS_PORT" ;;
+    clickhouse) printf 'http://%s:%s (native tcp %s:%s)' "$HOST" "$CLICKHOUSE_HTTP_PORT" "$HOST" "$CLICKHOUSE_TCP_PORT" ;;
+  esac
+}
+
+service_log() { printf '%s/%s.log' "$LOG_DIR" "$1"; }
+
+# "p1,p2": the ports a server is configured for; stored beside its pid file when it starts.
+ports_sig() { service_ports "$1" | awk '{print $1}' | paste -sd, -; }
+
+port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+port_holder() {
+  have ss || return 0
+  ss -ltnpH "sport = :$1" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/pid \2 (\1)/p' | head -n 1
+}
+
+# Process start time (clock ticks since boot), to tell our process from a recycled pid.
+proc_starttime() { [[ -r /proc/$1/stat ]] && sed 's/.*) //' "/proc/$1/stat" | awk '{print $20}'; }
+
+proc_pgid() { ps -o pgid= -p "$1" 2>/dev/null | tr -d ' '; }
+
+# True while the process exists and is not a zombie (an unreaped zombie is already dead).
+proc_alive() {
+  local st
+  [[ -r /proc/$1/stat ]] || return 1
+  st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [[ -n $st && $st != Z ]]
+}
+
+# Sets PID/PGID if the pid file names a live process that this stack started.
+is_ours() {
+  local f="$PID_DIR/$1.pid" pid start pgid
+  PID='' PGID=''
+  [[ -f $f ]] || return 1
+  read -r pid start pgid <"$f" || true
+  [[ -n ${pid:-} ]] && proc_alive "$pid" || return 1
+  [[ "$(proc_starttime "$pid")" == "${start:-x}" ]] || return 1
+  PID=$pid PGID=${pgid:-$pid}
+}
+
+# Start a server in its own session, in the background, logging to $LOG_DIR/<name>.log.
+# The lock fd (9) is closed for the child so a running server never holds the stack lock.
+spawn() {
+  local name=$1 cwd=$2; shift 2
+  local log; log=$(service_log "$name")
+  mkdir -p "$cwd"
+  printf '\n===== %s: starting %s =====\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
+  (cd "$cwd" && exec setsid nohup "$@" </dev/null >>"$log" 2>&1 9>&-) &
+  local pid=$!
+  sleep 0.2
+  local pgid; pgid=$(proc_pgid "$pid" || true)
+  printf '%s %s %s\n' "$pid" "$(proc_starttime "$pid" || true)" "${pgid:-$pid}" >"$PID_DIR/$name.pid"
+  ports_sig "$name" >"$PID_DIR/$name.ports"
+  note "$name" "started, pid $pid, log $log"
+}
+
+tail_log() {
+  local name=$1 n=${2:-40} f
+  for f in "$(service_log "$name")" "$LOG_DIR/$name.err.log"; do
+    [[ -s $f ]] || continue
+    printf -- '----- last %s lines of %s -----\n' "$n" "$f" >&2
+    tail -n "$n" "$f" >&2
+  done
+}
+
+java_major() {
+  "$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Health checks: each makes a real request and prints a one-line detail on success.
+# ---------------------------------------------------------------------------------------------
+# shellcheck disable=SC2016 # JavaScript template literals, not shell expansions
+KAFKA_CHECK_JS='
+const { Kafka, logLevel } = require("kafkajs");
+const kafka = new Kafka({ clientId: "clm-stack-health", brokers: [process.argv[1]], logLevel: logLevel.NOTHING,
+  connectionTimeout: 2000, requestTimeout: 5000, retry: { retries: 0 } });
+const admin = kafka.admin();
+(async () => {
+  await admin.connect();
+  const cluster = await admin.describeCluster();
+  const topics = await admin.listTopics();
+  await admin.disconnect();
+  console.log(`cluster ${cluster.clusterId}, ${cluster.brokers.length} broker(s), ${topics.length} topic(s)`);
+})().catch((e) => { console.error(String(e && e.message || e)); process.exit(1); });
+'
+
+health_kafka() {
+  (cd "$REPO_ROOT" && KAFKAJS_NO_PARTITIONER_WARNING=1 timeout 20 node -e "$KAFKA_CHECK_JS" "$HOST:$KAFKA_PORT") 2>/dev/null
+}
+health_registry() {
+  local body
+  body=$(curl -fsS -m 5 "$CCOMPAT_URL/subjects" 2>/dev/null) || return 1
+  [[ $body == \[* ]] || return 1
+  printf 'subjects %s\n' "$body"
+}
+health_redis() {
+  local r
+  r=$(timeout 5 redis-cli -h "$HOST" -p "$REDIS_PORT" PING 2>/dev/null) || return 1
+  [[ $r == PONG ]] || return 1
+  printf 'PING -> PONG\n'
+}
+health_clickhouse() {
+  local v
+  v=$(curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) || return 1
+  [[ -n $v ]] || return 1
+  printf 'SELECT version() -> %s\n' "$v"
+}
+
+version_kafka() {
+  local v
+  v=$(grep -ho 'Kafka version: [^ ,]*' "$(service_log kafka)" 2>/dev/null | tail -n 1 | sed 's/Kafka version: //')
+  printf '%s' "${v:-unknown}"
+}
+version_registry() {
+  local v
+  v=$(curl -fsS -m 5 "$REGISTRY_URL_BASE/apis/registry/v3/system/info" 2>/dev/null |
+    sed -n 's/.*"version":"\([^"]*\)".*/\1/p')
+  [[ -n $v ]] || return 1
+  local storage=in-memory
+  if is_ours registry && tr '\0' ' ' <"/proc/$PID/cmdline" | grep -q 'jdbc:h2:file:'; then storage='H2 file'; fi
+  printf 'Apicurio Registry %s (storage: %s)' "$v" "$storage"
+}
+version_redis() {
+  timeout 5 redis-cli -h "$HOST" -p "$REDIS_PORT" INFO server 2>/dev/null | tr -d '\r' |
+    sed -n 's/^redis_version:/redis-server /p'
+}
+version_clickhouse() {
+  local v
+  v=$(curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) && printf 'ClickHouse %s' "$v"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Installation (only what is missing)
+# ---------------------------------------------------------------------------------------------
+as_root() {
+  if [[ $EUID -eq 0 ]]; then "$@"
+  elif have sudo; then sudo "$@"
+  else die "need root (or sudo) to run: $*"; fi
+}
+
+# apt-get install, without letting the packages start their system services (policy-rc.d 101),
+# so no system redis/clickhouse is left running on the default ports.
+apt_install() {
+  local pkgs=("$@") policy=/usr/sbin/policy-rc.d added_policy=0 rc=0
+  note apt "installing ${pkgs[*]} (apt-get; log $LOG_DIR/install-apt.log)"
+  if [[ ! -e $policy ]]; then
+    as_root sh -c "printf '#!/bin/sh\n# temporary, written by infra/stack.sh during apt-get install\nexit 101\n' > $policy && chmod 755 $policy"
+    added_policy=1
+  fi
+  {
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+        -o DPkg::Lock::Timeout=300 "${pkgs[@]}"
+  } >>"$LOG_DIR/install-apt.log" 2>&1 || rc=$?
+  if [[ $added_policy == 1 ]]; then as_root rm -f "$policy"; fi
+  if [[ $rc != 0 ]]; then
+    note apt "apt-get failed (exit $rc)"; tail -n 20 "$LOG_DIR/install-apt.log" >&2; return 1
+  fi
+}
+
+clickhouse_bin() {
+  if have clickhouse-server; then command -v clickhouse-server
+  elif [[ -x /usr/sbin/clickhouse-server ]]; then printf '/usr/sbin/clickhouse-server'
+  elif have clickhouse; then printf '%s server' "$(command -v clickhouse)"
+  else return 1; fi
+}
+redis_bin() {
+  if have redis-server; then command -v redis-server
+  elif [[ -x /usr/bin/redis-server ]]; then printf '/usr/bin/redis-server'
+  else return 1; fi
+}
+
+mvn_run() { # mvn_run <log> <args...>; C1-only JIT: these are short Maven runs, ~20% faster to start
+  local log=$1; shift
+  MAVEN_OPTS="${MAVEN_OPTS:-} -XX:TieredStopAtLevel=1" "$MVN" -B -q -Dstyle.color=never "$@" >>"$log" 2>&1
+}
+
+ensure_kafka() {
+  if [[ -f $KAFKA_LIBS/.complete ]]; then return 0; fi
+  have "$MVN" || { note kafka "Maven ($MVN) not found"; return 1; }
+  local tmp="$KAFKA_LIBS.tmp.$$" log="$LOG_DIR/install-kafka.log"
+  note kafka "fetching Kafka $KAFKA_VERSION jars with Maven into $KAFKA_LIBS (log $log)"
+  rm -rf "$tmp"; mkdir -p "$tmp"
+  if ! mvn_run "$log" -f "$INFRA_DIR/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+      dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp"; then
+    note kafka "Maven failed"; tail -n 20 "$log" >&2; rm -rf "$tmp"; return 1
+  fi
+  [[ -f $tmp/kafka_2.13-$KAFKA_VERSION.jar ]] || { note kafka "kafka_2.13-$KAFKA_VERSION.jar missing after Maven"; return 1; }
+  rm -rf "$KAFKA_LIBS"; mv "$tmp" "$KAFKA_LIBS"; touch "$KAFKA_LIBS/.complete"
+}
+
+# Sets REGISTRY_HOME (unpacked archive) and REGISTRY_VERSION.
+find_registry_cache() {
+  local v
+  for v in $APICURIO_VERSIONS; do
+    if [[ -f $CACHE_DIR/apicurio-registry-$v/.complete ]]; then
+      REGISTRY_HOME=$CACHE_DIR/apicurio-registry-$v REGISTRY_VERSION=$v; return 0
+    fi
+  done
+  return 1
+}
+
+ensure_registry() {
+  find_registry_cache && return 0
+  have "$MVN" || { note registry "Maven ($MVN) not found"; return 1; }
+  local v type dl log="$LOG_DIR/install-registry.log" archive dest
+  dl="$CACHE_DIR/downloads"; mkdir -p "$dl"
+  # tar.gz of every candidate first, then zip: a release normally has both, so a missing tar.gz
+  # usually means a missing release, and each failed Maven probe costs a few seconds.
+  for type in tar.gz zip; do
+    for v in $APICURIO_VERSIONS; do
+      note registry "fetching io.apicurio:apicurio-registry-app:$v:$type:all with Maven (log $log)"
+      if mvn_run "$log" -f "$INFRA_DIR/registry/pom.xml" -Dapicurio.version="$v" -Dapicurio.type="$type" \
+          -Dapicurio.outputDirectory="$dl" dependency:copy@fetch; then
+        archive="$dl/apicurio-registry-app-$v-all.$type"
+        dest="$CACHE_DIR/apicurio-registry-$v"
+        rm -rf "$dest.tmp"; mkdir -p "$dest.tmp"
+        if ! if [[ $type == tar.gz ]]; then tar -xzf "$archive" -C "$dest.tmp"
+             elif have unzip; then unzip -q "$archive" -d "$dest.tmp"
+             else python3 -m zipfile -e "$archive" "$dest.tmp"; fi; then
+          note registry "could not unpack $archive"; rm -rf "$dest.tmp"; return 1
+        fi
+        rm -rf "$dest"; mv "$dest.tmp" "$dest"; touch "$dest/.complete"; rm -f "$archive"
+        REGISTRY_HOME=$dest REGISTRY_VERSION=$v
+        return 0
+      fi
+      note registry "not available: $v ($type)"
+    done
+  done
+  note registry "could not fetch any of: $APICURIO_VERSIONS"; tail -n 20 "$log" >&2
+  return 1
+}
+
+# Prints the java arguments that run the unpacked registry (fast-jar or legacy-jar layout).
+registry_launcher() {
+  local jar
+  jar=$(find "$REGISTRY_HOME" -maxdepth 3 -path '*/quarkus-app/quarkus-run.jar' | head -n 1)
+  [[ -n $jar ]] || jar=$(find "$REGISTRY_HOME" -maxdepth 2 -name '*-runner.jar' | head -n 1)
+  [[ -n $jar ]] || return 1
+  printf '%s' "$jar"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Starting each server
+# ---------------------------------------------------------------------------------------------
+kafka_cluster_id() { # Kafka Uuid: 16 random bytes, base64url without padding, not starting with '-'
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ $id != -* ]] && { printf '%s' "$id"; return; }
+  done
+}
+
+start_kafka() {
+  local dir="$STACK_DIR/kafka" conf data
+  conf="$dir/config"; data="$dir/data"
+  mkdir -p "$conf" "$data"
+  cat >"$conf/server.properties" <<EOF
+# generated by infra/stack.sh — edits are overwritten on every start
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=$HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$data
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+auto.create.topics.enable=false
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+log.retention.hours=168
+log.segment.bytes=1073741824
+EOF
+  cat >"$conf/log4j2.properties" <<'EOF'
+# generated by infra/stack.sh — the broker logs to stdout, which stack.sh appends to logs/kafka.log
+status = warn
+# Keep logging through the broker's own shutdown hook (otherwise its last lines are lost).
+shutdownHook = disable
+appender.stdout.type = Console
+appender.stdout.name = STDOUT
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.stdout.ref = STDOUT
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+EOF
+  local cp="$KAFKA_LIBS/*"
+  local jvm=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$conf/log4j2.properties" "-Dclm.stack.dir=$STACK_DIR")
+  if [[ ! -f $data/meta.properties ]]; then
+    local id; id=$(kafka_cluster_id)
+    note kafka "formatting KRaft storage (kafka.tools.StorageTool format --standalone, cluster id $id)"
+    if ! (cd "$dir" && "$JAVA" -Xmx256m "-Dlog4j2.configurationFile=$conf/log4j2.properties" -cp "$cp" \
+        kafka.tools.StorageTool format --standalone --cluster-id "$id" --config "$conf/server.properties" \
+        >>"$(service_log kafka)" 2>&1 9>&-); then
+      note kafka "storage format failed"; tail_log kafka 20; return 1
+    fi
+    printf '%s\n' "$KAFKA_CONTROLLER_PORT" >"$dir/formatted-controller-port"
+  elif [[ -f $dir/formatted-controller-port && "$(cat "$dir/formatted-controller-port")" != "$KAFKA_CONTROLLER_PORT" ]]; then
+    note kafka "warning: storage was formatted with controller port $(cat "$dir/formatted-controller-port"); if the broker does not come up, run 'npm run stack -- reset'"
+  fi
+  spawn kafka "$dir" "$JAVA" "${jvm[@]}" -cp "$cp" kafka.Kafka "$conf/server.properties"
+}
+
+start_registry() {
+  local jar dir="$STACK_DIR/registry"
+  jar=$(registry_launcher) || { note registry "no runnable jar under $REGISTRY_HOME"; return 1; }
+  note registry "Apicurio Registry $REGISTRY_VERSION from $REGISTRY_HOME"
+  local storage=()
+  case $REGISTRY_STORAGE in
+    file) mkdir -p "$dir/data"; storage=("-Dapicurio.datasource.url=jdbc:h2:file:$dir/data/registry") ;;
+    memory) ;;
+    *) note registry "CLM_REGISTRY_STORAGE must be 'file' or 'memory', not '$REGISTRY_STORAGE'"; return 1 ;;
+  esac
+  mkdir -p "$dir"
+  spawn registry "$dir" "$JAVA" -Xms64m "-Xmx$REGISTRY_HEAP" -Djava.awt.headless=true "-Dclm.stack.dir=$STACK_DIR" \
+    "-Dquarkus.http.host=$HOST" "-Dquarkus.http.port=$REGISTRY_PORT" \
+    -Dapicurio.rules.global.compatibility=BACKWARD \
+    ${storage[@]+"${storage[@]}"} \
+    -jar "$jar"
+}
+
+start_redis() {
+  local dir="$STACK_DIR/redis" bin
+  bin=$(redis_bin) || { note redis "redis-server not found"; return 1; }
+  mkdir -p "$dir/data"
+  cat >"$dir/redis.conf" <<EOF
+# generated by infra/stack.sh — edits are overwritten on every start
+bind $HOST
+port $REDIS_PORT
+protected-mode yes
+daemonize no
+supervised no
+logfile ""
+loglevel notice
+dir $dir/data
+databases 16
+save ""
+appendonly yes
+appendfilename "appendonly.aof"
+appendfsync everysec
+EOF
+  spawn redis "$dir" "$bin" "$dir/redis.conf"
+}
+
+start_clickhouse() {
+  local dir="$STACK_DIR/clickhouse" bin interserver=''
+  bin=$(clickhouse_bin) || { note clickhouse "clickhouse-server not found"; return 1; }
+  mkdir -p "$dir/etc" "$dir/data/tmp" "$dir/data/user_files" "$dir/data/format_schemas"
+  if [[ -n $CLICKHOUSE_INTERSERVER_PORT ]]; then
+    interserver="<interserver_http_port>$CLICKHOUSE_INTERSERVER_PORT</interserver_http_port><interserver_http_host>$HOST</interserver_http_host>"
+  fi
+  sed -e "s|@LOG_DIR@|$LOG_DIR|g" -e "s|@DATA_DIR@|$dir/data|g" -e "s|@CONF_DIR@|$dir/etc|g" \
+    -e "s|@HTTP_PORT@|$CLICKHOUSE_HTTP_PORT|g" -e "s|@TCP_PORT@|$CLICKHOUSE_TCP_PORT|g" \
+    -e "s|@INTERSERVER@|$interserver|g" "$INFRA_DIR/clickhouse/config.xml" >"$dir/etc/config.xml"
+  cp "$INFRA_DIR/clickhouse/users.xml" "$dir/etc/users.xml"
+  # shellcheck disable=SC2086 # $bin may be "clickhouse server"
+  spawn clickhouse "$dir" $bin "--config-file=$dir/etc/config.xml"
+}
+
+# Wait until a server answers a real request; fail early if its process dies.
+wait_ready() {
+  local name=$1 t0=$SECONDS detail
+  while :; do
+    if detail=$("health_$name"); then
+      note "$name" "ready in $((SECONDS - t0))s: $detail"
+      return 0
+    fi
+    if ! is_ours "$name"; then
+      note "$name" "process exited before answering"; tail_log "$name" 40
+      rm -f "$PID_DIR/$name.pid"; return 1
+    fi
+    if ((SECONDS - t0 >= START_TIMEOUT)); then
+      note "$name" "no answer after ${START_TIMEOUT}s (still running as pid $PID; 'npm run stack -- down' stops it)"
+      tail_log "$name" 40; return 1
+    fi
+    sleep 1
+  done
+}
+
+post_start_clickhouse() {
+  curl -fsS -m 10 "http://$HOST:$CLICKHOUSE_HTTP_PORT/" --data-binary "CREATE DATABASE IF NOT EXISTS $CLICKHOUSE_DATABASE" >/dev/null
+}
+
+result() { printf '%s\n' "$2" >"$RUN_DIR/$1.result"; }
+
+# Bring one server up (the install step has run already). Writes run/<name>.result.
+bring_up() {
+  local name=$1
+  if ! is_ours "$name"; then
+    "start_$name" || { result "$name" failed; return 0; }
+  else
+    note "$name" "already running (pid $PID)"
+  fi
+  if wait_ready "$name"; then
+    if [[ $name == clickhouse ]] && ! post_start_clickhouse; then
+      note clickhouse "CREATE DATABASE $CLICKHOUSE_DATABASE failed"; result "$name" failed; return 0
+    fi
+    result "$name" ok
+  else
+    result "$name" failed
+  fi
+}
+
+# Debian-packaged servers: one apt-get for whatever is missing, then start both.
+chain_native() {
+  local missing=() s
+  redis_bin >/dev/null || missing+=(redis-server)
+  clickhouse_bin >/dev/null || missing+=(clickhouse-server)
+  if ((${#missing[@]})) && ! apt_install "${missing[@]}"; then
+    for s in redis clickhouse; do result "$s" failed; done; return 0
+  fi
+  bring_up redis & bring_up clickhouse & wait
+}
+
+# Java servers: Kafka jars first (the broker boots while the registry downloads), then the registry.
+chain_java() {
+  local kafka_pid=''
+  if ensure_kafka; then bring_up kafka & kafka_pid=$!
+  else result kafka failed; fi
+  if ensure_registry; then bring_up registry
+  else result registry failed; fi
+  [[ -z $kafka_pid ]] || wait "$kafka_pid"
+}
+
+write_env() {
+  cat >"$STACK_DIR/env" <<EOF
+# generated by infra/stack.sh up — load with:  set -a; . $STACK_DIR/env; set +a
+export KAFKA_BROKERS=$HOST:$KAFKA_PORT
+export SCHEMA_REGISTRY_URL=$CCOMPAT_URL
+export REDIS_URL=redis://$HOST:$REDIS_PORT
+export CLICKHOUSE_URL=http://$HOST:$CLICKHOUSE_HTTP_PORT
+export CLICKHOUSE_USER=default
+export CLICKHOUSE_PASSWORD=
+export CLICKHOUSE_DATABASE=$CLICKHOUSE_DATABASE
+EOF
+}
+
+take_lock() {
+  exec 9>"$STACK_DIR/.lock"
+  if have flock && ! flock -n 9; then die "another 'stack.sh' command is running on $STACK_DIR"; fi
+}
+
+check_ports_unique() {
+  local dup
+  dup=$(for s in "${SERVICES[@]}"; do service_ports "$s"; done | awk '{print $1}' | sort | uniq -d | head -n 1)
+  [[ -z $dup ]] || die "port $dup is configured for two servers; check the CLM_*_PORT variables"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+cmd_up() {
+  mkdir -p "$LOG_DIR" "$PID_DIR" "$RUN_DIR" "$CACHE_DIR"
+  take_lock
+  check_ports_unique
+  have curl || die "curl is required"
+  have node || die "node is required (the Kafka health check uses kafkajs from node_modules)"
+  have setsid || die "setsid (util-linux) is required"
+  [[ -d $REPO_ROOT/node_modules/kafkajs ]] || die "node_modules/kafkajs missing: run npm ci first"
+  have "$JAVA" || die "java not found (JAVA_HOME / CLM_JAVA); Java 17+ is required"
+  local jm; jm=$(java_major)
+  [[ ${jm:-0} -ge 17 ]] || die "Java 17+ required, $JAVA is version ${jm:-unknown}"
+
+  # Refuse to start over somebody else's port.
+  local s port var problems=() holder
+  local was
+  for s in "${SERVICES[@]}"; do
+    if is_ours "$s"; then
+      was=$(cat "$PID_DIR/$s.ports" 2>/dev/null || true)
+      if [[ -n $was && $was != "$(ports_sig "$s")" ]]; then
+        problems+=("$s is already running (pid $PID) on port(s) $was, but the settings now say $(ports_sig "$s"); run 'npm run stack -- down' first, or keep the same CLM_*_PORT values")
+      fi
+      continue
+    fi
+    while read -r port var; do
+      if port_open "$port"; then
+        holder=$(port_holder "$port")
+        problems+=("port $port ($s) is already in use${holder:+ by $holder}, not by this stack; set $var to another port")
+      fi
+    done < <(service_ports "$s")
+  done
+  if ((${#problems[@]})); then
+    printf 'stack: error: %s\n' "${problems[@]}" >&2
+    exit 1
+  fi
+
+  write_env
+  rm -f "$RUN_DIR"/*.result
+  local t0=$SECONDS
+  chain_native & local native=$!
+  chain_java & local javas=$!
+  wait "$native" || true
+  wait "$javas" || true
+
+  local failed=0 r
+  say ""
+  say "local stack ($STACK_DIR), up in $((SECONDS - t0))s:"
+  for s in "${SERVICES[@]}"; do
+    r=$(cat "$RUN_DIR/$s.result" 2>/dev/null || echo failed)
+    if [[ $r == ok ]]; then
+      is_ours "$s" || true
+      printf '  %-10s %-6s pid %-7s %-58s %s\n' "$s" ok "${PID:-?}" "$(service_url "$s")" "$("version_$s")"
+    else
+      failed=1
+      printf '  %-10s %-6s %s (see: npm run stack -- logs %s)\n' "$s" FAILED "$(service_url "$s")" "$s"
+    fi
+  done
+  say "env: $STACK_DIR/env   (load with: set -a; . $STACK_DIR/env; set +a)"
+  return "$failed"
+}
+
+stop_one_begin() { # sends TERM; prints "name pid pgid"
+  local name=$1
+  if ! is_ours "$name"; then
+    [[ -f $PID_DIR/$name.pid ]] && { note "$name" "stale pid file removed"; rm -f "$PID_DIR/$name.pid" "$PID_DIR/$name.ports"; }
+    return 0
+  fi
+  if [[ $PGID == "$PID" ]]; then kill -TERM -- "-$PGID" 2>/dev/null || true
+  else kill -TERM "$PID" 2>/dev/null || true; fi
+  printf '%s %s %s\n' "$name" "$PID" "$PGID"
+}
+
+group_alive() { # pid pgid: true while the process or (for our own session) any live member of its group remains
+  proc_alive "$1" && return 0
+  [[ $2 == "$1" ]] && ps -e -o pgid=,stat= | awk -v g="$2" '$1 == g && $2 !~ /^Z/ {found=1} END {exit !found}'
+}
+
+cmd_down() {
+  mkdir -p "$PID_DIR"
+  take_lock
+  local stopping=() line name pid pgid t0=$SECONDS
+  for name in "${SERVICES[@]}"; do
+    line=$(stop_one_begin "$name")
+    [[ -z $line ]] || { stopping+=("$line"); read -r _ pid pgid <<<"$line"; note "$name" "stopping pid $pid (TERM to process group $pgid)"; }
+  done
+  if ((${#stopping[@]} == 0)); then say "nothing running"; return 0; fi
+  local pending
+  while :; do
+    pending=0
+    for line in "${stopping[@]}"; do
+      read -r name pid pgid <<<"$line"
+      group_alive "$pid" "$pgid" && pending=1
+    done
+    ((pending)) || break
+    if ((SECONDS - t0 >= STOP_TIMEOUT)); then
+      for line in "${stopping[@]}"; do
+        read -r name pid pgid <<<"$line"
+        if group_alive "$pid" "$pgid"; then
+          note "$name" "still running after ${STOP_TIMEOUT}s: KILL"
+          if [[ $pgid == "$pid" ]]; then kill -KILL -- "-$pgid" 2>/dev/null || true; else kill -KILL "$pid" 2>/dev/null || true; fi
+        fi
+      done
+      local _
+      for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pending=0
+        for line in "${stopping[@]}"; do
+          read -r name pid pgid <<<"$line"
+          group_alive "$pid" "$pgid" && pending=1
+        done
+        ((pending)) || break
+        sleep 0.5
+      done
+      break
+    fi
+    sleep 0.3
+  done
+  local left=0
+  for line in "${stopping[@]}"; do
+    read -r name pid pgid <<<"$line"
+    if group_alive "$pid" "$pgid"; then
+      left=1; note "$name" "ERROR: pid $pid / process group $pgid still has processes"
+    else
+      rm -f "$PID_DIR/$name.pid" "$PID_DIR/$name.ports"; note "$name" "stopped"
+    fi
+  done
+  say "stopped in $((SECONDS - t0))s (data kept in $STACK_DIR)"
+  return "$left"
+}
+
+json_str() { local s=$1; s=${s//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+
+cmd_status() {
+  local json=0
+  [[ ${1:-} == --json ]] && json=1
+  local s state pid healthy detail version bad=0 first=1
+  ((json)) && printf '{"stackDir":%s,"services":[' "$(json_str "$STACK_DIR")"
+  for s in "${SERVICES[@]}"; do
+    pid='' detail='' version='' healthy=false
+    if is_ours "$s"; then state=running pid=$PID
+    elif [[ -f $PID_DIR/$s.pid ]]; then state='stopped (stale pid file)'
+    else state=stopped; fi
+    if detail=$("health_$s"); then
+      healthy=true; version=$("version_$s" || true)
+      # Something answers, but not a process of this stack: say so.
+      [[ $state == running ]] || state="not ours (port answers, no stack process)"
+    else detail=''; fi
+    [[ $state == running && $healthy == true ]] || bad=1
+    if ((json)); then
+      ((first)) || printf ','
+      first=0
+      printf '{"name":%s,"state":%s,"pid":%s,"url":%s,"healthy":%s,"version":%s,"detail":%s}' \
+        "$(json_str "$s")" "$(json_str "$state")" "${pid:-null}" "$(json_str "$(service_url "$s")")" "$healthy" \
+        "$(json_str "$version")" "$(json_str "$detail")"
+    else
+      printf '%-10s %-9s pid %-7s %-58s %s\n' "$s" "$state" "${pid:--}" "$(service_url "$s")" \
+        "$([[ $healthy == true ]] && printf 'healthy  %s  (%s)' "$version" "$detail" || printf 'NOT healthy')"
+    fi
+  done
+  if ((json)); then printf '],"ok":%s}\n' "$([[ $bad == 0 ]] && echo true || echo false)"; fi
+  return "$bad"
+}
+
+cmd_logs() {
+  local follow=0 names=() a f files=()
+  for a in "$@"; do
+    case $a in
+      -f | --follow) follow=1 ;;
+      *) is_service "$a" || die "unknown server '$a' (one of: ${SERVICES[*]})"; names+=("$a") ;;
+    esac
+  done
+  ((${#names[@]})) || names=("${SERVICES[@]}")
+  for a in "${names[@]}"; do
+    for f in "$(service_log "$a")" "$LOG_DIR/$a.err.log"; do [[ -f $f ]] && files+=("$f"); done
+  done
+  ((${#files[@]})) || die "no logs yet in $LOG_DIR"
+  if ((follow)); then exec tail -n "${CLM_LOG_LINES:-50}" -F "${files[@]}"
+  else tail -n "${CLM_LOG_LINES:-50}" "${files[@]}"; fi
+}
+
+cmd_reset() {
+  cmd_down || die "could not stop everything; data not deleted"
+  local d
+  for d in kafka registry redis clickhouse logs pids run; do rm -rf "${STACK_DIR:?}/$d"; done
+  rm -f "$STACK_DIR/env"
+  say "data deleted from $STACK_DIR (download cache kept in $CACHE_DIR)"
+}
+
+main() {
+  local cmd=${1:-}
+  [[ $# -gt 0 ]] && shift
+  case $cmd in
+    up) cmd_up "$@" ;;
+    down | stop) cmd_down "$@" ;;
+    status) cmd_status "$@" ;;
+    logs) cmd_logs "$@" ;;
+    reset) cmd_reset "$@" ;;
+    -h | --help | help | '') usage ;;
+    *) usage >&2; exit 2 ;;
+  esac
+}
+
+main "$@"
