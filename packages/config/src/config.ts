@@ -55,6 +55,15 @@ export const configSchema = z
     INGEST_MAX_BATCH_EVENTS: positiveInt(100_000).default(5000),
     INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(5 * 1024 * 1024),
     PROCESSOR_HTTP_PORT: port.default(8081),
+    PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
+    /** Prefix of every Redis key the processor owns; a rebuild can write beside the live state under another. */
+    REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1..64 of [A-Za-z0-9_.-]").default("clm"),
+    /** In `event` clock mode, deadlines fire only once the partition's watermark is this far past them. */
+    EVENT_TIME_LATENESS_MS: z.coerce.number().int().min(0).max(30 * 24 * 3600 * 1000).default(0),
+    /** In `wall` clock mode, how often each owned partition's due timers are fired. */
+    TIMER_SWEEP_INTERVAL_MS: positiveInt(60_000).default(250),
+    /** Recent stage changes kept per customer for the customer API (0 keeps none). */
+    TRANSITION_HISTORY_PER_CUSTOMER: z.coerce.number().int().min(0).max(1000).default(10),
     SINK_HTTP_PORT: port.default(8082),
 
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -1,4 +1,4 @@
 export { DecimalE4Type } from "./decimal.ts";
-export { AVRO_TYPE_OPTIONS, CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, customerEventType, stageChangeType, readSchemaText } from "./schemas.ts";
+export { avroTypeOptions, CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, customerEventType, stageChangeType, readSchemaText } from "./schemas.ts";
 export { customerEventToRecord, recordToCustomerEvent, type CustomerEventRecord } from "./customer-event-avro.ts";
 export { stageChangeToRecord, type StageChangeRecord } from "./stage-change-avro.ts";

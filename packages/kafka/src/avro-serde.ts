@@ -1,6 +1,6 @@
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import avro from "avsc";
-import { AVRO_TYPE_OPTIONS } from "@clm/contracts";
+import { avroTypeOptions } from "@clm/contracts";
 
 /**
  * Avro in the Confluent wire format (magic byte 0, 4-byte schema id, Avro binary),
@@ -19,7 +19,7 @@ export class AvroDecodeError extends Error {
 }
 
 export function createRegistry(url: string): SchemaRegistry {
-  return new SchemaRegistry({ host: url, retry: { retries: 5 } }, { [SchemaType.AVRO]: AVRO_TYPE_OPTIONS });
+  return new SchemaRegistry({ host: url, retry: { retries: 5 } }, { [SchemaType.AVRO]: avroTypeOptions() });
 }
 
 export class AvroSerde<T> {
@@ -32,7 +32,7 @@ export class AvroSerde<T> {
     private readonly subject: string,
     private readonly schemaText: string,
   ) {
-    this.readerType = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema, AVRO_TYPE_OPTIONS);
+    this.readerType = avro.Type.forSchema(JSON.parse(schemaText) as avro.Schema, avroTypeOptions());
   }
 
   /** Registers the schema under the subject (idempotent) and keeps its id for encoding. */

@@ -1,0 +1,5 @@
+export { Processor, type ProcessorOptions } from "./processor.ts";
+export { rebuild, wipePrefix, type RebuildReport } from "./rebuild.ts";
+export { RedisLayout } from "./redis-layout.ts";
+export { StateStore, unpackOutboxEntry } from "./state-store.ts";
+export { createProcessorMetrics } from "./metrics.ts";

@@ -1,0 +1,105 @@
+/**
+ * services/processor entry point.
+ *   tsx services/processor/src/main.ts            run the processor (consumer group PROCESSOR_GROUP_ID)
+ *   tsx services/processor/src/main.ts rebuild [--key-prefix P] [--yes]
+ *        rebuild state from offset 0 of the input topic into REDIS_KEY_PREFIX (or P), without
+ *        publishing stage changes; stops when every partition has caught up with the end
+ *        offsets seen at start. Wipes the prefix first (needs --yes for the live prefix).
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
+import { createKafka, createRegistry } from "@clm/kafka";
+import { createLogger, createMetricsRegistry, startOpsServer } from "@clm/observability";
+import { Redis } from "ioredis";
+import { createProcessorMetrics } from "./metrics.ts";
+import { Processor } from "./processor.ts";
+import { rebuild } from "./rebuild.ts";
+
+const SERVICE = "processor";
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { "key-prefix": { type: "string" }, yes: { type: "boolean", default: false } },
+  });
+  const command = positionals[0] ?? "run";
+  if (command !== "run" && command !== "rebuild") throw new Error(`unknown command ${command}; expected run or rebuild`);
+
+  const config = loadConfig(process.env);
+  const lifecycle = loadLifecycleConfig(config);
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry(SERVICE);
+  const metrics = createProcessorMetrics(registry);
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 20, enableAutoPipelining: false, lazyConnect: true });
+  await redis.connect();
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
+  const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
+
+  if (command === "rebuild") {
+    const keyPrefix = values["key-prefix"] ?? config.REDIS_KEY_PREFIX;
+    if (keyPrefix === config.REDIS_KEY_PREFIX && !values.yes) {
+      throw new Error(`rebuild would wipe the live prefix "${keyPrefix}": pass --yes, or --key-prefix to rebuild beside it`);
+    }
+    const report = await rebuild({ config, lifecycle, logger, metrics, kafka, redis, registry: schemaRegistry, keyPrefix, service: SERVICE });
+    logger.info(report, "rebuild finished");
+    console.log(JSON.stringify(report));
+    redis.disconnect();
+    return;
+  }
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const ops = await startOpsServer({
+    port: config.PROCESSOR_HTTP_PORT,
+    registry,
+    checks: [
+      { name: "redis", check: async () => void (await redis.ping()) },
+      { name: "kafka", check: async () => void (await admin.describeCluster()) },
+      { name: "schemaRegistry", check: async () => void (await schemaRegistry.getLatestSchemaId(`${config.TOPIC_EVENTS}-value`)) },
+    ],
+  });
+  const processor = new Processor({
+    config,
+    lifecycle,
+    logger,
+    metrics,
+    kafka,
+    redis,
+    registry: schemaRegistry,
+    groupId: config.PROCESSOR_GROUP_ID,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    publish: true,
+    service: SERVICE,
+  });
+  await processor.start();
+  logger.info({ port: ops.port, clock: config.CLOCK_MODE, group: config.PROCESSOR_GROUP_ID }, "processor running");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: finishing the batch, committing, leaving the group");
+    const force = setTimeout(() => {
+      logger.error("graceful stop took over 30 s; exiting");
+      process.exit(1);
+    }, 30_000);
+    try {
+      await processor.stop();
+      await admin.disconnect();
+      await ops.close();
+      await redis.quit();
+    } finally {
+      clearTimeout(force);
+    }
+    logger.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

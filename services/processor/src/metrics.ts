@@ -1,0 +1,40 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>;
+
+export function createProcessorMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    events: new Counter({
+      name: "clm_processor_events_total",
+      help: "Input records by outcome: applied, duplicate, dead_letter, redelivered (skipped, already applied)",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: "clm_processor_batch_duration_seconds",
+      help: "Time to fold and commit one batch of a partition",
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    batchEvents: new Histogram({
+      name: "clm_processor_batch_events",
+      help: "Records per batch",
+      buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000, 50000],
+      registers,
+    }),
+    lag: new Gauge({ name: "clm_processor_consumer_lag", help: "Records behind the partition's high watermark", labelNames: ["partition"] as const, registers }),
+    transitions: new Counter({
+      name: "clm_processor_transitions_total",
+      help: "Stage changes by from, to and trigger",
+      labelNames: ["from", "to", "trigger"] as const,
+      registers,
+    }),
+    timersDue: new Gauge({ name: "clm_processor_timers_due", help: "Customers whose deadline has passed and not yet fired, per partition", labelNames: ["partition"] as const, registers }),
+    timersFired: new Counter({ name: "clm_processor_timers_fired_total", help: "Timer-triggered stage changes", registers }),
+    outboxPending: new Gauge({ name: "clm_processor_outbox_pending", help: "Stage changes written but not yet published, per partition", labelNames: ["partition"] as const, registers }),
+    published: new Counter({ name: "clm_processor_stage_changes_published_total", help: "Stage-change records published", registers }),
+    deadLetters: new Counter({ name: "clm_processor_dead_letters_total", help: "Records sent to the dead-letter topic, by code", labelNames: ["code"] as const, registers }),
+    fencedWrites: new Counter({ name: "clm_processor_fenced_writes_total", help: "Writes refused because another writer committed first (rebalance, sweep race)", registers }),
+  };
+}

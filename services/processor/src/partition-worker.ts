@@ -1,0 +1,275 @@
+import {
+  advanceTo,
+  domainEventProblems,
+  foldPartitionBatch,
+  nextDeadline,
+  sweepHorizon,
+  type BatchRecord,
+  type CustomerState,
+  type Effect,
+  type EpochMs,
+  type LifecycleConfig,
+  type StageTransition,
+} from "@clm/core";
+import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { AvroDecodeError, deadLetterMessage, type AvroSerde } from "@clm/kafka";
+import type { Logger } from "@clm/observability";
+import type { KafkaMessage, Message, Producer } from "kafkajs";
+import type { ProcessorMetrics } from "./metrics.ts";
+import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type PartitionMeta, type StateStore } from "./state-store.ts";
+
+export interface WorkerDeps {
+  store: StateStore;
+  events: AvroSerde<CustomerEventRecord>;
+  stageChanges: AvroSerde<StageChangeRecord>;
+  producer: Producer;
+  lifecycle: LifecycleConfig;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+  topics: { events: string; stageChanges: string; deadLetter: string };
+  clockMode: "wall" | "event";
+  latenessMs: number;
+  /** false for a rebuild: state is rebuilt, stage changes are not published again. */
+  publish: boolean;
+  service: string;
+  /** The partition's first retained offset: where a partition with no applied offset starts. */
+  earliestOffset: (partition: number) => Promise<string>;
+}
+
+export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string };
+
+const OUTBOX_CHUNK = 1000;
+
+/**
+ * Everything the processor does for one Kafka partition. Work on a partition is
+ * serialised (batches, timer sweeps and outbox drains never overlap); Redis holds
+ * the truth — applied offset, states, timers, outbox — and every write is fenced.
+ */
+export class PartitionWorker {
+  private meta: PartitionMeta | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly partition: number,
+    private readonly deps: WorkerDeps,
+  ) {}
+
+  /** Runs `task` after every earlier task of this partition has finished. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async currentMeta(): Promise<PartitionMeta> {
+    this.meta ??= await this.deps.store.loadMeta(this.partition);
+    return this.meta;
+  }
+
+  /** Forget cached meta (after a rebalance another process may have written). */
+  invalidate(): void {
+    this.meta = null;
+  }
+
+  /** The offset the consumer must read from: Redis's applied offset, not the group's. */
+  async resumeOffset(): Promise<string | null> {
+    return this.serial(async () => (await this.currentMeta()).offset);
+  }
+
+  processBatch(messages: readonly KafkaMessage[], highWatermark: string): Promise<BatchOutcome> {
+    return this.serial(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await this.tryBatch(messages, highWatermark);
+        if (outcome !== "fenced") return outcome;
+        this.deps.metrics.fencedWrites.inc();
+        this.invalidate();
+        if (attempt >= 5) throw new Error(`partition ${this.partition}: write fenced off ${attempt + 1} times; giving the batch back`);
+      }
+    });
+  }
+
+  private async tryBatch(messages: readonly KafkaMessage[], highWatermark: string): Promise<BatchOutcome | "fenced"> {
+    const { deps } = this;
+    const started = performance.now();
+    const meta = await this.currentMeta();
+    const first = messages[0];
+    if (first === undefined) return { kind: "applied", lastOffset: null };
+    // Redis's applied offset is the truth; with none, the partition starts at its first record.
+    const expected = BigInt(meta.offset ?? (await deps.earliestOffset(this.partition)));
+    if (BigInt(first.offset) > expected) return { kind: "seek", offset: expected.toString() };
+    const fresh = messages.filter((message) => BigInt(message.offset) >= expected);
+    deps.metrics.events.inc({ outcome: "redelivered" }, messages.length - fresh.length);
+    if (fresh.length === 0) return { kind: "applied", lastOffset: messages[messages.length - 1]!.offset };
+
+    // Decode and check every record; bad ones become dead letters with the reason.
+    await deps.events.prepare(fresh.map((message) => message.value));
+    const records: BatchRecord[] = [];
+    const letters: Message[] = [];
+    const now = new Date();
+    const dead = (message: KafkaMessage, code: string, reason: string, errors?: { path: string; message: string }[]) => {
+      deps.metrics.deadLetters.inc({ code });
+      letters.push(
+        deadLetterMessage(
+          {
+            code,
+            reason,
+            service: deps.service,
+            source: { topic: deps.topics.events, partition: this.partition, offset: message.offset, key: message.key?.toString("utf8") ?? null },
+            ...(errors ? { errors } : {}),
+            valueBase64: message.value?.toString("base64") ?? null,
+          },
+          now,
+        ),
+      );
+    };
+    for (const message of fresh) {
+      let event;
+      try {
+        event = recordToCustomerEvent(deps.events.decode(message.value));
+      } catch (error) {
+        if (error instanceof AvroDecodeError) dead(message, error.code, error.message);
+        else dead(message, "DECODE_FAILED", (error as Error).message);
+        continue;
+      }
+      const problems = domainEventProblems(event, deps.lifecycle.reportingCurrency);
+      if (problems.length > 0) {
+        dead(message, "INVALID_EVENT", problems.map((problem) => `${problem.path}: ${problem.message}`).join("; "), problems);
+        continue;
+      }
+      // State lives with the partition: a record keyed by another id would split a customer.
+      if (message.key?.toString("utf8") !== event.customerId) {
+        dead(message, "KEY_MISMATCH", `record key ${JSON.stringify(message.key?.toString("utf8") ?? null)} is not the customerId ${JSON.stringify(event.customerId)}`);
+        continue;
+      }
+      records.push({ offset: message.offset, event });
+    }
+
+    // Load the batch's customers, and in event-time mode every customer a sweep can reach.
+    const clock = { watermark: meta.watermark, latenessMs: deps.clockMode === "event" ? deps.latenessMs : Number.POSITIVE_INFINITY };
+    const wanted = new Set(records.map((record) => record.event.customerId));
+    const horizon = sweepHorizon(records, clock);
+    if (horizon !== null) for (const customerId of await deps.store.dueCustomers(this.partition, horizon)) wanted.add(customerId);
+    const states = await deps.store.loadStates(this.partition, wanted);
+    const result = foldPartitionBatch(states, records, clock, deps.lifecycle);
+
+    for (const { offset, effect } of result.effects) {
+      if (effect.kind === "event_rejected") {
+        const message = fresh.find((candidate) => candidate.offset === offset)!;
+        dead(message, "EVENT_REJECTED", effect.reason);
+      }
+    }
+    // Dead letters are durable before the offset that skips them is.
+    if (letters.length > 0) await deps.producer.send({ topic: deps.topics.deadLetter, messages: letters, acks: -1 });
+
+    const lastOffset = fresh[fresh.length - 1]!.offset;
+    const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
+      offset: (BigInt(lastOffset) + 1n).toString(),
+      watermark: result.watermark,
+    });
+    if (seq === null) return "fenced";
+
+    const applied = result.effects.filter((entry) => entry.offset !== null && entry.effect.kind !== "stage_changed");
+    const duplicates = applied.filter((entry) => entry.effect.kind === "duplicate_ignored").length;
+    deps.metrics.events.inc({ outcome: "duplicate" }, duplicates);
+    deps.metrics.events.inc({ outcome: "applied" }, records.length - duplicates - applied.filter((entry) => entry.effect.kind === "event_rejected").length);
+    deps.metrics.events.inc({ outcome: "dead_letter" }, letters.length);
+    deps.metrics.batchEvents.observe(fresh.length);
+    deps.metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    deps.metrics.lag.set({ partition: String(this.partition) }, Number(BigInt(highWatermark) - BigInt(lastOffset) - 1n));
+    await this.drainOutboxLocked();
+    return { kind: "applied", lastOffset };
+  }
+
+  /** Fires this partition's due timers at wall-clock `now` (wall clock mode). */
+  sweep(now: EpochMs, limit = 2000): Promise<number> {
+    return this.serial(async () => {
+      const { deps } = this;
+      deps.metrics.timersDue.set({ partition: String(this.partition) }, await deps.store.countDue(this.partition, now));
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const meta = await this.currentMeta();
+        const due = await deps.store.dueCustomers(this.partition, now, limit);
+        if (due.length === 0) return 0;
+        const states = await deps.store.loadStates(this.partition, due);
+        const changed = new Map<string, CustomerState>();
+        const effects: Effect[] = [];
+        for (const [customerId, state] of states) {
+          const step = advanceTo(state, now, deps.lifecycle);
+          changed.set(customerId, step.state);
+          effects.push(...step.effects);
+        }
+        const seq = await this.commitChanges(meta, changed, effects, { offset: null, watermark: null });
+        if (seq === null) {
+          deps.metrics.fencedWrites.inc();
+          this.invalidate();
+          continue;
+        }
+        await this.drainOutboxLocked();
+        return effects.length;
+      }
+      return 0;
+    });
+  }
+
+  private async commitChanges(
+    meta: PartitionMeta,
+    changed: ReadonlyMap<string, CustomerState>,
+    effects: readonly Effect[],
+    position: { offset: string | null; watermark: EpochMs | null },
+  ): Promise<number | null> {
+    const { deps } = this;
+    const customers: CustomerWrite[] = [];
+    for (const [customerId, state] of changed) customers.push({ customerId, state, deadline: nextDeadline(state, deps.lifecycle) });
+    const transitions: StageTransition[] = [];
+    for (const effect of effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
+    const outbox = deps.publish
+      ? transitions.map((transition) => packOutboxEntry(transition.customerId, deps.stageChanges.encode(stageChangeToRecord(transition))))
+      : [];
+    const history = transitions.map(({ customerId, transitionId, from, to, reason, occurredAt, trigger, eventId, riskLevel }) => ({
+      customerId,
+      json: JSON.stringify({ transitionId, from, to, reason, occurredAt, trigger, eventId, riskLevel }),
+    }));
+    const seq = await deps.store.commit(this.partition, {
+      expectedSeq: meta.seq,
+      offset: position.offset,
+      watermark: position.watermark,
+      customers,
+      outbox,
+      history,
+    });
+    if (seq === null) return null;
+    meta.seq = seq;
+    if (position.offset !== null) meta.offset = position.offset;
+    if (position.watermark !== null) meta.watermark = position.watermark;
+    for (const transition of transitions) {
+      deps.metrics.transitions.inc({ from: transition.from ?? "none", to: transition.to, trigger: transition.trigger });
+      if (transition.trigger === "timer") deps.metrics.timersFired.inc();
+    }
+    return seq;
+  }
+
+  /** Publishes what the outbox holds, oldest first; entries leave the outbox only once Kafka has them. */
+  drainOutbox(): Promise<void> {
+    return this.serial(() => this.drainOutboxLocked());
+  }
+
+  private async drainOutboxLocked(): Promise<void> {
+    const { deps } = this;
+    if (!deps.publish) return;
+    for (;;) {
+      const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
+      if (entries.length === 0) break;
+      await deps.producer.send({
+        topic: deps.topics.stageChanges,
+        acks: -1,
+        messages: entries.map((entry) => {
+          const { key, value } = unpackOutboxEntry(entry);
+          return { key, value };
+        }),
+      });
+      await deps.store.ackOutbox(this.partition, entries);
+      deps.metrics.published.inc(entries.length);
+      if (entries.length < OUTBOX_CHUNK) break;
+    }
+    deps.metrics.outboxPending.set({ partition: String(this.partition) }, await deps.store.outboxLength(this.partition));
+  }
+}

@@ -1,0 +1,173 @@
+import type { Config } from "@clm/config";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import type { LifecycleConfig } from "@clm/core";
+import { AvroSerde, ensureTopics } from "@clm/kafka";
+import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
+import type { Logger } from "@clm/observability";
+import type { Redis } from "ioredis";
+import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from "kafkajs";
+import type { ProcessorMetrics } from "./metrics.ts";
+import { PartitionWorker } from "./partition-worker.ts";
+import { RedisLayout } from "./redis-layout.ts";
+import { StateStore } from "./state-store.ts";
+
+export interface ProcessorOptions {
+  config: Config;
+  lifecycle: LifecycleConfig;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+  kafka: Kafka;
+  redis: Redis;
+  registry: SchemaRegistry;
+  groupId: string;
+  keyPrefix: string;
+  /** false for a rebuild: rebuild state without publishing stage changes again. */
+  publish: boolean;
+  service: string;
+}
+
+/**
+ * The stream processor: a kafkajs consumer group over the input topic. Each batch
+ * of a partition is folded by the pure core and written to Redis in one fenced
+ * atomic script; stage changes leave through a per-partition outbox. Scale out by
+ * starting more processes with the same group id.
+ */
+export class Processor {
+  readonly store: StateStore;
+  private readonly workers = new Map<number, PartitionWorker>();
+  private owned = new Set<number>();
+  private admin: Admin | null = null;
+  private producer: Producer | null = null;
+  private consumer: Consumer | null = null;
+  private tick: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
+  private readonly stageSerde: AvroSerde<StageChangeRecord>;
+  private readonly earliest = new Map<number, string>();
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.store = new StateStore(options.redis, new RedisLayout(options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
+    this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+  }
+
+  get ownedPartitions(): readonly number[] {
+    return [...this.owned].sort((left, right) => left - right);
+  }
+
+  async start(options: { fromBeginning?: boolean } = {}): Promise<void> {
+    const { config, kafka, logger } = this.options;
+    this.admin = kafka.admin();
+    await this.admin.connect();
+    await ensureTopics(this.admin, [
+      { topic: config.TOPIC_EVENTS, numPartitions: config.TOPIC_PARTITIONS },
+      { topic: config.TOPIC_STAGE_CHANGES, numPartitions: config.TOPIC_PARTITIONS },
+      { topic: config.TOPIC_DEAD_LETTER, numPartitions: config.TOPIC_PARTITIONS },
+    ]);
+    await this.eventsSerde.register();
+    await this.stageSerde.register();
+
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+
+    const consumer = kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 2 * 1024 * 1024,
+      maxWaitTimeInMs: 100,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const assigned = event.payload.memberAssignment[config.TOPIC_EVENTS] ?? [];
+      this.owned = new Set(assigned);
+      for (const worker of this.workers.values()) worker.invalidate();
+      logger.info({ partitions: this.ownedPartitions }, "partitions assigned");
+    });
+    consumer.on(consumer.events.REBALANCING, () => {
+      this.owned = new Set();
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [config.TOPIC_EVENTS], fromBeginning: options.fromBeginning ?? true });
+    await consumer.run({
+      eachBatchAutoResolve: false,
+      autoCommitInterval: 1000,
+      partitionsConsumedConcurrently: Math.min(config.TOPIC_PARTITIONS, 4),
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        if (!isRunning() || isStale()) return;
+        const outcome = await this.worker(batch.partition).processBatch(batch.messages, batch.highWatermark);
+        if (outcome.kind === "seek") {
+          logger.info({ partition: batch.partition, offset: outcome.offset }, "resuming from the offset applied in Redis");
+          consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.offset });
+          return;
+        }
+        if (outcome.lastOffset !== null) resolveOffset(outcome.lastOffset);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      },
+    });
+    this.tick = setInterval(() => void this.onTick(), config.CLOCK_MODE === "wall" ? config.TIMER_SWEEP_INTERVAL_MS : 1000);
+  }
+
+  private worker(partition: number): PartitionWorker {
+    let worker = this.workers.get(partition);
+    if (!worker) {
+      const { config } = this.options;
+      worker = new PartitionWorker(partition, {
+        store: this.store,
+        events: this.eventsSerde,
+        stageChanges: this.stageSerde,
+        producer: this.producer!,
+        lifecycle: this.options.lifecycle,
+        logger: this.options.logger,
+        metrics: this.options.metrics,
+        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
+        clockMode: config.CLOCK_MODE,
+        latenessMs: config.EVENT_TIME_LATENESS_MS,
+        publish: this.options.publish,
+        service: this.options.service,
+        earliestOffset: (p) => this.earliestOffset(p),
+      });
+      this.workers.set(partition, worker);
+    }
+    return worker;
+  }
+
+  private async earliestOffset(partition: number): Promise<string> {
+    const known = this.earliest.get(partition);
+    if (known !== undefined) return known;
+    const low = await this.admin!.fetchTopicOffsets(this.options.config.TOPIC_EVENTS);
+    for (const entry of low) this.earliest.set(entry.partition, entry.low);
+    return this.earliest.get(partition) ?? "0";
+  }
+
+  /** Maintenance of owned partitions: fire due timers (wall clock) and publish what outboxes still hold. */
+  private async onTick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const partition of this.owned) {
+        const worker = this.worker(partition);
+        if (this.options.config.CLOCK_MODE === "wall") await worker.sweep(Date.now());
+        else await worker.drainOutbox();
+      }
+    } catch (error) {
+      this.options.logger.error({ err: error }, "timer sweep failed; retrying on the next tick");
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Graceful stop: finish the running batch, commit, leave the group, publish what is pending. */
+  async stop(): Promise<void> {
+    if (this.tick) clearInterval(this.tick);
+    this.tick = null;
+    await this.consumer?.disconnect();
+    const partitions = [...this.owned];
+    this.owned = new Set();
+    for (const partition of partitions) await this.worker(partition).drainOutbox().catch(() => undefined);
+    await this.producer?.disconnect();
+    await this.admin?.disconnect();
+  }
+}

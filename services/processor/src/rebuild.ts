@@ -1,0 +1,77 @@
+import type { Config } from "@clm/config";
+import type { LifecycleConfig } from "@clm/core";
+import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
+import type { Logger } from "@clm/observability";
+import type { Redis } from "ioredis";
+import type { Kafka } from "kafkajs";
+import type { ProcessorMetrics } from "./metrics.ts";
+import { Processor } from "./processor.ts";
+import { RedisLayout } from "./redis-layout.ts";
+
+export interface RebuildReport {
+  keyPrefix: string;
+  partitions: number;
+  records: number;
+  seconds: number;
+}
+
+/** Deletes every key of a layout (SCAN + UNLINK, never KEYS). */
+export async function wipePrefix(redis: Redis, layout: RedisLayout): Promise<number> {
+  let deleted = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", layout.pattern(), "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}
+
+/**
+ * Rebuilds all customer state from the input topic: wipe the prefix, consume every
+ * partition from its first record with a fresh consumer group (nothing published),
+ * and stop once the offsets applied in Redis reach the end offsets seen at start.
+ */
+export async function rebuild(options: {
+  config: Config;
+  lifecycle: LifecycleConfig;
+  logger: Logger;
+  metrics: ProcessorMetrics;
+  kafka: Kafka;
+  redis: Redis;
+  registry: SchemaRegistry;
+  keyPrefix: string;
+  service: string;
+  pollMs?: number;
+}): Promise<RebuildReport> {
+  const started = performance.now();
+  const { config, kafka, redis, logger } = options;
+  const layout = new RedisLayout(options.keyPrefix);
+  const wiped = await wipePrefix(redis, layout);
+  logger.info({ keyPrefix: options.keyPrefix, wiped }, "rebuild: prefix wiped");
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(config.TOPIC_EVENTS);
+  const records = ends.reduce((sum, entry) => sum + Number(BigInt(entry.high) - BigInt(entry.low)), 0);
+  const groupId = `${config.PROCESSOR_GROUP_ID}-rebuild-${Date.now()}`;
+  const processor = new Processor({ ...options, groupId, publish: false });
+  await processor.start({ fromBeginning: true });
+  try {
+    for (;;) {
+      let done = true;
+      for (const end of ends) {
+        if (end.high === end.low) continue;
+        const meta = await processor.store.loadMeta(end.partition);
+        if (meta.offset === null || BigInt(meta.offset) < BigInt(end.high)) done = false;
+      }
+      if (done) break;
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+    }
+  } finally {
+    await processor.stop();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+  }
+  return { keyPrefix: options.keyPrefix, partitions: ends.length, records, seconds: Math.round((performance.now() - started) / 10) / 100 };
+}

@@ -1,0 +1,37 @@
+/**
+ * Redis key layout. Every key of a Kafka partition carries the hash tag {p<N>}, so
+ * one Lua script touches a single hash slot (Redis-Cluster safe) and a partition's
+ * data moves between cluster nodes as one unit.
+ *
+ *   <prefix>:{p3}:meta             hash  offset (next input offset to apply), seq (write fence), watermark (event time)
+ *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
+ *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
+ *   <prefix>:{p3}:outbox           list  stage changes written with the state, not yet published
+ *   <prefix>:{p3}:h:<customerId>   list  recent stage changes of the customer (JSON, newest first)
+ */
+export class RedisLayout {
+  constructor(readonly prefix: string) {}
+
+  private tag(partition: number): string {
+    return `${this.prefix}:{p${partition}}`;
+  }
+  meta(partition: number): string {
+    return `${this.tag(partition)}:meta`;
+  }
+  customer(partition: number, customerId: string): string {
+    return `${this.tag(partition)}:c:${customerId}`;
+  }
+  timers(partition: number): string {
+    return `${this.tag(partition)}:timers`;
+  }
+  outbox(partition: number): string {
+    return `${this.tag(partition)}:outbox`;
+  }
+  history(partition: number, customerId: string): string {
+    return `${this.tag(partition)}:h:${customerId}`;
+  }
+  /** Glob matching every key of this layout (for rebuilds and tests). */
+  pattern(): string {
+    return `${this.prefix}:{p*}:*`;
+  }
+}

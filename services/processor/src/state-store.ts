@@ -1,0 +1,140 @@
+import { decodeState, encodeState, type CustomerState, type EpochMs } from "@clm/core";
+import type { Redis } from "ioredis";
+import { ACK_OUTBOX_SCRIPT, COMMIT_SCRIPT } from "./lua.ts";
+import type { RedisLayout } from "./redis-layout.ts";
+
+/** What Redis holds about one partition besides its customers. */
+export interface PartitionMeta {
+  /** Next input offset to apply; null before anything was applied. */
+  offset: string | null;
+  /** Write fence: every committed write increments it. */
+  seq: number;
+  /** Event-time watermark (event clock mode). */
+  watermark: EpochMs | null;
+}
+
+export interface CustomerWrite {
+  customerId: string;
+  state: CustomerState;
+  deadline: EpochMs | null;
+}
+
+export interface PartitionWrite {
+  expectedSeq: number;
+  offset: string | null;
+  watermark: EpochMs | null;
+  customers: readonly CustomerWrite[];
+  outbox: readonly Buffer[];
+  history: readonly { customerId: string; json: string }[];
+}
+
+type ScriptRedis = Redis & {
+  clmCommit(...args: (string | Buffer | number)[]): Promise<[number, number]>;
+  clmAckOutbox(...args: (string | Buffer | number)[]): Promise<number>;
+};
+
+/** All Redis I/O of the processor: a few round trips per batch, never one per event. */
+export class StateStore {
+  private readonly redis: ScriptRedis;
+
+  constructor(
+    redis: Redis,
+    readonly layout: RedisLayout,
+    private readonly historyCap: number,
+  ) {
+    if (!("clmCommit" in redis)) {
+      redis.defineCommand("clmCommit", { lua: COMMIT_SCRIPT });
+      redis.defineCommand("clmAckOutbox", { numberOfKeys: 1, lua: ACK_OUTBOX_SCRIPT });
+    }
+    this.redis = redis as ScriptRedis;
+  }
+
+  async loadMeta(partition: number): Promise<PartitionMeta> {
+    const [offset, seq, watermark] = await this.redis.hmget(this.layout.meta(partition), "offset", "seq", "watermark");
+    return { offset: offset ?? null, seq: Number(seq ?? 0), watermark: watermark === null || watermark === undefined ? null : Number(watermark) };
+  }
+
+  async loadStates(partition: number, customerIds: Iterable<string>): Promise<Map<string, CustomerState>> {
+    const ids = [...customerIds];
+    const states = new Map<string, CustomerState>();
+    if (ids.length === 0) return states;
+    const values = await this.redis.mgetBuffer(...ids.map((id) => this.layout.customer(partition, id)));
+    values.forEach((value, index) => {
+      if (value) states.set(ids[index]!, decodeState(ids[index]!, value));
+    });
+    return states;
+  }
+
+  /** Customers whose next deadline is at or before `until`, oldest first. */
+  async dueCustomers(partition: number, until: EpochMs, limit?: number): Promise<string[]> {
+    if (!Number.isFinite(until)) return [];
+    const key = this.layout.timers(partition);
+    return limit === undefined
+      ? this.redis.zrangebyscore(key, "-inf", until)
+      : this.redis.zrangebyscore(key, "-inf", until, "LIMIT", 0, limit);
+  }
+
+  async countDue(partition: number, until: EpochMs): Promise<number> {
+    return this.redis.zcount(this.layout.timers(partition), "-inf", until);
+  }
+
+  /** The atomic write (see lua.ts). Returns the new seq, or null when another writer got there first. */
+  async commit(partition: number, write: PartitionWrite): Promise<number | null> {
+    const keys: string[] = [this.layout.meta(partition), this.layout.timers(partition), this.layout.outbox(partition)];
+    for (const customer of write.customers) keys.push(this.layout.customer(partition, customer.customerId));
+    const index = new Map<string, number>();
+    write.customers.forEach((customer, position) => {
+      keys.push(this.layout.history(partition, customer.customerId));
+      index.set(customer.customerId, position + 1);
+    });
+    const args: (string | Buffer | number)[] = [
+      String(write.expectedSeq),
+      write.offset ?? "",
+      write.watermark === null ? "" : String(write.watermark),
+      write.customers.length,
+      write.outbox.length,
+      this.historyCap,
+    ];
+    for (const customer of write.customers) {
+      args.push(Buffer.from(encodeState(customer.state)), customer.deadline === null ? "" : String(customer.deadline), customer.customerId);
+    }
+    args.push(...write.outbox);
+    const history = write.history.filter((entry) => index.has(entry.customerId));
+    args.push(history.length);
+    for (const entry of history) args.push(index.get(entry.customerId)!, entry.json);
+    const [ok, seq] = await this.redis.clmCommit(keys.length, ...keys, ...args);
+    return ok === 1 ? seq : null;
+  }
+
+  async readOutbox(partition: number, limit: number): Promise<Buffer[]> {
+    return this.redis.lrangeBuffer(this.layout.outbox(partition), 0, limit - 1);
+  }
+
+  async ackOutbox(partition: number, entries: readonly Buffer[]): Promise<number> {
+    if (entries.length === 0) return 0;
+    return this.redis.clmAckOutbox(this.layout.outbox(partition), ...entries);
+  }
+
+  async outboxLength(partition: number): Promise<number> {
+    return this.redis.llen(this.layout.outbox(partition));
+  }
+
+  async history(partition: number, customerId: string, limit: number): Promise<string[]> {
+    return this.redis.lrange(this.layout.history(partition, customerId), 0, limit - 1);
+  }
+}
+
+/** Outbox entries carry the Kafka key with the encoded value: [u16 key length][key][value]. */
+export function packOutboxEntry(key: string, value: Buffer): Buffer {
+  const keyBytes = Buffer.from(key, "utf8");
+  const entry = Buffer.allocUnsafe(2 + keyBytes.length + value.length);
+  entry.writeUInt16BE(keyBytes.length, 0);
+  keyBytes.copy(entry, 2);
+  value.copy(entry, 2 + keyBytes.length);
+  return entry;
+}
+
+export function unpackOutboxEntry(entry: Buffer): { key: string; value: Buffer } {
+  const keyLength = entry.readUInt16BE(0);
+  return { key: entry.toString("utf8", 2, 2 + keyLength), value: entry.subarray(2 + keyLength) };
+}

@@ -1,0 +1,168 @@
+import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
+import { AvroSerde, createRegistry, type DeadLetter } from "@clm/kafka";
+import { createMetricsRegistry } from "@clm/observability";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { Redis } from "ioredis";
+import type { Kafka } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cdnowEvents } from "./support/cdnow-events.ts";
+import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+
+/**
+ * End to end through real Kafka, registry and Redis: the CDNOW sample (6,919 real
+ * purchases) plus bad records go in; the Redis state, timers, the stage-change
+ * topic and the dead-letter topic must equal what the pure core computes.
+ */
+const config = isolatedConfig();
+const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
+let kafka: Kafka;
+let redis: Redis;
+let processor: Processor;
+let events: CustomerEvent[];
+const metricsRegistry = createMetricsRegistry("processor-test");
+const metrics = createProcessorMetrics(metricsRegistry);
+
+/** What the pure core says, per partition, for the records Kafka holds in that partition. */
+async function expectedFromCore(valid: Map<string, CustomerEvent>) {
+  const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
+  const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+  const states = new Map<string, { partition: number; state: CustomerState }>();
+  const transitions: StageTransition[] = [];
+  const ends = new Map<number, string>();
+  for (const [partition, messages] of byPartition) {
+    await serde.prepare(messages.map((message) => message.value));
+    const records: BatchRecord[] = [];
+    for (const message of messages) {
+      let eventId: string;
+      try {
+        eventId = serde.decode(message.value).eventId;
+      } catch {
+        continue; // not Avro: a dead letter
+      }
+      const event = valid.get(eventId);
+      if (event && message.key?.toString() === event.customerId) records.push({ offset: message.offset, event });
+    }
+    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
+    for (const [customerId, state] of result.changed) states.set(customerId, { partition, state });
+    for (const { effect } of result.effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
+    ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages[messages.length - 1]!.offset) + 1n).toString());
+  }
+  return { states, transitions, ends };
+}
+
+beforeAll(async () => {
+  kafka = testKafka(config);
+  redis = new Redis(config.REDIS_URL);
+  await createTopics(kafka, config);
+  events = await cdnowEvents("sample");
+
+  // Bad input mixed in: not Avro at all, a foreign currency, a key that is not the customer, a redelivered duplicate.
+  const registry = createRegistry(config.SCHEMA_REGISTRY_URL);
+  const serde = new AvroSerde<CustomerEventRecord>(registry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+  await serde.register();
+  const euro: CustomerEvent = { eventId: "bad-currency", customerId: "7", occurredAt: Date.UTC(1998, 5, 1), type: "purchase", properties: { orderId: "x", amountE4: 10_000, currency: "EUR", quantity: null } };
+  const misKeyed: CustomerEvent = { ...euro, eventId: "bad-key", properties: { ...euro.properties, currency: "USD" } };
+  const duplicate = events[events.length - 1]!;
+  await produceEvents(kafka, config, events, [
+    { key: "someone", value: Buffer.from('{"eventId":"json-not-avro"}') },
+    { key: euro.customerId, value: serde.encode(customerEventToRecord(euro)) },
+    { key: "another-customer", value: serde.encode(customerEventToRecord(misKeyed)) },
+    { key: duplicate.customerId, value: serde.encode(customerEventToRecord(duplicate)) },
+  ]);
+
+  processor = new Processor({
+    config,
+    lifecycle,
+    logger: testLogger,
+    metrics,
+    kafka,
+    redis,
+    registry,
+    groupId: config.PROCESSOR_GROUP_ID,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    publish: true,
+    service: "processor",
+  });
+  await processor.start();
+});
+
+afterAll(async () => {
+  await processor?.stop();
+  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
+  await deleteTopics(kafka, config);
+  redis.disconnect();
+});
+
+describe("processor end to end (real Kafka, registry, Redis)", () => {
+  it("ends with exactly the pure core's state for every customer, and applied offsets at the end of each partition", async () => {
+    const valid = new Map(events.map((event) => [event.eventId, event]));
+    const expected = await expectedFromCore(valid);
+    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    await waitFor(async () => {
+      for (const [partition, end] of expected.ends) if ((await store.loadMeta(partition)).offset !== end) return false;
+      return true;
+    }, "the processor to apply every record");
+
+    expect(expected.states.size).toBe(2357);
+    const mismatched: string[] = [];
+    for (const [customerId, { partition, state }] of expected.states) {
+      const actual = (await store.loadStates(partition, [customerId])).get(customerId);
+      if (JSON.stringify(actual) !== JSON.stringify(state)) mismatched.push(customerId);
+    }
+    expect(mismatched).toEqual([]);
+
+    // Timers: each customer's next deadline is indexed exactly.
+    const wrongTimers: string[] = [];
+    for (const [customerId, { partition, state }] of expected.states) {
+      const score = await redis.zscore(new RedisLayout(config.REDIS_KEY_PREFIX).timers(partition), customerId);
+      const deadline = nextDeadline(state, lifecycle);
+      if ((score === null ? null : Number(score)) !== deadline) wrongTimers.push(customerId);
+    }
+    expect(wrongTimers).toEqual([]);
+  });
+
+  it("publishes every transition once the outbox drains, keyed and ordered per customer, with deterministic ids", async () => {
+    const valid = new Map(events.map((event) => [event.eventId, event]));
+    const expected = await expectedFromCore(valid);
+    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    await waitFor(async () => {
+      for (const partition of expected.ends.keys()) if ((await store.outboxLength(partition)) > 0) return false;
+      return true;
+    }, "outboxes to drain");
+    const published = await readTopic(kafka, config.TOPIC_STAGE_CHANGES);
+    const serde = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    const perCustomer = new Map<string, string[]>();
+    for (const messages of published.values()) {
+      await serde.prepare(messages.map((message) => message.value));
+      for (const message of messages) {
+        const record = serde.decode(message.value);
+        expect(message.key?.toString()).toBe(record.customerId);
+        perCustomer.set(record.customerId, [...(perCustomer.get(record.customerId) ?? []), `${record.transitionId} ${record.fromStage}→${record.toStage} ${record.reasonCode}`]);
+      }
+    }
+    const expectedPerCustomer = new Map<string, string[]>();
+    for (const transition of expected.transitions) {
+      expectedPerCustomer.set(transition.customerId, [
+        ...(expectedPerCustomer.get(transition.customerId) ?? []),
+        `${transition.transitionId} ${transition.from}→${transition.to} ${transition.reason.code}`,
+      ]);
+    }
+    expect(new Map([...perCustomer].sort())).toEqual(new Map([...expectedPerCustomer].sort()));
+    expect(expected.transitions.length).toBeGreaterThan(5000);
+  });
+
+  it("sends every bad record to the dead-letter topic with its reason, and counts the duplicate once", async () => {
+    await waitFor(async () => [...(await readTopic(kafka, config.TOPIC_DEAD_LETTER)).values()].flat().length >= 3, "dead letters");
+    const letters = [...(await readTopic(kafka, config.TOPIC_DEAD_LETTER)).values()].flat().map((message) => JSON.parse(message.value!.toString()) as DeadLetter);
+    expect(letters.map((letter) => letter.code).sort()).toEqual(["INVALID_EVENT", "KEY_MISMATCH", "NOT_CONFLUENT_AVRO"]);
+    const invalid = letters.find((letter) => letter.code === "INVALID_EVENT")!;
+    expect(invalid.errors).toEqual([{ path: "properties.currency", message: "currency EUR is not the reporting currency USD" }]);
+    expect(invalid.source).toMatchObject({ topic: config.TOPIC_EVENTS, key: "7" });
+    expect(Buffer.from(letters.find((letter) => letter.code === "NOT_CONFLUENT_AVRO")!.valueBase64!, "base64").toString()).toContain("json-not-avro");
+    const counted = await metricsRegistry.getSingleMetricAsString("clm_processor_events_total");
+    expect(counted).toContain('outcome="duplicate",service="processor-test"} 1');
+    expect(counted).toContain(`outcome="applied",service="processor-test"} ${events.length}`);
+    expect(counted).toContain('outcome="dead_letter",service="processor-test"} 3');
+  });
+});
