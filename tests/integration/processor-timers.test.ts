@@ -1,0 +1,123 @@
+import type { Config } from "@clm/config";
+import { parseLifecycleConfig, type CustomerEvent, type LifecycleConfig, type StageTransition } from "@clm/core";
+import { createRegistry } from "@clm/kafka";
+import { createMetricsRegistry } from "@clm/observability";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { Redis } from "ioredis";
+import type { Registry } from "prom-client";
+import type { Kafka } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+
+/**
+ * Wall-clock timers on real servers. Thresholds are seconds instead of days so the
+ * test runs in real time: warn 2 s, churn 4 s after the last purchase.
+ */
+const SECOND_IN_DAYS = 1 / 86_400;
+const lifecycle = parseLifecycleConfig({ churn: { population: { warnAfterDays: 2 * SECOND_IN_DAYS, churnAfterDays: 4 * SECOND_IN_DAYS } } });
+const config = isolatedConfig({ CLOCK_MODE: "wall", TIMER_SWEEP_INTERVAL_MS: "100" });
+let kafka: Kafka;
+let redis: Redis;
+const processors: Processor[] = [];
+
+const startProcessor = async (options: { config: Config; lifecycle: LifecycleConfig; metricsRegistry?: Registry }) => {
+  const { config, lifecycle } = options;
+  const processor = new Processor({
+    config,
+    lifecycle,
+    logger: testLogger,
+    metrics: createProcessorMetrics(options.metricsRegistry ?? createMetricsRegistry("timers-test")),
+    kafka,
+    redis,
+    registry: createRegistry(config.SCHEMA_REGISTRY_URL),
+    groupId: config.PROCESSOR_GROUP_ID,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    publish: true,
+    service: "processor",
+  });
+  await processor.start();
+  processors.push(processor);
+  return processor;
+};
+
+const purchase = (customerId: string, at: number): CustomerEvent => ({
+  eventId: `${customerId}-${at}`,
+  customerId,
+  occurredAt: at,
+  type: "purchase",
+  properties: { orderId: `o-${customerId}`, amountE4: 50_000, currency: "USD", quantity: 1 },
+});
+
+async function historyOf(store: StateStore, customerId: string): Promise<StageTransition[]> {
+  for (let partition = 0; partition < 8; partition++) {
+    const entries = await store.history(partition, customerId, 50);
+    if (entries.length > 0) return entries.map((entry) => JSON.parse(entry) as StageTransition).reverse();
+  }
+  return [];
+}
+
+// The rebalance test runs in its own topics and group, with slower timers (warn 8 s, churn 12 s).
+const rebalanceConfig = isolatedConfig({ CLOCK_MODE: "wall", TIMER_SWEEP_INTERVAL_MS: "100" });
+const rebalanceLifecycle = parseLifecycleConfig({ churn: { population: { warnAfterDays: 8 * SECOND_IN_DAYS, churnAfterDays: 12 * SECOND_IN_DAYS } } });
+
+beforeAll(async () => {
+  kafka = testKafka(config);
+  redis = new Redis(config.REDIS_URL);
+  await createTopics(kafka, config);
+  await createTopics(kafka, rebalanceConfig);
+});
+
+afterAll(async () => {
+  for (const processor of processors) await processor.stop().catch(() => undefined);
+  for (const each of [config, rebalanceConfig]) {
+    await wipePrefix(redis, new RedisLayout(each.REDIS_KEY_PREFIX));
+    await deleteTopics(kafka, each);
+  }
+  redis.disconnect();
+});
+
+describe("timers (wall clock)", () => {
+  it("a customer who stops buying reaches at_risk and churned with no further event", async () => {
+    await startProcessor({ config, lifecycle });
+    const boughtAt = Date.now();
+    await produceEvents(kafka, config, [purchase("quiet-1", boughtAt)]);
+    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    await waitFor(async () => (await historyOf(store, "quiet-1")).some((transition) => transition.to === "churned"), "the churn timer", 20_000);
+    const history = await historyOf(store, "quiet-1");
+    expect(history.map((transition) => [transition.from, transition.to, transition.trigger, transition.occurredAt, transition.reason.code])).toEqual([
+      [null, "new", "event", boughtAt, "FIRST_PURCHASE"],
+      ["new", "at_risk", "timer", boughtAt + 2000, "PURCHASE_GAP_WARNING"],
+      ["at_risk", "churned", "timer", boughtAt + 4000, "PURCHASE_GAP_CHURN"],
+    ]);
+  });
+
+  it("on a rebalance the surviving processor takes over the state and timers of the stopped one", async () => {
+    const first = await startProcessor({ config: rebalanceConfig, lifecycle: rebalanceLifecycle });
+    const survivorMetrics = createMetricsRegistry("survivor");
+    const second = await startProcessor({ config: rebalanceConfig, lifecycle: rebalanceLifecycle, metricsRegistry: survivorMetrics });
+    await waitFor(async () => first.ownedPartitions.length > 0 && second.ownedPartitions.length > 0, "both processors to own partitions", 30_000);
+    const customers = Array.from({ length: 40 }, (_, index) => `rebalance-${index}`);
+    const boughtAt = Date.now();
+    await produceEvents(kafka, rebalanceConfig, customers.map((customerId) => purchase(customerId, boughtAt)));
+    const store = new StateStore(redis, new RedisLayout(rebalanceConfig.REDIS_KEY_PREFIX), 10);
+    // Both apply their partitions' purchases …
+    await waitFor(async () => {
+      for (const customerId of customers) if ((await historyOf(store, customerId)).length === 0) return false;
+      return true;
+    }, "every purchase to be applied", 20_000);
+    // … then the first leaves the group before any timer is due (8 s), and the survivor must fire them all.
+    const firstPartitions = first.ownedPartitions;
+    await first.stop();
+    await waitFor(async () => second.ownedPartitions.length === rebalanceConfig.TOPIC_PARTITIONS, "the survivor to own every partition", 30_000);
+    await waitFor(async () => {
+      for (const customerId of customers) if ((await historyOf(store, customerId)).at(-1)?.to !== "churned") return false;
+      return true;
+    }, "every customer to churn", 40_000);
+    for (const customerId of customers) {
+      expect((await historyOf(store, customerId)).map((transition) => `${transition.to}@${transition.occurredAt - boughtAt}`)).toEqual(["new@0", "at_risk@8000", "churned@12000"]);
+    }
+    expect(firstPartitions.length).toBeGreaterThan(0);
+    // Every timer (2 per customer), including those of the partitions the first processor owned, fired in the survivor.
+    expect(await survivorMetrics.getSingleMetricAsString("clm_processor_timers_fired_total")).toContain(`} ${2 * customers.length}`);
+  });
+});
