@@ -56,6 +56,8 @@ export const configSchema = z
     INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(5 * 1024 * 1024),
     PROCESSOR_HTTP_PORT: port.default(8081),
     PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
+    /** How long a silent processor keeps its partitions before the group hands them to another (broker minimum 6 s). */
+    PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
     /** Prefix of every Redis key the processor owns; a rebuild can write beside the live state under another. */
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1..64 of [A-Za-z0-9_.-]").default("clm"),
     /** In `event` clock mode, deadlines fire only once the partition's watermark is this far past them. */

@@ -14,6 +14,7 @@ export class DecimalE4Type extends avro.types.LogicalType {
 
   protected override _fromValue(value: Buffer): number {
     if (value.length === 0) return 0;
+    if (value.length <= 6) return value.readIntBE(0, value.length); // every single amount fits: no BigInt on the hot path
     const unscaled = BigInt.asIntN(value.length * 8, BigInt(`0x${value.toString("hex")}`));
     if (unscaled > BigInt(Number.MAX_SAFE_INTEGER) || unscaled < BigInt(Number.MIN_SAFE_INTEGER)) {
       throw new RangeError("decimal value exceeds the exact integer range of the pipeline");
@@ -23,7 +24,7 @@ export class DecimalE4Type extends avro.types.LogicalType {
 
   protected override _toValue(valueE4: unknown): Buffer | undefined {
     if (typeof valueE4 !== "number" || !Number.isSafeInteger(valueE4)) return undefined;
-    return toTwosComplement(BigInt(valueE4));
+    return toTwosComplement(valueE4);
   }
 
   protected override _resolve(type: avro.Type): ((value: unknown) => unknown) | undefined {
@@ -37,7 +38,15 @@ export class DecimalE4Type extends avro.types.LogicalType {
 }
 
 /** Minimal big-endian two's-complement bytes of a signed integer. */
-function toTwosComplement(value: bigint): Buffer {
+export function toTwosComplement(number: number): Buffer {
+  if (number >= -(2 ** 47) && number < 2 ** 47) {
+    let bytes = 1;
+    while (number < -(2 ** (bytes * 8 - 1)) || number >= 2 ** (bytes * 8 - 1)) bytes++;
+    const out = Buffer.allocUnsafe(bytes);
+    out.writeIntBE(number, 0, bytes);
+    return out;
+  }
+  const value = BigInt(number);
   let bytes = 1;
   while (value < -(1n << BigInt(bytes * 8 - 1)) || value >= 1n << BigInt(bytes * 8 - 1)) bytes++;
   const unsigned = BigInt.asUintN(bytes * 8, value);

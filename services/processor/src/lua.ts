@@ -54,11 +54,12 @@ return {1, seq}
  * KEYS: outbox. ARGV: the published entries, oldest first. Returns how many were removed.
  */
 export const ACK_OUTBOX_SCRIPT = `
-local removed = 0
-for i = 1, #ARGV do
-  if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[i] then break end
-  redis.call('LPOP', KEYS[1])
-  removed = removed + 1
+local head = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
+local matched = 0
+for i = 1, #head do
+  if head[i] ~= ARGV[i] then break end
+  matched = i
 end
-return removed
+if matched > 0 then redis.call('LTRIM', KEYS[1], matched, -1) end
+return matched
 `;

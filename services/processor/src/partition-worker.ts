@@ -38,7 +38,9 @@ export interface WorkerDeps {
 
 export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string };
 
-const OUTBOX_CHUNK = 1000;
+const OUTBOX_CHUNK = 2000;
+
+const transitionsWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed");
 
 /**
  * Everything the processor does for one Kafka partition. Work on a partition is
@@ -48,6 +50,8 @@ const OUTBOX_CHUNK = 1000;
 export class PartitionWorker {
   private meta: PartitionMeta | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private draining: Promise<void> | null = null;
+  private drainAgain = false;
 
   constructor(
     readonly partition: number,
@@ -176,7 +180,7 @@ export class PartitionWorker {
     deps.metrics.batchEvents.observe(fresh.length);
     deps.metrics.batchSeconds.observe((performance.now() - started) / 1000);
     deps.metrics.lag.set({ partition: String(this.partition) }, Number(BigInt(highWatermark) - BigInt(lastOffset) - 1n));
-    await this.drainOutboxLocked();
+    if (transitionsWritten(result.effects)) this.requestDrain();
     return { kind: "applied", lastOffset };
   }
 
@@ -203,7 +207,7 @@ export class PartitionWorker {
           this.invalidate();
           continue;
         }
-        await this.drainOutboxLocked();
+        if (effects.length > 0) this.requestDrain();
         return effects.length;
       }
       return 0;
@@ -247,9 +251,32 @@ export class PartitionWorker {
     return seq;
   }
 
-  /** Publishes what the outbox holds, oldest first; entries leave the outbox only once Kafka has them. */
-  drainOutbox(): Promise<void> {
-    return this.serial(() => this.drainOutboxLocked());
+  /**
+   * Publishes what the outbox holds in the background, one drain at a time per
+   * partition, so batches never wait for Kafka acks of stage changes. Safe beside
+   * commits (they append at the tail; acks compare-and-trim at the head).
+   */
+  requestDrain(): void {
+    if (!this.deps.publish) return;
+    this.drainAgain = true;
+    this.draining ??= (async () => {
+      try {
+        while (this.drainAgain) {
+          this.drainAgain = false;
+          await this.drainOutboxLocked();
+        }
+      } catch (error) {
+        this.deps.logger.warn({ err: error, partition: this.partition }, "publishing stage changes failed; the outbox keeps them for the next try");
+      } finally {
+        this.draining = null;
+      }
+    })();
+  }
+
+  /** Resolves once everything the outbox held when called is published (or the drain failed). */
+  async flushOutbox(): Promise<void> {
+    this.requestDrain();
+    while (this.draining) await this.draining;
   }
 
   private async drainOutboxLocked(): Promise<void> {

@@ -72,10 +72,10 @@ export class Processor {
 
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
-      sessionTimeout: 30_000,
+      sessionTimeout: config.PROCESSOR_SESSION_TIMEOUT_MS,
       rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
-      maxBytesPerPartition: 2 * 1024 * 1024,
+      heartbeatInterval: Math.floor(config.PROCESSOR_SESSION_TIMEOUT_MS / 5),
+      maxBytesPerPartition: 1024 * 1024,
       maxWaitTimeInMs: 100,
     });
     this.consumer = consumer;
@@ -150,7 +150,8 @@ export class Processor {
       for (const partition of this.owned) {
         const worker = this.worker(partition);
         if (this.options.config.CLOCK_MODE === "wall") await worker.sweep(Date.now());
-        else await worker.drainOutbox();
+        // Retries publishes that failed, and publishes what a crashed owner left behind.
+        worker.requestDrain();
       }
     } catch (error) {
       this.options.logger.error({ err: error }, "timer sweep failed; retrying on the next tick");
@@ -166,7 +167,7 @@ export class Processor {
     await this.consumer?.disconnect();
     const partitions = [...this.owned];
     this.owned = new Set();
-    for (const partition of partitions) await this.worker(partition).drainOutbox().catch(() => undefined);
+    for (const partition of partitions) await this.worker(partition).flushOutbox();
     await this.producer?.disconnect();
     await this.admin?.disconnect();
   }

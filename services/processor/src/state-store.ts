@@ -99,7 +99,7 @@ export class StateStore {
       args.push(Buffer.from(encodeState(customer.state)), customer.deadline === null ? "" : String(customer.deadline), customer.customerId);
     }
     args.push(...write.outbox);
-    const history = write.history.filter((entry) => index.has(entry.customerId));
+    const history = this.historyCap === 0 ? [] : write.history.filter((entry) => index.has(entry.customerId));
     args.push(history.length);
     for (const entry of history) args.push(index.get(entry.customerId)!, entry.json);
     const [ok, seq] = await this.redis.clmCommit(keys.length, ...keys, ...args);
