@@ -67,7 +67,7 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
       await service.exited;
     }
     const final = startService(ENTRY, envOf(config));
-    await final.waitForLog("processor running");
+    const running = JSON.parse(await final.waitForLog("processor running")) as { port: number };
 
     const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
     await waitFor(async () => {
@@ -77,6 +77,13 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
       }
       return true;
     }, "the restarted processor to catch up and drain", 180_000);
+    // The operations endpoint of the real process: health of its real dependencies, and metrics.
+    const health = await fetch(`http://127.0.0.1:${running.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, checks: { redis: { ok: true }, kafka: { ok: true }, schemaRegistry: { ok: true } } });
+    const exposition = await (await fetch(`http://127.0.0.1:${running.port}/metrics`)).text();
+    expect(exposition).toMatch(/clm_processor_events_total\{outcome="applied",service="processor"\} \d+/);
+    expect(exposition).toContain("clm_processor_consumer_lag");
     final.child.kill("SIGTERM");
     expect(await final.exited).toBe(0);
 

@@ -1,0 +1,127 @@
+/**
+ * Processor throughput against the raw limit, on the local stack:
+ *   npm run bench -- processor [--events 1000000] [--seed 42] [--partitions 6]
+ * Produces a synthetic population (deterministic) to a fresh topic, measures the
+ * raw kafkajs consume-only rate on that topic, then the processor (event clock)
+ * folding it into Redis, in the same run. Prints figures and the ratio, and writes
+ * bench-results/processor-<time>.json.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
+import { syntheticEvents } from "@clm/datasets";
+import { createRegistry } from "@clm/kafka";
+import { createMetricsRegistry } from "@clm/observability";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { Redis } from "ioredis";
+import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
+import { machine, rawConsumeRate, resourceSampler } from "./support.ts";
+
+const { values } = parseArgs({
+  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false } },
+});
+const total = Number(values.events);
+const config = isolatedConfig({ TOPIC_PARTITIONS: values.partitions, TRANSITION_HISTORY_PER_CUSTOMER: "10" });
+const kafka = testKafka(config);
+const redis = new Redis(config.REDIS_URL);
+await createTopics(kafka, config);
+
+let started = performance.now();
+let events: ReturnType<typeof syntheticEvents> | null = syntheticEvents({ seed: Number(values.seed), events: total });
+const generateSeconds = (performance.now() - started) / 1000;
+started = performance.now();
+await produceEvents(kafka, config, events);
+// Keep only what the report needs: a million live event objects would tax this process's GC during the run.
+const customers = [...new Set(events.map((event) => event.customerId))];
+events = null;
+const produceSeconds = (performance.now() - started) / 1000;
+console.log(`generated ${total.toLocaleString("en-US")} events in ${generateSeconds.toFixed(1)} s; produced (Avro, acks=all) in ${produceSeconds.toFixed(1)} s`);
+
+const raw = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total);
+console.log(`raw kafkajs consume-only: ${Math.round(raw.eventsPerSecond).toLocaleString("en-US")} events/s`);
+
+const metrics = createMetricsRegistry("bench");
+const processor = new Processor({
+  config,
+  lifecycle: DEFAULT_LIFECYCLE_CONFIG,
+  logger: testLogger,
+  metrics: createProcessorMetrics(metrics),
+  kafka,
+  redis,
+  registry: createRegistry(config.SCHEMA_REGISTRY_URL),
+  groupId: config.PROCESSOR_GROUP_ID,
+  keyPrefix: config.REDIS_KEY_PREFIX,
+  publish: true,
+  service: "processor",
+});
+const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+const sampler = resourceSampler();
+started = performance.now();
+await processor.start();
+let firstApplied: number | null = null;
+for (;;) {
+  let applied = 0;
+  for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) applied += Number((await store.loadMeta(partition)).offset ?? 0);
+  if (applied > 0 && firstApplied === null) firstApplied = performance.now();
+  if (applied >= total) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const processSeconds = (performance.now() - started) / 1000;
+const steadySeconds = (performance.now() - (firstApplied ?? started)) / 1000;
+let pending = 1;
+while (pending > 0) {
+  pending = 0;
+  for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) pending += await store.outboxLength(partition);
+  if (pending > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+}
+const drainedSeconds = (performance.now() - started) / 1000;
+const resources = sampler.stop();
+await processor.stop();
+
+// State size: the packed value per customer, and what Redis reports for a sample of keys.
+const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+let valueBytes = 0;
+let memoryBytes = 0;
+let sampled = 0;
+for (let index = 0; index < customers.length; index += Math.max(1, Math.floor(customers.length / 2000))) {
+  for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) {
+    const key = layout.customer(partition, customers[index]!);
+    const value = await redis.getBuffer(key);
+    if (!value) continue;
+    valueBytes += value.length;
+    memoryBytes += Number(await redis.memory("USAGE", key));
+    sampled++;
+  }
+}
+const transitions = await metrics.getSingleMetricAsString("clm_processor_transitions_total");
+const transitionCount = [...transitions.matchAll(/} (\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+
+const result = {
+  benchmark: "processor",
+  machine: machine(),
+  events: total,
+  customers: customers.length,
+  partitions: config.TOPIC_PARTITIONS,
+  transitions: transitionCount,
+  raw: { consumeEventsPerSecond: Math.round(raw.eventsPerSecond), seconds: raw.seconds },
+  processor: {
+    eventsPerSecond: Math.round(total / processSeconds),
+    steadyEventsPerSecond: Math.round(total / steadySeconds),
+    secondsIncludingGroupJoin: Number(processSeconds.toFixed(2)),
+    secondsUntilStageChangesPublished: Number(drainedSeconds.toFixed(2)),
+  },
+  ratio: Number((total / processSeconds / raw.eventsPerSecond).toFixed(3)),
+  redisBytesPerCustomer: { packedValue: Math.round(valueBytes / sampled), memoryUsageWithKey: Math.round(memoryBytes / sampled), sampled },
+  resources,
+};
+console.log(JSON.stringify(result, null, 2));
+mkdirSync("bench-results", { recursive: true });
+writeFileSync(`bench-results/processor-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, JSON.stringify(result, null, 2));
+console.log(
+  `\nprocessor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}`,
+);
+if (!values.keep) {
+  await wipePrefix(redis, layout);
+  await deleteTopics(kafka, config);
+}
+redis.disconnect();

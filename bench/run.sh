@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# npm run bench -- <name> [options]: benchmarks on the local stack (started if needed, left running).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-deps.sh
+name=${1:-}
+if [[ -z $name || ! -f bench/$name.ts ]]; then
+  echo "usage: npm run bench -- <name> [options]; available: $(cd bench && ls *.ts | grep -v support | sed 's/\.ts$//' | tr '\n' ' ')" >&2
+  exit 2
+fi
+shift
+bash infra/stack.sh status >/dev/null 2>&1 || bash infra/stack.sh up
+set -a
+# shellcheck disable=SC1091
+source "${CLM_STACK_DIR:-.stack}/env"
+set +a
+exec node --max-old-space-size=4096 --import tsx "bench/$name.ts" "$@"

@@ -1,0 +1,49 @@
+import { randomUUID } from "node:crypto";
+import { cpus, totalmem } from "node:os";
+import type { Kafka } from "kafkajs";
+
+export function machine() {
+  return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+/** The raw ceiling: a kafkajs consumer that only counts records, over the same topic. */
+export async function rawConsumeRate(kafka: Kafka, topic: string, expected: number): Promise<{ eventsPerSecond: number; seconds: number }> {
+  const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 1024 * 1024, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first: number | null = null;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch }) => {
+        first ??= performance.now();
+        seen += batch.messages.length;
+        if (seen >= expected) resolve(performance.now());
+      },
+    });
+  });
+  const started = performance.now();
+  const ended = await done;
+  await consumer.disconnect();
+  const seconds = (ended - started) / 1000;
+  return { eventsPerSecond: expected / seconds, seconds: Number(seconds.toFixed(2)) };
+}
+
+/** CPU time and peak RSS of this process while a benchmark runs. */
+export function resourceSampler() {
+  const cpuStart = process.cpuUsage();
+  const wallStart = performance.now();
+  let peakRss = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      const cpu = process.cpuUsage(cpuStart);
+      const wall = (performance.now() - wallStart) / 1000;
+      return { cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), wallSeconds: Number(wall.toFixed(1)), cpuCores: Number(((cpu.user + cpu.system) / 1e6 / wall).toFixed(2)), peakRssMiB: Math.round(peakRss / 2 ** 20) };
+    },
+  };
+}
