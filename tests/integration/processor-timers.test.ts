@@ -1,19 +1,22 @@
 import type { Config } from "@clm/config";
-import { parseLifecycleConfig, type CustomerEvent, type LifecycleConfig, type StageTransition } from "@clm/core";
-import { createRegistry } from "@clm/kafka";
+import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
+import { parseLifecycleConfig, rfmScores, type CustomerEvent, type LifecycleConfig, type RfmBoundaries, type StageTransition } from "@clm/core";
+import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
 /**
  * Wall-clock timers on real servers. Thresholds are seconds instead of days so the
  * test runs in real time: warn 2 s, churn 4 s after the last purchase.
  */
 const SECOND_IN_DAYS = 1 / 86_400;
+// Recency in days: a purchase seconds ago scores R 5; one purchase of 5.00 scores F 1, M 2.
+const boundaries: RfmBoundaries = { recencyDays: [1, 30, 90, 180], frequency: [1, 2, 4, 8], monetaryE4: [10_000, 100_000, 500_000, 1_000_000] };
 const lifecycle = parseLifecycleConfig({ churn: { population: { warnAfterDays: 2 * SECOND_IN_DAYS, churnAfterDays: 4 * SECOND_IN_DAYS } } });
 const config = isolatedConfig({ CLOCK_MODE: "wall", TIMER_SWEEP_INTERVAL_MS: "100" });
 let kafka: Kafka;
@@ -78,6 +81,8 @@ afterAll(async () => {
 
 describe("timers (wall clock)", () => {
   it("a customer who stops buying reaches at_risk and churned with no further event", async () => {
+    // Population RFM boundaries are present, so the published snapshots carry RFM scores.
+    await new RfmBoundaryStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX)).save(boundaries, { computedAt: Date.now(), customers: 1 });
     await startProcessor({ config, lifecycle });
     const boughtAt = Date.now();
     await produceEvents(kafka, config, [purchase("quiet-1", boughtAt)]);
@@ -89,6 +94,22 @@ describe("timers (wall clock)", () => {
       ["new", "at_risk", "timer", boughtAt + 2000, "PURCHASE_GAP_WARNING"],
       ["at_risk", "churned", "timer", boughtAt + 4000, "PURCHASE_GAP_CHURN"],
     ]);
+
+    // The same three changes reach the stage-change topic, each with its snapshot and RFM scores.
+    await waitFor(async () => [...(await readTopic(kafka, config.TOPIC_STAGE_CHANGES)).values()].flat().length >= 3, "stage changes on the topic", 20_000);
+    const serde = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    const messages = [...(await readTopic(kafka, config.TOPIC_STAGE_CHANGES)).values()].flat();
+    await serde.prepare(messages.map((message) => message.value));
+    const records = messages.map((message) => serde.decode(message.value)).filter((record) => record.customerId === "quiet-1");
+    expect(records.map((record) => [record.toStage, record.trigger, record.riskLevel, record.snapshot.purchaseCount, record.snapshot.monetaryTotal])).toEqual([
+      ["new", "event", "none", 1, 50_000],
+      ["at_risk", "timer", "medium", 1, 50_000],
+      ["churned", "timer", "high", 1, 50_000],
+    ]);
+    for (const record of records) {
+      const expected = rfmScores({ lastPurchaseAt: boughtAt, purchaseCount: 1, monetaryE4: 50_000 }, record.occurredAt, boundaries)!;
+      expect(record.snapshot.rfm).toEqual({ recency: expected.recency, frequency: expected.frequency, monetary: expected.monetary, segment: expected.segment });
+    }
   });
 
   it("on a rebalance the surviving processor takes over the state and timers of the stopped one", async () => {

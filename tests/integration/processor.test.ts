@@ -1,8 +1,8 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
+import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
 import { AvroSerde, createRegistry, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, rebuild, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -164,6 +164,20 @@ describe("processor end to end (real Kafka, registry, Redis)", () => {
     expect(counted).toContain('outcome="duplicate",service="processor-test"} 1');
     expect(counted).toContain(`outcome="applied",service="processor-test"} ${events.length}`);
     expect(counted).toContain('outcome="dead_letter",service="processor-test"} 3');
+  });
+});
+
+describe("RFM boundaries", () => {
+  it("computes the population quantiles from the states in Redis exactly as the core does in memory", async () => {
+    const valid = new Map(events.map((event) => [event.eventId, event]));
+    const expected = await expectedFromCore(valid);
+    const at = Date.UTC(1998, 6, 1);
+    const store = new RfmBoundaryStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
+    const computed = await store.computeFromStates(at);
+    expect(computed.customers).toBe(2357);
+    expect(computed.boundaries).toEqual(computeRfmBoundaries([...expected.states.values()].map(({ state }) => state), at));
+    await store.save(computed.boundaries, { computedAt: at, customers: computed.customers });
+    expect(await store.load()).toEqual(computed.boundaries);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_LIFECYCLE_CONFIG as config } from "./lifecycle-config.ts";
-import { computeRfmBoundaries, quantileSorted, RFM_SEGMENTS, rfmScores, rfmSegment, type RfmBoundaries } from "./rfm.ts";
+import { computeRfmBoundaries, parseRfmBoundaries, quantileSorted, RFM_SEGMENTS, rfmScores, rfmSegment, type RfmBoundaries } from "./rfm.ts";
 import { day, login, purchase } from "./testing/builders.ts";
 import { foldAll } from "./testing/replay.ts";
 
@@ -34,5 +34,16 @@ describe("RFM", () => {
     const computed = computeRfmBoundaries(states, day(10));
     expect(computed.frequency).toEqual([1.8, 2.6, 3.4, 4.2]);
     expect(computed.recencyDays).toEqual([6.8, 7.6, 8.4, 9.2]);
+  });
+});
+
+describe("stored RFM boundaries", () => {
+  it("accepts four ascending finite numbers per dimension and nothing else", () => {
+    expect(parseRfmBoundaries(JSON.parse(JSON.stringify(boundaries)))).toEqual(boundaries);
+    expect(parseRfmBoundaries({ ...boundaries, frequency: [3, 2, 1, 0] })).toBeNull();
+    expect(parseRfmBoundaries({ ...boundaries, monetaryE4: [1, 2, 3] })).toBeNull();
+    expect(parseRfmBoundaries({ ...boundaries, recencyDays: [1, 2, "3", 4] })).toBeNull();
+    expect(parseRfmBoundaries(null)).toBeNull();
+    expect(parseRfmBoundaries("x")).toBeNull();
   });
 });

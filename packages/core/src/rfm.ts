@@ -1,4 +1,3 @@
-import type { CustomerState } from "./state.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
 
 /**
@@ -63,14 +62,32 @@ function scoreAscending(value: number, boundaries: readonly number[]): number {
   return score;
 }
 
+/** The three figures RFM scores (a state, or a transition's snapshot, has them). */
+export interface RfmFigures {
+  lastPurchaseAt: EpochMs | null;
+  purchaseCount: number;
+  monetaryE4: number;
+}
+
 /** RFM scores of a purchaser at instant `at`; null for a customer who never purchased. */
-export function rfmScores(state: CustomerState, at: EpochMs, boundaries: RfmBoundaries): RfmScores | null {
-  if (state.lastPurchaseAt === null) return null;
-  const recencyDays = Math.max(0, (at - state.lastPurchaseAt) / DAY_MS);
+export function rfmScores(figures: RfmFigures, at: EpochMs, boundaries: RfmBoundaries): RfmScores | null {
+  if (figures.lastPurchaseAt === null) return null;
+  const recencyDays = Math.max(0, (at - figures.lastPurchaseAt) / DAY_MS);
   const recency = 6 - scoreAscending(recencyDays, boundaries.recencyDays);
-  const frequency = scoreAscending(state.purchaseCount, boundaries.frequency);
-  const monetary = scoreAscending(state.monetaryE4, boundaries.monetaryE4);
+  const frequency = scoreAscending(figures.purchaseCount, boundaries.frequency);
+  const monetary = scoreAscending(figures.monetaryE4, boundaries.monetaryE4);
   return { recency, frequency, monetary, cell: `${recency}${frequency}${monetary}`, segment: rfmSegment(recency, frequency, monetary) };
+}
+
+const boundaryList = (value: unknown): value is [number, number, number, number] =>
+  Array.isArray(value) && value.length === 4 && value.every((item, index) => typeof item === "number" && Number.isFinite(item) && (index === 0 || item >= (value[index - 1] as number)));
+
+/** Validates boundaries read from storage (four ascending finite numbers per dimension), or null. */
+export function parseRfmBoundaries(value: unknown): RfmBoundaries | null {
+  if (typeof value !== "object" || value === null) return null;
+  const candidate = value as Record<string, unknown>;
+  if (!boundaryList(candidate.recencyDays) || !boundaryList(candidate.frequency) || !boundaryList(candidate.monetaryE4)) return null;
+  return { recencyDays: candidate.recencyDays, frequency: candidate.frequency, monetaryE4: candidate.monetaryE4 };
 }
 
 /** Quantile q ∈ [0,1] of ascending values, linear interpolation between closest ranks. */
@@ -84,7 +101,7 @@ export function quantileSorted(sorted: readonly number[], q: number): number {
 }
 
 /** Boundaries (20/40/60/80th percentiles) from a population of purchasers at instant `at`. */
-export function computeRfmBoundaries(states: Iterable<CustomerState>, at: EpochMs): RfmBoundaries {
+export function computeRfmBoundaries(states: Iterable<RfmFigures>, at: EpochMs): RfmBoundaries {
   const recency: number[] = [];
   const frequency: number[] = [];
   const monetary: number[] = [];

@@ -5,6 +5,9 @@
  *        rebuild state from offset 0 of the input topic into REDIS_KEY_PREFIX (or P), without
  *        publishing stage changes; stops when every partition has caught up with the end
  *        offsets seen at start. Wipes the prefix first (needs --yes for the live prefix).
+ *   tsx services/processor/src/main.ts rfm-boundaries [--at 1998-07-01T00:00:00Z]
+ *        compute the RFM quantile boundaries from every customer state in Redis and store
+ *        them; running processors pick them up within 30 s for stage-change snapshots.
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
@@ -14,16 +17,20 @@ import { Redis } from "ioredis";
 import { createProcessorMetrics } from "./metrics.ts";
 import { Processor } from "./processor.ts";
 import { rebuild } from "./rebuild.ts";
+import { RedisLayout } from "./redis-layout.ts";
+import { RfmBoundaryStore } from "./rfm-boundaries.ts";
 
 const SERVICE = "processor";
 
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { "key-prefix": { type: "string" }, yes: { type: "boolean", default: false } },
+    options: { "key-prefix": { type: "string" }, yes: { type: "boolean", default: false }, at: { type: "string" } },
   });
   const command = positionals[0] ?? "run";
-  if (command !== "run" && command !== "rebuild") throw new Error(`unknown command ${command}; expected run or rebuild`);
+  if (command !== "run" && command !== "rebuild" && command !== "rfm-boundaries") {
+    throw new Error(`unknown command ${command}; expected run, rebuild or rfm-boundaries`);
+  }
 
   const config = loadConfig(process.env);
   const lifecycle = loadLifecycleConfig(config);
@@ -34,6 +41,17 @@ async function main(): Promise<void> {
   await redis.connect();
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
   const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
+
+  if (command === "rfm-boundaries") {
+    const at = values.at === undefined ? Date.now() : Date.parse(values.at);
+    if (Number.isNaN(at)) throw new Error(`--at ${values.at} is not an ISO-8601 time`);
+    const store = new RfmBoundaryStore(redis, new RedisLayout(values["key-prefix"] ?? config.REDIS_KEY_PREFIX));
+    const { boundaries, customers } = await store.computeFromStates(at);
+    await store.save(boundaries, { computedAt: at, customers });
+    console.log(JSON.stringify({ key: store.key, customers, at: new Date(at).toISOString(), ...boundaries }));
+    redis.disconnect();
+    return;
+  }
 
   if (command === "rebuild") {
     const keyPrefix = values["key-prefix"] ?? config.REDIS_KEY_PREFIX;

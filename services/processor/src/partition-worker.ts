@@ -3,12 +3,14 @@ import {
   domainEventProblems,
   foldPartitionBatch,
   nextDeadline,
+  rfmScores,
   sweepHorizon,
   type BatchRecord,
   type CustomerState,
   type Effect,
   type EpochMs,
   type LifecycleConfig,
+  type RfmBoundaries,
   type StageTransition,
 } from "@clm/core";
 import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
@@ -34,6 +36,8 @@ export interface WorkerDeps {
   service: string;
   /** The partition's first retained offset: where a partition with no applied offset starts. */
   earliestOffset: (partition: number) => Promise<string>;
+  /** Current population RFM boundaries, if computed: stage-change snapshots then carry RFM scores. */
+  rfmBoundaries: () => RfmBoundaries | null;
 }
 
 export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string };
@@ -225,8 +229,12 @@ export class PartitionWorker {
     for (const [customerId, state] of changed) customers.push({ customerId, state, deadline: nextDeadline(state, deps.lifecycle) });
     const transitions: StageTransition[] = [];
     for (const effect of effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
+    const boundaries = deps.rfmBoundaries();
     const outbox = deps.publish
-      ? transitions.map((transition) => packOutboxEntry(transition.customerId, deps.stageChanges.encode(stageChangeToRecord(transition))))
+      ? transitions.map((transition) => {
+          const rfm = boundaries === null ? null : rfmScores(transition.snapshot, transition.occurredAt, boundaries);
+          return packOutboxEntry(transition.customerId, deps.stageChanges.encode(stageChangeToRecord(transition, rfm)));
+        })
       : [];
     const history = transitions.map(({ customerId, transitionId, from, to, reason, occurredAt, trigger, eventId, riskLevel }) => ({
       customerId,

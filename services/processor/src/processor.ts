@@ -1,6 +1,6 @@
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import type { LifecycleConfig } from "@clm/core";
+import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
 import { AvroSerde, ensureTopics } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
@@ -9,6 +9,7 @@ import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } fr
 import type { ProcessorMetrics } from "./metrics.ts";
 import { PartitionWorker } from "./partition-worker.ts";
 import { RedisLayout } from "./redis-layout.ts";
+import { RfmBoundaryStore } from "./rfm-boundaries.ts";
 import { StateStore } from "./state-store.ts";
 
 export interface ProcessorOptions {
@@ -44,11 +45,22 @@ export class Processor {
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
   private readonly earliest = new Map<number, string>();
+  private readonly rfm: RfmBoundaryStore;
+  private boundaries: RfmBoundaries | null = null;
+  private boundariesReadAt = 0;
 
   constructor(private readonly options: ProcessorOptions) {
     this.store = new StateStore(options.redis, new RedisLayout(options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    this.rfm = new RfmBoundaryStore(options.redis, this.store.layout);
+  }
+
+  /** Re-reads the stored RFM boundaries at most every 30 s (they move slowly). */
+  private async refreshBoundaries(): Promise<void> {
+    if (performance.now() - this.boundariesReadAt < 30_000 && this.boundariesReadAt !== 0) return;
+    this.boundariesReadAt = performance.now();
+    this.boundaries = await this.rfm.load();
   }
 
   get ownedPartitions(): readonly number[] {
@@ -66,6 +78,7 @@ export class Processor {
     ]);
     await this.eventsSerde.register();
     await this.stageSerde.register();
+    await this.refreshBoundaries();
 
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
@@ -128,6 +141,7 @@ export class Processor {
         publish: this.options.publish,
         service: this.options.service,
         earliestOffset: (p) => this.earliestOffset(p),
+        rfmBoundaries: () => this.boundaries,
       });
       this.workers.set(partition, worker);
     }
@@ -147,6 +161,7 @@ export class Processor {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      await this.refreshBoundaries();
       for (const partition of this.owned) {
         const worker = this.worker(partition);
         if (this.options.config.CLOCK_MODE === "wall") await worker.sweep(Date.now());

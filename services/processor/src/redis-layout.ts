@@ -8,6 +8,7 @@
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
  *   <prefix>:{p3}:outbox           list  stage changes written with the state, not yet published
  *   <prefix>:{p3}:h:<customerId>   list  recent stage changes of the customer (JSON, newest first)
+ *   <prefix>:rfm:boundaries         string  population RFM quantile boundaries (JSON; read by every processor)
  */
 export class RedisLayout {
   constructor(readonly prefix: string) {}
@@ -30,8 +31,8 @@ export class RedisLayout {
   history(partition: number, customerId: string): string {
     return `${this.tag(partition)}:h:${customerId}`;
   }
-  /** Glob matching every key of this layout (for rebuilds and tests). */
+  /** Glob matching every key under this prefix (for rebuilds and tests). */
   pattern(): string {
-    return `${this.prefix}:{p*}:*`;
+    return `${this.prefix}:*`;
   }
 }

@@ -1,0 +1,54 @@
+import { computeRfmBoundaries, decodeState, parseRfmBoundaries, type EpochMs, type RfmBoundaries, type RfmFigures } from "@clm/core";
+import type { Redis } from "ioredis";
+import type { RedisLayout } from "./redis-layout.ts";
+
+/**
+ * RFM quantile boundaries are a population figure: computed from all customers
+ * (here from the states in Redis; ClickHouse can compute the same), stored under
+ * one key, and read by every processor to score the snapshots of stage changes.
+ */
+export class RfmBoundaryStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly layout: RedisLayout,
+  ) {}
+
+  get key(): string {
+    return `${this.layout.prefix}:rfm:boundaries`;
+  }
+
+  async load(): Promise<RfmBoundaries | null> {
+    const text = await this.redis.get(this.key);
+    if (text === null) return null;
+    try {
+      return parseRfmBoundaries(JSON.parse(text));
+    } catch {
+      return null;
+    }
+  }
+
+  async save(boundaries: RfmBoundaries, details: { computedAt: EpochMs; customers: number }): Promise<void> {
+    await this.redis.set(this.key, JSON.stringify({ ...boundaries, computedAt: new Date(details.computedAt).toISOString(), customers: details.customers }));
+  }
+
+  /** Scans every customer state of the layout and computes the boundaries at instant `at`. */
+  async computeFromStates(at: EpochMs): Promise<{ boundaries: RfmBoundaries; customers: number }> {
+    const figures: RfmFigures[] = [];
+    let cursor = "0";
+    const customerKey = /:\{p\d+\}:c:(.*)$/;
+    do {
+      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.layout.prefix}:{p*}:c:*`, "COUNT", 2000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const values = await this.redis.mgetBuffer(...keys);
+      values.forEach((value, index) => {
+        const customerId = customerKey.exec(keys[index]!)?.[1];
+        if (value && customerId !== undefined) {
+          const state = decodeState(customerId, value);
+          figures.push({ lastPurchaseAt: state.lastPurchaseAt, purchaseCount: state.purchaseCount, monetaryE4: state.monetaryE4 });
+        }
+      });
+    } while (cursor !== "0");
+    return { boundaries: computeRfmBoundaries(figures, at), customers: figures.length };
+  }
+}
