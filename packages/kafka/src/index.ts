@@ -2,3 +2,4 @@ export { createKafka } from "./client.ts";
 export { ensureTopics, type TopicSpec } from "./topics.ts";
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
+export { createIdempotentProducer } from "./producer.ts";

@@ -1,11 +1,11 @@
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
-import { AvroSerde, ensureTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, ensureTopics } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
 import type { Redis } from "ioredis";
-import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from "kafkajs";
+import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { PartitionWorker } from "./partition-worker.ts";
 import { RedisLayout } from "./redis-layout.ts";
@@ -80,7 +80,7 @@ export class Processor {
     await this.stageSerde.register();
     await this.refreshBoundaries();
 
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = createIdempotentProducer(kafka);
     await this.producer.connect();
 
     const consumer = kafka.consumer({

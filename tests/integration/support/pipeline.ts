@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { loadConfig, type Config } from "@clm/config";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
-import { AvroSerde, createKafka, createRegistry, ensureTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureTopics } from "@clm/kafka";
 import { createLogger } from "@clm/observability";
-import { Partitioners, type Kafka, type KafkaMessage, type Message } from "kafkajs";
+import type { Kafka, KafkaMessage, Message } from "kafkajs";
 
 /** Helpers for integration tests against the real servers of the local stack. */
 
@@ -59,7 +59,7 @@ export async function deleteTopics(kafka: Kafka, config: Config): Promise<void> 
 export async function produceEvents(kafka: Kafka, config: Config, events: readonly CustomerEvent[], raw: readonly Message[] = []): Promise<void> {
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
   await serde.register();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
     const messages: Message[] = events.map((event) => ({ key: event.customerId, value: serde.encode(customerEventToRecord(event, 0)) }));
