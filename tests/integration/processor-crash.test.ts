@@ -61,7 +61,7 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
       const before = await appliedTotal();
       const target = before + BigInt(Math.floor(random() * 0.8 * (events.length - Number(before))));
       await waitFor(async () => (await appliedTotal()) >= target, "progress before the kill", 120_000, 25);
-      await new Promise((resolve) => setTimeout(resolve, random() * 1500));
+      await new Promise((resolve) => setTimeout(resolve, random() * 400));
       killedAt.push((await appliedTotal()).toString());
       service.child.kill("SIGKILL");
       await service.exited;

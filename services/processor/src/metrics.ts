@@ -4,7 +4,7 @@ export type ProcessorMetrics = ReturnType<typeof createProcessorMetrics>;
 
 export function createProcessorMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     events: new Counter({
       name: "clm_processor_events_total",
       help: "Input records by outcome: applied, duplicate, dead_letter, redelivered (skipped, already applied)",
@@ -37,4 +37,10 @@ export function createProcessorMetrics(registry: Registry) {
     deadLetters: new Counter({ name: "clm_processor_dead_letters_total", help: "Records sent to the dead-letter topic, by code", labelNames: ["code"] as const, registers }),
     fencedWrites: new Counter({ name: "clm_processor_fenced_writes_total", help: "Writes refused because another writer committed first (rebalance, sweep race)", registers }),
   };
+  // Series exist from the start (at 0), so rates and alerts work before the first event.
+  for (const outcome of ["applied", "duplicate", "dead_letter", "redelivered"]) metrics.events.inc({ outcome }, 0);
+  metrics.timersFired.inc(0);
+  metrics.published.inc(0);
+  metrics.fencedWrites.inc(0);
+  return metrics;
 }

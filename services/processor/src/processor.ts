@@ -180,9 +180,9 @@ export class Processor {
     if (this.tick) clearInterval(this.tick);
     this.tick = null;
     await this.consumer?.disconnect();
-    const partitions = [...this.owned];
     this.owned = new Set();
-    for (const partition of partitions) await this.worker(partition).flushOutbox();
+    // Publish what any partition this process worked on still holds (a new owner may race: duplicates, never loss).
+    for (const worker of this.workers.values()) await worker.flushOutbox();
     await this.producer?.disconnect();
     await this.admin?.disconnect();
   }

@@ -1,11 +1,5 @@
-import type { Config } from "@clm/config";
-import type { LifecycleConfig } from "@clm/core";
-import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
-import type { Logger } from "@clm/observability";
 import type { Redis } from "ioredis";
-import type { Kafka } from "kafkajs";
-import type { ProcessorMetrics } from "./metrics.ts";
-import { Processor } from "./processor.ts";
+import { Processor, type ProcessorOptions } from "./processor.ts";
 import { RedisLayout } from "./redis-layout.ts";
 
 export interface RebuildReport {
@@ -32,18 +26,7 @@ export async function wipePrefix(redis: Redis, layout: RedisLayout): Promise<num
  * partition from its first record with a fresh consumer group (nothing published),
  * and stop once the offsets applied in Redis reach the end offsets seen at start.
  */
-export async function rebuild(options: {
-  config: Config;
-  lifecycle: LifecycleConfig;
-  logger: Logger;
-  metrics: ProcessorMetrics;
-  kafka: Kafka;
-  redis: Redis;
-  registry: SchemaRegistry;
-  keyPrefix: string;
-  service: string;
-  pollMs?: number;
-}): Promise<RebuildReport> {
+export async function rebuild(options: Omit<ProcessorOptions, "groupId" | "publish"> & { pollMs?: number }): Promise<RebuildReport> {
   const started = performance.now();
   const { config, kafka, redis, logger } = options;
   const layout = new RedisLayout(options.keyPrefix);
