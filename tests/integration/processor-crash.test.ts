@@ -35,7 +35,6 @@ beforeAll(async () => {
   redis = new Redis(config.REDIS_URL);
   await createTopics(kafka, config);
   events = await cdnowEvents("master");
-  await produceEvents(kafka, config, events);
 }, 120_000);
 
 afterAll(async () => {
@@ -52,20 +51,26 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
       for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) total += BigInt((await store.loadMeta(partition)).offset ?? "0");
       return total;
     };
+    // The log arrives in KILLS + 1 chunks, one before each start, so every kill lands while there is work.
+    const chunkSize = Math.ceil(events.length / (KILLS + 1));
+    const chunks = Array.from({ length: KILLS + 1 }, (_, index) => events.slice(index * chunkSize, (index + 1) * chunkSize));
     const killedAt: string[] = [];
     for (let kill = 0; kill < KILLS; kill++) {
+      await produceEvents(kafka, config, chunks[kill]!);
       const service = startService(ENTRY, envOf(config));
       await service.waitForLog("partitions assigned");
-      // Kill at a random point of the remaining work: wait until a random share of it is applied, then a
-      // random moment more — inside large batches, between a commit and its Kafka offset commit, mid-publish.
+      // Kill at a random point of the outstanding work: once a random share of it is applied, plus a
+      // random moment — inside a large batch, between a commit and its Kafka offset commit, mid-publish.
       const before = await appliedTotal();
-      const target = before + BigInt(Math.floor(random() * 0.8 * (events.length - Number(before))));
+      const outstanding = (kill + 1) * chunkSize - Number(before);
+      const target = before + BigInt(Math.floor(random() * 0.9 * Math.max(0, outstanding)));
       await waitFor(async () => (await appliedTotal()) >= target, "progress before the kill", 120_000, 25);
       await new Promise((resolve) => setTimeout(resolve, random() * 400));
       killedAt.push((await appliedTotal()).toString());
       service.child.kill("SIGKILL");
       await service.exited;
     }
+    await produceEvents(kafka, config, chunks[KILLS]!);
     const final = startService(ENTRY, envOf(config));
     const running = JSON.parse(await final.waitForLog("processor running")) as { port: number };
 
