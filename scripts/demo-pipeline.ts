@@ -9,18 +9,15 @@ import { loadConfig } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
 import {
   advanceTo,
-  createInputEventSchema,
   DEFAULT_LIFECYCLE_CONFIG,
-  parseInputEvent,
   replayPopulation,
   rfmScores,
   RFM_SEGMENTS,
   stageDistribution,
   STAGES,
-  type CustomerEvent,
   type CustomerState,
 } from "@clm/core";
-import { readCdnowFile } from "@clm/datasets";
+import { readCdnowCustomerEvents } from "@clm/datasets";
 import { AvroSerde, createIdempotentProducer, createKafka, createRegistry } from "@clm/kafka";
 import { createLogger, createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
@@ -56,14 +53,7 @@ for (let tries = 0; tries < 100 && (await admin.listTopics()).some((topic) => de
 await admin.disconnect();
 
 step("Reading the CDNOW purchase log (data/cdnow/CDNOW_master.txt)");
-const { events: rows } = await readCdnowFile();
-const schema = createInputEventSchema({ reportingCurrency: "USD" });
-const events: CustomerEvent[] = rows.map((row) => {
-  const parsed = parseInputEvent(schema, row);
-  if (!parsed.ok) throw new Error(`row ${row.eventId}: ${JSON.stringify(parsed.errors)}`);
-  return parsed.event;
-});
-events.sort((left, right) => left.occurredAt - right.occurredAt);
+const events = await readCdnowCustomerEvents();
 console.log(`  ${events.length.toLocaleString("en-US")} purchases by ${new Set(events.map((event) => event.customerId)).size.toLocaleString("en-US")} customers, ${new Date(events[0]!.occurredAt).toISOString().slice(0, 10)} … ${new Date(events.at(-1)!.occurredAt).toISOString().slice(0, 10)}`);
 
 const registry = createRegistry(config.SCHEMA_REGISTRY_URL);

@@ -6,18 +6,15 @@
 import { parseArgs } from "node:util";
 import {
   computeRfmBoundaries,
-  createInputEventSchema,
   DEFAULT_LIFECYCLE_CONFIG,
   encodeState,
-  parseInputEvent,
   replayPopulation,
   rfmScores,
   RFM_SEGMENTS,
   stageDistribution,
   STAGES,
-  type CustomerEvent,
 } from "@clm/core";
-import { CDNOW_MASTER_PATH, readCdnowFile } from "@clm/datasets";
+import { CDNOW_MASTER_PATH, readCdnowCustomerEvents } from "@clm/datasets";
 
 const { values } = parseArgs({
   options: { file: { type: "string", default: CDNOW_MASTER_PATH }, until: { type: "string", default: "1998-07-01" }, rounds: { type: "string", default: "5" } },
@@ -25,16 +22,7 @@ const { values } = parseArgs({
 const until = Date.parse(`${values.until}T00:00:00Z`);
 const config = DEFAULT_LIFECYCLE_CONFIG;
 
-const { events: rows, errors } = await readCdnowFile(values.file);
-if (errors.length > 0) console.warn(`${errors.length} unreadable rows, first: row ${errors[0]!.row}: ${errors[0]!.message}`);
-const schema = createInputEventSchema({ reportingCurrency: config.reportingCurrency });
-const events: CustomerEvent[] = [];
-for (const row of rows) {
-  const parsed = parseInputEvent(schema, row);
-  if (parsed.ok) events.push(parsed.event);
-  else console.warn(`rejected ${row.eventId}: ${JSON.stringify(parsed.errors)}`);
-}
-events.sort((left, right) => left.occurredAt - right.occurredAt);
+const events = await readCdnowCustomerEvents(values.file);
 
 // Time the pure fold (events + timers to the end); the first rounds warm the JIT.
 const rounds = Number(values.rounds);

@@ -4,6 +4,7 @@ import type { CustomerEvent } from "./contract.ts";
 import { DEFAULT_LIFECYCLE_CONFIG as config } from "./lifecycle-config.ts";
 import { foldPartitionBatch, sweepHorizon, type BatchRecord } from "./partition-fold.ts";
 import { replayPopulation } from "./population.ts";
+import { nextDeadline } from "./machine.ts";
 import type { CustomerState } from "./state.ts";
 import { T0 } from "./testing/builders.ts";
 import { DAY_MS } from "./time.ts";
@@ -62,6 +63,7 @@ describe("partition fold (event-time semantics)", () => {
           effects.push(...result.effects);
         }
         expect(watermark).toBe(whole.watermark);
+        for (const [customerId, state] of whole.changed) expect(whole.deadlines.get(customerId)).toBe(nextDeadline(state, config));
         expect(new Map([...states].sort())).toEqual(new Map([...whole.changed].sort()));
         expect(perCustomer(effects)).toEqual(perCustomer(whole.effects));
       }),

@@ -31,6 +31,8 @@ export interface BatchRecord {
 export interface BatchResult {
   /** Customers whose state changed, with their state after the batch. */
   changed: Map<string, CustomerState>;
+  /** The next deadline of every changed customer (null: none), for the timer index. */
+  deadlines: Map<string, EpochMs | null>;
   /** Effects in the order they happened, each with the record it belongs to (null for timers). */
   effects: { offset: string | null; effect: Effect }[];
   watermark: EpochMs | null;
@@ -51,25 +53,27 @@ export function foldPartitionBatch(
   const changed = new Map<string, CustomerState>();
   const effects: BatchResult["effects"] = [];
   const timers = new DeadlineHeap();
-  for (const [customerId, state] of current) {
+  const deadlines = new Map<string, EpochMs | null>();
+  const schedule = (customerId: string, state: CustomerState) => {
     const deadline = nextDeadline(state, config);
+    deadlines.set(customerId, deadline);
     if (deadline !== null) timers.push(deadline, customerId);
-  }
+  };
+  for (const [customerId, state] of current) schedule(customerId, state);
   let watermark = clock.watermark;
 
   const sweep = (until: EpochMs) => {
     for (let top = timers.peek(); top !== undefined && top.at <= until; top = timers.peek()) {
       timers.pop();
+      if (deadlines.get(top.customerId) !== top.at) continue; // stale heap entry: the state moved on
       const state = current.get(top.customerId)!;
-      if (nextDeadline(state, config) !== top.at) continue; // stale heap entry: the state moved on
       const step = advanceTo(state, until, config);
       if (step.state !== state) {
         current.set(top.customerId, step.state);
         changed.set(top.customerId, step.state);
         for (const effect of step.effects) effects.push({ offset: null, effect });
       }
-      const next = nextDeadline(step.state, config);
-      if (next !== null) timers.push(next, top.customerId);
+      schedule(top.customerId, step.state);
     }
   };
 
@@ -83,11 +87,12 @@ export function foldPartitionBatch(
     if (step.state !== undefined && step.state !== before) {
       current.set(event.customerId, step.state);
       changed.set(event.customerId, step.state);
-      const next = nextDeadline(step.state, config);
-      if (next !== null) timers.push(next, event.customerId);
+      schedule(event.customerId, step.state);
     }
   }
-  return { changed, effects, watermark };
+  const changedDeadlines = new Map<string, EpochMs | null>();
+  for (const customerId of changed.keys()) changedDeadlines.set(customerId, deadlines.get(customerId) ?? null);
+  return { changed, deadlines: changedDeadlines, effects, watermark };
 }
 
 /** A binary min-heap of (deadline, customer). */

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { createInputEventSchema, parseInputEvent, type CustomerEvent } from "@clm/core";
 import type { InputEventJson } from "./input-event-json.ts";
 
 /** The copies shipped in data/cdnow (see its README for attribution and format). */
@@ -60,4 +61,17 @@ export function parseCdnowText(text: string): { events: InputEventJson[]; errors
 
 export async function readCdnowFile(path = CDNOW_MASTER_PATH): Promise<{ events: InputEventJson[]; errors: CdnowParseError[] }> {
   return parseCdnowText(await readFile(path, "utf8"));
+}
+
+/** The CDNOW purchases validated by the pipeline's own contract, in time order (stable for equal times). */
+export async function readCdnowCustomerEvents(path = CDNOW_MASTER_PATH): Promise<CustomerEvent[]> {
+  const { events: rows, errors } = await readCdnowFile(path);
+  if (errors.length > 0) throw new Error(`${path}: row ${errors[0]!.row}: ${errors[0]!.message}`);
+  const schema = createInputEventSchema({ reportingCurrency: "USD" });
+  const events = rows.map((row) => {
+    const parsed = parseInputEvent(schema, row);
+    if (!parsed.ok) throw new Error(`CDNOW row ${row.eventId} rejected: ${JSON.stringify(parsed.errors)}`);
+    return parsed.event;
+  });
+  return events.sort((left, right) => left.occurredAt - right.occurredAt);
 }

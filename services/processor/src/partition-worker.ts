@@ -173,7 +173,7 @@ export class PartitionWorker {
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
       offset: (BigInt(lastOffset) + 1n).toString(),
       watermark: result.watermark,
-    });
+    }, result.deadlines);
     if (seq === null) return "fenced";
 
     const applied = result.effects.filter((entry) => entry.offset !== null && entry.effect.kind !== "stage_changed");
@@ -223,10 +223,14 @@ export class PartitionWorker {
     changed: ReadonlyMap<string, CustomerState>,
     effects: readonly Effect[],
     position: { offset: string | null; watermark: EpochMs | null },
+    deadlines?: ReadonlyMap<string, EpochMs | null>,
   ): Promise<number | null> {
     const { deps } = this;
     const customers: CustomerWrite[] = [];
-    for (const [customerId, state] of changed) customers.push({ customerId, state, deadline: nextDeadline(state, deps.lifecycle) });
+    for (const [customerId, state] of changed) {
+      const known = deadlines?.get(customerId);
+      customers.push({ customerId, state, deadline: known === undefined ? nextDeadline(state, deps.lifecycle) : known });
+    }
     const transitions: StageTransition[] = [];
     for (const effect of effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
     const boundaries = deps.rfmBoundaries();
