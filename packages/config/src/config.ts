@@ -51,9 +51,13 @@ export const configSchema = z
     LIFECYCLE_CONFIG_FILE: z.string().min(1).optional(),
 
     INGEST_PORT: port.default(8080),
+    /** Interface the ingest server binds to (0.0.0.0 in containers). */
+    INGEST_HOST: z.string().min(1).default("127.0.0.1"),
     INGEST_API_KEYS: commaList.optional(),
     INGEST_MAX_BATCH_EVENTS: positiveInt(100_000).default(5000),
     INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(5 * 1024 * 1024),
+    /** How long a request waits for Kafka's acknowledgement before answering 503. */
+    INGEST_PUBLISH_TIMEOUT_MS: positiveInt(120_000).default(10_000),
     PROCESSOR_HTTP_PORT: port.default(8081),
     PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
     /** How long a silent processor keeps its partitions before the group hands them to another (broker minimum 6 s). */

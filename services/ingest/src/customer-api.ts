@@ -1,0 +1,43 @@
+import { describeCustomer, type CustomerView, type LifecycleConfig, type RfmBoundaries } from "@clm/core";
+import type { StateStore } from "@clm/processor";
+import { Partitioners, type PartitionMetadata } from "kafkajs";
+
+/**
+ * Reads customers from the processor's Redis state. The partition of a customer
+ * is the one Kafka's default (murmur2) partitioner gives its key — the same one
+ * every producer used — so a lookup is one GET.
+ */
+export class CustomerReader {
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly partitionMetadata: PartitionMetadata[];
+
+  constructor(
+    private readonly store: StateStore,
+    private readonly lifecycle: LifecycleConfig,
+    private readonly topic: string,
+    partitions: number,
+    private readonly boundaries: () => RfmBoundaries | null,
+  ) {
+    this.partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  }
+
+  partitionOf(customerId: string): number {
+    return this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMetadata, message: { key: customerId, value: null } });
+  }
+
+  async customer(customerId: string, now: number): Promise<CustomerView | null> {
+    const partition = this.partitionOf(customerId);
+    const state = (await this.store.loadStates(partition, [customerId])).get(customerId);
+    return state === undefined ? null : describeCustomer(state, now, this.lifecycle, this.boundaries());
+  }
+
+  async transitions(customerId: string, limit: number): Promise<unknown[] | null> {
+    const partition = this.partitionOf(customerId);
+    if ((await this.store.loadStates(partition, [customerId])).size === 0) return null;
+    const entries = await this.store.history(partition, customerId, limit);
+    return entries.map((entry) => {
+      const transition = JSON.parse(entry) as { occurredAt: number };
+      return { ...transition, occurredAt: new Date(transition.occurredAt).toISOString() };
+    });
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Every error the ingest API answers with: a stable code, its HTTP status and a
+ * message. docs/ingest.md lists the same catalogue (a test keeps them in sync).
+ */
+export const INGEST_ERRORS = {
+  UNAUTHORIZED: { status: 401, message: "missing or unknown API key: send Authorization: Bearer <key>" },
+  NOT_FOUND: { status: 404, message: "no such resource" },
+  METHOD_NOT_ALLOWED: { status: 405, message: "method not allowed on this resource" },
+  BODY_TOO_LARGE: { status: 413, message: "request body exceeds the byte limit" },
+  BATCH_TOO_LARGE: { status: 413, message: "request holds more events than the batch limit" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "send application/json (an array of events) or application/x-ndjson (one event per line)" },
+  INVALID_BODY: { status: 400, message: "the body is not valid JSON / NDJSON" },
+  KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
+} as const;
+
+export type IngestErrorCode = keyof typeof INGEST_ERRORS;
+
+export class IngestError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: IngestErrorCode,
+    detail?: string,
+  ) {
+    super(detail ? `${INGEST_ERRORS[code].message}: ${detail}` : INGEST_ERRORS[code].message);
+    this.status = INGEST_ERRORS[code].status;
+  }
+}

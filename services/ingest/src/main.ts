@@ -1,0 +1,85 @@
+/**
+ * services/ingest entry point: POST /v1/events, GET /v1/customers/{id}[/transitions],
+ * /metrics, /healthz on INGEST_HOST:INGEST_PORT.
+ */
+import type { AddressInfo } from "node:net";
+import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
+import { createInputEventSchema, type RfmBoundaries } from "@clm/core";
+import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
+import { createLogger, createMetricsRegistry } from "@clm/observability";
+import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
+import { Redis } from "ioredis";
+import { createApiKeyCheck, DEVELOPMENT_API_KEY } from "./auth.ts";
+import { CustomerReader } from "./customer-api.ts";
+import { createIngestMetrics } from "./metrics.ts";
+import { EventPublisher } from "./publisher.ts";
+import { createIngestServer } from "./server.ts";
+
+const SERVICE = "ingest";
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const lifecycle = loadLifecycleConfig(config);
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry(SERVICE);
+  const metrics = createIngestMetrics(registry);
+  const keys = config.INGEST_API_KEYS ?? [DEVELOPMENT_API_KEY];
+  if (config.INGEST_API_KEYS === undefined) logger.warn("INGEST_API_KEYS is not set: accepting only the development key (docs/ingest.md)");
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
+  const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
+  const publisher = new EventPublisher(kafka, new AvroSerde<CustomerEventRecord>(schemaRegistry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT), config.TOPIC_EVENTS, config.INGEST_PUBLISH_TIMEOUT_MS);
+  await publisher.connect();
+  const admin = kafka.admin();
+  await admin.connect();
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+  const boundaryStore = new RfmBoundaryStore(redis, layout);
+  let boundaries: RfmBoundaries | null = await boundaryStore.load().catch(() => null);
+  const refresh = setInterval(() => void boundaryStore.load().then((loaded) => (boundaries = loaded)).catch(() => undefined), 30_000);
+
+  const server = createIngestServer({
+    schema: createInputEventSchema({ reportingCurrency: lifecycle.reportingCurrency }),
+    publisher,
+    customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_EVENTS, config.TOPIC_PARTITIONS, () => boundaries),
+    isAuthorized: createApiKeyCheck(keys),
+    metrics,
+    registry,
+    checks: [
+      { name: "kafka", check: async () => void (await admin.describeCluster()) },
+      { name: "redis", check: async () => void (await redis.ping()) },
+      { name: "schemaRegistry", check: async () => void (await schemaRegistry.getLatestSchemaId(`${config.TOPIC_EVENTS}-value`)) },
+    ],
+    logger,
+    maxBytes: config.INGEST_MAX_BODY_BYTES,
+    maxEvents: config.INGEST_MAX_BATCH_EVENTS,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.INGEST_PORT, config.INGEST_HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS }, "ingest listening");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: no new requests, finishing those in flight");
+    clearInterval(refresh);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await publisher.disconnect();
+    await admin.disconnect();
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

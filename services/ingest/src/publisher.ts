@@ -1,0 +1,56 @@
+import { customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
+import type { CustomerEvent } from "@clm/core";
+import type { AvroSerde } from "@clm/kafka";
+import { Partitioners, type Kafka, type Producer } from "kafkajs";
+import { IngestError } from "./errors.ts";
+
+/**
+ * Publishes accepted events (Avro, key customerId, acks from all in-sync replicas)
+ * and answers only once Kafka has them — or fails within `timeoutMs` so the
+ * client hears 503 instead of waiting. Not idempotent on purpose: an idempotent
+ * producer must retry forever. A retried send may duplicate a record; the
+ * processor drops repeats by eventId.
+ */
+export class EventPublisher {
+  private readonly producer: Producer;
+
+  constructor(
+    kafka: Kafka,
+    private readonly serde: AvroSerde<CustomerEventRecord>,
+    private readonly topic: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.producer = kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      maxInFlightRequests: 1,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.serde.register();
+    await this.producer.connect();
+  }
+
+  async publish(events: readonly CustomerEvent[], receivedAt: number): Promise<void> {
+    if (events.length === 0) return;
+    const messages = events.map((event) => ({ key: event.customerId, value: this.serde.encode(customerEventToRecord(event, receivedAt)) }));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.producer.send({ topic: this.topic, acks: -1, timeout: this.timeoutMs, messages }),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`)), this.timeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      throw new IngestError("KAFKA_UNAVAILABLE", (error as Error).message);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+}

@@ -1,0 +1,92 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { InputEventSchema } from "@clm/core";
+import { checkAll, type HealthCheck, type Logger } from "@clm/observability";
+import type { Registry } from "prom-client";
+import type { CustomerReader } from "./customer-api.ts";
+import { IngestError, INGEST_ERRORS } from "./errors.ts";
+import { handleIngest } from "./ingest-handler.ts";
+import type { IngestMetrics } from "./metrics.ts";
+import type { EventPublisher } from "./publisher.ts";
+
+export interface IngestServerDeps {
+  schema: InputEventSchema;
+  publisher: EventPublisher;
+  customers: CustomerReader;
+  isAuthorized: (authorization: string | undefined) => boolean;
+  metrics: IngestMetrics;
+  registry: Registry;
+  checks: readonly HealthCheck[];
+  logger: Logger;
+  maxBytes: number;
+  maxEvents: number;
+  now?: () => number;
+}
+
+const CUSTOMER = /^\/v1\/customers\/([^/]+)$/;
+const TRANSITIONS = /^\/v1\/customers\/([^/]+)\/transitions$/;
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers }).end(text);
+}
+
+function sendError(response: ServerResponse, error: IngestError): void {
+  const headers: Record<string, string> = error.code === "KAFKA_UNAVAILABLE" ? { "retry-after": "5" } : {};
+  if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = "Bearer";
+  send(response, error.status, { error: { code: error.code, message: error.message } }, headers);
+}
+
+/** The ingest HTTP server: events in, customers out, /metrics and /healthz. */
+export function createIngestServer(deps: IngestServerDeps): Server {
+  const now = deps.now ?? Date.now;
+  return createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? "/", "http://ingest");
+    const route = routeOf(url.pathname);
+    response.on("finish", () => deps.metrics.requests.inc({ route, status: String(response.statusCode) }));
+    void (async () => {
+      try {
+        if (url.pathname === "/healthz") {
+          const report = await checkAll(deps.checks);
+          return send(response, report.ok ? 200 : 503, report);
+        }
+        if (url.pathname === "/metrics") {
+          const text = await deps.registry.metrics();
+          response.writeHead(200, { "content-type": deps.registry.contentType }).end(text);
+          return;
+        }
+        if (route === "unknown") throw new IngestError("NOT_FOUND", url.pathname);
+        if (!deps.isAuthorized(request.headers.authorization)) throw new IngestError("UNAUTHORIZED");
+        if (route === "events") {
+          if (request.method !== "POST") throw new IngestError("METHOD_NOT_ALLOWED", "use POST");
+          return send(response, 202, await handleIngest(request, { ...deps, now }));
+        }
+        if (request.method !== "GET") throw new IngestError("METHOD_NOT_ALLOWED", "use GET");
+        const customerId = decodeURIComponent((CUSTOMER.exec(url.pathname) ?? TRANSITIONS.exec(url.pathname))![1]!);
+        if (route === "customer") {
+          const view = await deps.customers.customer(customerId, now());
+          if (view === null) throw new IngestError("NOT_FOUND", `customer ${customerId}`);
+          return send(response, 200, view);
+        }
+        const limit = Math.min(100, Math.max(1, Number(url.searchParams.get("limit") ?? 20) || 20));
+        const transitions = await deps.customers.transitions(customerId, limit);
+        if (transitions === null) throw new IngestError("NOT_FOUND", `customer ${customerId}`);
+        return send(response, 200, { customerId, transitions });
+      } catch (error) {
+        if (error instanceof IngestError) return sendError(response, error);
+        deps.logger.error({ err: error, route }, "request failed");
+        if (!response.headersSent) send(response, 500, { error: { code: "INTERNAL", message: "internal error" } });
+      }
+    })();
+  });
+}
+
+function routeOf(path: string): "events" | "customer" | "transitions" | "metrics" | "healthz" | "unknown" {
+  if (path === "/v1/events") return "events";
+  if (TRANSITIONS.test(path)) return "transitions";
+  if (CUSTOMER.test(path)) return "customer";
+  if (path === "/metrics") return "metrics";
+  if (path === "/healthz") return "healthz";
+  return "unknown";
+}
+
+export { INGEST_ERRORS };

@@ -1,0 +1,237 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
+import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
+import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
+import { createIngestMetrics, createApiKeyCheck, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
+import { createMetricsRegistry } from "@clm/observability";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import fc from "fast-check";
+import { Redis } from "ioredis";
+import type { Kafka } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+
+/** The ingest API on real Kafka, registry and Redis (with a real processor behind it). */
+const config = isolatedConfig({ CLOCK_MODE: "wall" });
+const KEY = "test-key-123";
+let kafka: Kafka;
+let redis: Redis;
+let processor: Processor;
+let publisher: EventPublisher;
+const servers: Server[] = [];
+let base: string;
+
+async function startServer(options: { publisher: EventPublisher; maxBytes?: number; maxEvents?: number }): Promise<string> {
+  const registry = createMetricsRegistry("ingest-test");
+  const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+  const server = createIngestServer({
+    schema: createInputEventSchema({ reportingCurrency: "USD" }),
+    publisher: options.publisher,
+    customers: new CustomerReader(new StateStore(redis, layout, 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_EVENTS, config.TOPIC_PARTITIONS, () => null),
+    isAuthorized: createApiKeyCheck([KEY, "second-key"]),
+    metrics: createIngestMetrics(registry),
+    registry,
+    checks: [{ name: "redis", check: async () => void (await redis.ping()) }],
+    logger: testLogger,
+    maxBytes: options.maxBytes ?? 1024 * 1024,
+    maxEvents: options.maxEvents ?? 1000,
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  servers.push(server);
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+const post = (url: string, body: string | Buffer, contentType = "application/json", key: string | null = KEY) =>
+  fetch(`${url}/v1/events`, { method: "POST", body, headers: { "content-type": contentType, ...(key === null ? {} : { authorization: `Bearer ${key}` }) } });
+
+const purchase = (eventId: string, customerId: string, amount: string | number = "19.99", occurredAt = new Date().toISOString()) => ({
+  eventId,
+  type: "purchase",
+  customerId,
+  occurredAt,
+  properties: { orderId: `o-${eventId}`, amount, currency: "USD" },
+});
+
+beforeAll(async () => {
+  kafka = testKafka(config);
+  redis = new Redis(config.REDIS_URL);
+  await createTopics(kafka, config);
+  const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
+  publisher = new EventPublisher(kafka, new AvroSerde<CustomerEventRecord>(schemaRegistry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT), config.TOPIC_EVENTS, 5000);
+  await publisher.connect();
+  base = await startServer({ publisher });
+  processor = new Processor({
+    config,
+    lifecycle: DEFAULT_LIFECYCLE_CONFIG,
+    logger: testLogger,
+    metrics: createProcessorMetrics(createMetricsRegistry("processor")),
+    kafka,
+    redis,
+    registry: schemaRegistry,
+    groupId: config.PROCESSOR_GROUP_ID,
+    keyPrefix: config.REDIS_KEY_PREFIX,
+    publish: true,
+    service: "processor",
+  });
+  await processor.start();
+});
+
+afterAll(async () => {
+  for (const server of servers) await new Promise((resolve) => server.close(resolve));
+  await processor?.stop();
+  await publisher?.disconnect();
+  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
+  await deleteTopics(kafka, config);
+  redis.disconnect();
+});
+
+describe("POST /v1/events", () => {
+  it("accepts the valid items, rejects the others with index, eventId and field errors, and the state reaches Redis", async () => {
+    const response = await post(
+      base,
+      JSON.stringify([
+        purchase("ok-1", "alice", "30.00"),
+        purchase("bad-1", "alice", -5),
+        { eventId: "bad-2", type: "purchase", customerId: "bob", occurredAt: "2024-02-30T00:00:00Z", properties: { orderId: "o", amount: "1.00", currency: "EUR" } },
+        purchase("ok-2", "alice", 12.5),
+        "not an event",
+      ]),
+    );
+    expect(response.status).toBe(202);
+    expect(await response.json()).toEqual({
+      accepted: 2,
+      rejected: [
+        { index: 1, eventId: "bad-1", errors: [{ path: "properties.amount", message: "amount must be a non-negative decimal with at most 4 fraction digits" }] },
+        {
+          index: 2,
+          eventId: "bad-2",
+          errors: [
+            { path: "occurredAt", message: 'occurredAt "2024-02-30T00:00:00Z" is not a real date-time' },
+            { path: "properties.currency", message: "currency EUR is not the reporting currency USD" },
+          ],
+        },
+        { index: 4, errors: [{ path: "(event)", message: "Invalid input: expected object, received string" }] },
+      ],
+    });
+    const customer = async () => fetch(`${base}/v1/customers/alice`, { headers: { authorization: `Bearer ${KEY}` } });
+    await waitFor(async () => (await customer()).status === 200 && ((await (await customer()).json()) as { purchaseCount: number }).purchaseCount === 2, "alice in Redis", 20_000);
+    const view = (await (await customer()).json()) as Record<string, unknown>;
+    expect(view).toMatchObject({ customerId: "alice", stage: "new", purchaseCount: 2, purchaseDays: 1, monetaryTotal: "42.50", churnRisk: "none", version: 2 });
+    const transitions = await (await fetch(`${base}/v1/customers/alice/transitions?limit=5`, { headers: { authorization: `Bearer ${KEY}` } })).json();
+    expect(transitions).toMatchObject({ customerId: "alice", transitions: [{ from: null, to: "new", trigger: "event", eventId: "ok-1", reason: { code: "FIRST_PURCHASE" } }] });
+    expect((await fetch(`${base}/v1/customers/nobody`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(404);
+  });
+
+  it("takes NDJSON, where a bad line is only that item's error", async () => {
+    const body = [
+      JSON.stringify(purchase("nd-1", "carol")),
+      "{not json",
+      JSON.stringify({ ...purchase("nd-2", "carol"), type: "login", properties: { channel: "app" } }),
+      JSON.stringify({ ...purchase("nd-3", "carol"), type: "support", properties: { action: "opened" } }),
+    ].join("\n");
+    const response = await post(base, body, "application/x-ndjson");
+    expect(response.status).toBe(202);
+    const answer = (await response.json()) as { accepted: number; rejected: { index: number; errors: { path: string }[] }[] };
+    expect(answer.accepted).toBe(2);
+    expect(answer.rejected.map((rejection) => [rejection.index, rejection.errors[0]!.path])).toEqual([
+      [1, "(line)"],
+      [3, "properties.ticketId"],
+    ]);
+  });
+
+  it("answers every request-level problem with its status and a clear error", async () => {
+    const small = await startServer({ publisher, maxBytes: 2000, maxEvents: 3 });
+    const errorOf = async (response: Response) => [response.status, ((await response.json()) as { error: { code: string } }).error.code];
+    expect(await errorOf(await post(base, "[]", "application/json", null))).toEqual([401, "UNAUTHORIZED"]);
+    expect(await errorOf(await post(base, "[]", "application/json", "wrong-key"))).toEqual([401, "UNAUTHORIZED"]);
+    expect((await post(base, "[]", "application/json", "second-key")).status).toBe(202);
+    expect(await errorOf(await post(base, "[]", "text/plain"))).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
+    expect(await errorOf(await post(base, "{oops"))).toEqual([400, "INVALID_BODY"]);
+    expect(await errorOf(await post(base, '{"eventId":"x"}'))).toEqual([400, "INVALID_BODY"]);
+    expect(await errorOf(await post(small, JSON.stringify([purchase("big", "x", "1.00"), "y".repeat(3000)])))).toEqual([413, "BODY_TOO_LARGE"]);
+    expect(await errorOf(await post(small, JSON.stringify([1, 2, 3, 4])))).toEqual([413, "BATCH_TOO_LARGE"]);
+    expect(await errorOf(await fetch(`${base}/v1/events`, { headers: { authorization: `Bearer ${KEY}` } }))).toEqual([405, "METHOD_NOT_ALLOWED"]);
+    expect(await errorOf(await fetch(`${base}/v2/nothing`))).toEqual([404, "NOT_FOUND"]);
+    const unauthorized = await post(base, "[]", "application/json", null);
+    expect(unauthorized.headers.get("www-authenticate")).toBe("Bearer");
+  });
+
+  it("answers 503 with Retry-After, accepting nothing, when Kafka cannot take the events", async () => {
+    // A publisher whose broker cannot be reached: the send fails, the request must not claim success.
+    const deadKafka = createKafka({ brokers: ["127.0.0.1:1"], clientId: "dead", logger: testLogger });
+    const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    await serde.register();
+    const unavailable = await startServer({ publisher: new EventPublisher(deadKafka, serde, config.TOPIC_EVENTS, 1500) });
+    const response = await post(unavailable, JSON.stringify([purchase("lost?", "dave")]));
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    expect(await response.json()).toMatchObject({ error: { code: "KAFKA_UNAVAILABLE" } });
+  });
+});
+
+describe("fuzzing the ingest API", () => {
+  it("answers thousands of malformed bodies and items with clear 4xx/202-rejections, stays up, and every valid event arrives once", async () => {
+    const validIds = new Set<string>();
+    let counter = 0;
+    const malformedItem = fc.oneof(
+      fc.anything(),
+      fc.record({ eventId: fc.string({ maxLength: 300 }), type: fc.constantFrom("purchase", "login", "support", "refund", ""), customerId: fc.oneof(fc.string({ maxLength: 200 }), fc.integer()) }),
+      fc.constant(purchase("neg", "x", -1)),
+      fc.constant({ ...purchase("eur", "x"), properties: { orderId: "o", amount: "1.00", currency: "EUR" } }),
+      fc.constant(purchase("date", "x", "1.00", "2024-13-45T99:00:00Z")),
+      fc.constant(purchase("huge", "x".repeat(10_000))),
+      fc.constant({ ...purchase("extra", "x"), extra: true }),
+    );
+    const requestArbitrary = fc.oneof(
+      { weight: 3, arbitrary: fc.array(fc.oneof(malformedItem, fc.constant("VALID")), { maxLength: 20 }).map((items) => ({ kind: "json" as const, items })) },
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 500 }).map((bytes) => ({ kind: "bytes" as const, bytes })) },
+      { weight: 1, arbitrary: fc.json().map((text) => ({ kind: "text" as const, text })) },
+    );
+    const requests = fc.sample(requestArbitrary, { numRuns: 2000, seed: 20261123 });
+    const statuses = new Map<number, number>();
+    for (const request of requests) {
+      let response: Response;
+      let expectedAccepted: number | null = null;
+      if (request.kind === "json") {
+        const items = request.items.map((item) => {
+          if (item !== "VALID") return item;
+          const eventId = `fuzz-${++counter}`;
+          validIds.add(eventId);
+          return purchase(eventId, `fuzz-customer-${counter % 37}`, "1.25");
+        });
+        expectedAccepted = request.items.filter((item) => item === "VALID").length;
+        response = await post(base, JSON.stringify(items));
+      } else if (request.kind === "bytes") {
+        response = await post(base, Buffer.from(request.bytes), counter % 2 === 0 ? "application/json" : "application/x-ndjson");
+      } else {
+        response = await post(base, request.text);
+      }
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      expect([202, 400, 413, 415]).toContain(response.status);
+      const answer = (await response.json()) as { accepted?: number; rejected?: { errors: { path: string; message: string }[] }[]; error?: { code: string; message: string } };
+      if (response.status === 202) {
+        for (const rejection of answer.rejected ?? []) expect(rejection.errors.length).toBeGreaterThan(0);
+        if (expectedAccepted !== null) expect(answer.accepted).toBe(expectedAccepted);
+      } else {
+        expect(answer.error?.message.length).toBeGreaterThan(10);
+      }
+    }
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(validIds.size).toBeGreaterThan(1000);
+    // Every valid event is on the topic, once.
+    const onTopic = new Map<string, number>();
+    const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    for (const messages of (await readTopic(kafka, config.TOPIC_EVENTS)).values()) {
+      await serde.prepare(messages.map((message) => message.value));
+      for (const message of messages) {
+        const eventId = serde.decode(message.value).eventId;
+        if (eventId.startsWith("fuzz-")) onTopic.set(eventId, (onTopic.get(eventId) ?? 0) + 1);
+      }
+    }
+    expect([...validIds].filter((id) => onTopic.get(id) !== 1)).toEqual([]);
+    expect(onTopic.size).toBe(validIds.size);
+    console.log(`fuzz: ${requests.length} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, ${validIds.size} valid events all on the topic once`);
+  }, 300_000);
+});
+
