@@ -6,6 +6,7 @@ import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
 import { createIngestMetrics, createApiKeyCheck, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { IngestClient } from "@clm/client";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -167,6 +168,19 @@ describe("POST /v1/events", () => {
     expect(response.status).toBe(503);
     expect(response.headers.get("retry-after")).toBe("5");
     expect(await response.json()).toMatchObject({ error: { code: "KAFKA_UNAVAILABLE" } });
+  });
+});
+
+describe("the typed client", () => {
+  it("sends a large set in batches through the real ingest API and reports the rejections by input index", async () => {
+    const events = Array.from({ length: 1234 }, (_, index) => (index % 100 === 7 ? purchase(`client-${index}`, "erin", -1) : purchase(`client-${index}`, `client-customer-${index % 50}`, "2.00")));
+    let progressCalls = 0;
+    const client = new IngestClient({ baseUrl: base, apiKey: KEY, batchSize: 500, onProgress: () => progressCalls++ });
+    const result = await client.send(events as never);
+    expect(result.accepted).toBe(1234 - 13);
+    expect(result.rejected.map((rejection) => rejection.index)).toEqual(Array.from({ length: 13 }, (_, index) => index * 100 + 7));
+    expect(result.requests).toBe(3);
+    expect(progressCalls).toBe(3);
   });
 });
 

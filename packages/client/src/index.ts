@@ -1,0 +1,1 @@
+export { IngestClient, IngestRequestError, type ClientOptions, type InputEvent, type SendResult } from "./client.ts";
