@@ -1,0 +1,42 @@
+import type { Kafka } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { envOf, startService } from "./support/child-service.ts";
+import { createTopics, deleteTopics, isolatedConfig, testKafka } from "./support/pipeline.ts";
+
+/** The ingest service as a real process: wiring, health of its real dependencies, graceful stop, no secret in its logs. */
+const config = isolatedConfig({ INGEST_PORT: "0", LOG_LEVEL: "debug" });
+const SECRET = "s3cret-ingest-key-do-not-log";
+let kafka: Kafka;
+
+beforeAll(async () => {
+  kafka = testKafka(config);
+  await createTopics(kafka, config);
+});
+
+afterAll(async () => {
+  await deleteTopics(kafka, config);
+});
+
+describe("ingest process", () => {
+  it("serves events and health, stops cleanly on SIGTERM, and never logs an API key", async () => {
+    const service = startService("services/ingest/src/main.ts", envOf(config, { INGEST_API_KEYS: `other-key,${SECRET}` }));
+    const { port } = JSON.parse(await service.waitForLog("ingest listening")) as { port: number };
+    const base = `http://127.0.0.1:${port}`;
+    const event = { eventId: "p-1", type: "purchase", customerId: "zoe", occurredAt: "2024-05-01T12:00:00Z", properties: { orderId: "1", amount: "5.00", currency: "USD" } };
+    const accepted = await fetch(`${base}/v1/events`, { method: "POST", body: JSON.stringify([event]), headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}` } });
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toEqual({ accepted: 1, rejected: [] });
+    const refused = await fetch(`${base}/v1/events`, { method: "POST", body: "[]", headers: { "content-type": "application/json", authorization: `Bearer ${SECRET}x` } });
+    expect(refused.status).toBe(401);
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ ok: true, checks: { kafka: { ok: true }, redis: { ok: true }, schemaRegistry: { ok: true } } });
+    expect(await (await fetch(`${base}/metrics`)).text()).toContain('clm_ingest_events_accepted_total{service="ingest"} 1');
+    service.child.kill("SIGTERM");
+    expect(await service.exited).toBe(0);
+    expect(service.output()).toContain("stopping");
+    expect(service.output()).not.toContain(SECRET);
+    expect(service.output()).not.toContain("other-key");
+  });
+});
+
