@@ -124,6 +124,24 @@ describe("POST /v1/events", () => {
     expect((await fetch(`${base}/v1/customers/nobody`, { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(404);
   });
 
+  it("repeating a request with the same eventIds never double-counts", async () => {
+    const batch = JSON.stringify([purchase("rep-1", "frank", "10.00"), purchase("rep-2", "frank", "5.00")]);
+    for (let attempt = 0; attempt < 3; attempt++) expect((await post(base, batch)).status).toBe(202);
+    const view = async () => (await (await fetch(`${base}/v1/customers/frank`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { purchaseCount?: number; monetaryTotal?: string; version?: number };
+    await waitFor(async () => (await view()).purchaseCount === 2, "frank in Redis", 20_000);
+    // Wait until the processor has applied everything on the topic (all six records), then check the totals.
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await admin.fetchTopicOffsets(config.TOPIC_EVENTS);
+    await admin.disconnect();
+    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    await waitFor(async () => {
+      for (const end of ends) if (end.high !== "0" && (await store.loadMeta(end.partition)).offset !== end.high) return false;
+      return true;
+    }, "every record applied", 20_000);
+    expect(await view()).toMatchObject({ purchaseCount: 2, monetaryTotal: "15.00", version: 2 });
+  });
+
   it("takes NDJSON, where a bad line is only that item's error", async () => {
     const body = [
       JSON.stringify(purchase("nd-1", "carol")),
