@@ -32,7 +32,8 @@ const config = loadConfig({
   PROCESSOR_GROUP_ID: "clm-demo-processor",
   REDIS_KEY_PREFIX: "clm-demo",
   CLOCK_MODE: "event",
-  LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+  // kafkajs reports retried start-up hiccups (e.g. "coordinator is loading") as errors; the demo fails loudly on real ones.
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal",
 });
 const logger = createLogger({ service: "demo", level: config.LOG_LEVEL });
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "clm-demo", logger });
