@@ -49,10 +49,6 @@ const processor = new Processor({
   kafka,
   redis,
   registry: createRegistry(config.SCHEMA_REGISTRY_URL),
-  groupId: config.PROCESSOR_GROUP_ID,
-  keyPrefix: config.REDIS_KEY_PREFIX,
-  publish: true,
-  service: "processor",
 });
 const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
 const sampler = resourceSampler();

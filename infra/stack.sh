@@ -645,14 +645,17 @@ cmd_down() {
     [[ -z $line ]] || { stopping+=("$line"); read -r _ pid pgid <<<"$line"; note "$name" "stopping pid $pid (TERM to process group $pgid)"; }
   done
   if ((${#stopping[@]} == 0)); then say "nothing running"; return 0; fi
-  local pending
-  while :; do
-    pending=0
-    for line in "${stopping[@]}"; do
-      read -r name pid pgid <<<"$line"
-      group_alive "$pid" "$pgid" && pending=1
+  # True while any server being stopped still has a live process.
+  any_alive() {
+    local entry _name _pid _pgid
+    for entry in "${stopping[@]}"; do
+      read -r _name _pid _pgid <<<"$entry"
+      group_alive "$_pid" "$_pgid" && return 0
     done
-    ((pending)) || break
+    return 1
+  }
+  while :; do
+    any_alive || break
     if ((SECONDS - t0 >= STOP_TIMEOUT)); then
       for line in "${stopping[@]}"; do
         read -r name pid pgid <<<"$line"
@@ -663,12 +666,7 @@ cmd_down() {
       done
       local _
       for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pending=0
-        for line in "${stopping[@]}"; do
-          read -r name pid pgid <<<"$line"
-          group_alive "$pid" "$pgid" && pending=1
-        done
-        ((pending)) || break
+        any_alive || break
         sleep 0.5
       done
       break

@@ -67,10 +67,6 @@ const processor = new Processor({
   kafka,
   redis,
   registry,
-  groupId: config.PROCESSOR_GROUP_ID,
-  keyPrefix: config.REDIS_KEY_PREFIX,
-  publish: true,
-  service: "processor",
 });
 step(`Starting the stream processor (event-time clock, ${config.TOPIC_PARTITIONS} partitions; creates the topics)`);
 await processor.start();

@@ -70,10 +70,6 @@ beforeAll(async () => {
     kafka,
     redis,
     registry: schemaRegistry,
-    groupId: config.PROCESSOR_GROUP_ID,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    publish: true,
-    service: "processor",
   });
   await processor.start();
 });

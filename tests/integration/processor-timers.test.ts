@@ -33,10 +33,6 @@ const startProcessor = async (options: { config: Config; lifecycle: LifecycleCon
     kafka,
     redis,
     registry: createRegistry(config.SCHEMA_REGISTRY_URL),
-    groupId: config.PROCESSOR_GROUP_ID,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    publish: true,
-    service: "processor",
   });
   await processor.start();
   processors.push(processor);

@@ -79,10 +79,6 @@ beforeAll(async () => {
     kafka,
     redis,
     registry,
-    groupId: config.PROCESSOR_GROUP_ID,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    publish: true,
-    service: "processor",
   });
   await processor.start();
 });

@@ -3,3 +3,4 @@ export type { Logger } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
 export { startOpsServer, checkAll } from "./ops-server.ts";
 export type { HealthCheck, HealthReport, OpsServer } from "./ops-server.ts";
+export { installShutdown } from "./shutdown.ts";

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import { createInputEventSchema, type RfmBoundaries } from "@clm/core";
 import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
-import { createLogger, createMetricsRegistry } from "@clm/observability";
+import { createLogger, createMetricsRegistry, installShutdown } from "@clm/observability";
 import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
 import { createApiKeyCheck, DEVELOPMENT_API_KEY } from "./auth.ts";
@@ -62,20 +62,17 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS }, "ingest listening");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping: no new requests, finishing those in flight");
-    clearInterval(refresh);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await publisher.disconnect();
-    await admin.disconnect();
-    redis.disconnect();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+  // No new connections; requests in flight finish before the producer disconnects.
+  installShutdown({
+    logger,
+    stop: async () => {
+      clearInterval(refresh);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await publisher.disconnect();
+      await admin.disconnect();
+      redis.disconnect();
+    },
+  });
 }
 
 main().catch((error: unknown) => {

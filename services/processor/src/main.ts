@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { createKafka, createRegistry } from "@clm/kafka";
-import { createLogger, createMetricsRegistry, startOpsServer } from "@clm/observability";
+import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
 import { Redis } from "ioredis";
 import { createProcessorMetrics } from "./metrics.ts";
 import { Processor } from "./processor.ts";
@@ -84,36 +84,20 @@ async function main(): Promise<void> {
     kafka,
     redis,
     registry: schemaRegistry,
-    groupId: config.PROCESSOR_GROUP_ID,
-    keyPrefix: config.REDIS_KEY_PREFIX,
-    publish: true,
-    service: SERVICE,
   });
   await processor.start();
   logger.info({ port: ops.port, clock: config.CLOCK_MODE, group: config.PROCESSOR_GROUP_ID }, "processor running");
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping: finishing the batch, committing, leaving the group");
-    const force = setTimeout(() => {
-      logger.error("graceful stop took over 30 s; exiting");
-      process.exit(1);
-    }, 30_000);
-    try {
+  // Finish the running batch, commit, leave the group, publish what the outboxes hold.
+  installShutdown({
+    logger,
+    stop: async () => {
       await processor.stop();
       await admin.disconnect();
       await ops.close();
       await redis.quit();
-    } finally {
-      clearTimeout(force);
-    }
-    logger.info("stopped");
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void shutdown("SIGTERM"));
-  process.on("SIGINT", () => void shutdown("SIGINT"));
+    },
+  });
 }
 
 main().catch((error: unknown) => {

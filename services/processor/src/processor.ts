@@ -20,11 +20,14 @@ export interface ProcessorOptions {
   kafka: Kafka;
   redis: Redis;
   registry: SchemaRegistry;
-  groupId: string;
-  keyPrefix: string;
+  /** Default: config.PROCESSOR_GROUP_ID. */
+  groupId?: string;
+  /** Default: config.REDIS_KEY_PREFIX. */
+  keyPrefix?: string;
   /** false for a rebuild: rebuild state without publishing stage changes again. */
-  publish: boolean;
-  service: string;
+  publish?: boolean;
+  /** Name in dead letters and logs. Default: "processor". */
+  service?: string;
 }
 
 /**
@@ -49,8 +52,17 @@ export class Processor {
   private boundaries: RfmBoundaries | null = null;
   private boundariesReadAt = 0;
 
-  constructor(private readonly options: ProcessorOptions) {
-    this.store = new StateStore(options.redis, new RedisLayout(options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
+  private readonly options: Required<ProcessorOptions>;
+
+  constructor(options: ProcessorOptions) {
+    this.options = {
+      groupId: options.config.PROCESSOR_GROUP_ID,
+      keyPrefix: options.config.REDIS_KEY_PREFIX,
+      publish: true,
+      service: "processor",
+      ...options,
+    };
+    this.store = new StateStore(options.redis, new RedisLayout(this.options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.rfm = new RfmBoundaryStore(options.redis, this.store.layout);

@@ -26,7 +26,7 @@ export async function wipePrefix(redis: Redis, layout: RedisLayout): Promise<num
  * partition from its first record with a fresh consumer group (nothing published),
  * and stop once the offsets applied in Redis reach the end offsets seen at start.
  */
-export async function rebuild(options: Omit<ProcessorOptions, "groupId" | "publish"> & { pollMs?: number }): Promise<RebuildReport> {
+export async function rebuild(options: Omit<ProcessorOptions, "groupId" | "publish" | "keyPrefix"> & { keyPrefix: string; pollMs?: number }): Promise<RebuildReport> {
   const started = performance.now();
   const { config, kafka, redis, logger } = options;
   const layout = new RedisLayout(options.keyPrefix);
