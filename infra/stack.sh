@@ -71,7 +71,7 @@ usage() {
   cat <<EOF
 usage: npm run stack -- <command>
   up               install missing pieces, start kafka, registry, redis, clickhouse; wait until healthy
-  down             stop the servers this stack started (keeps data)
+  down [name...]   stop the servers this stack started, or only those named (keeps data)
   status [--json]  state, pid, URL and health of each server (exit 1 if any is not healthy)
   logs [name] [-f] tail the logs (name: ${SERVICES[*]})
   reset            down, then delete the data dirs (keeps the download cache)
@@ -640,7 +640,13 @@ cmd_down() {
   mkdir -p "$PID_DIR"
   take_lock
   local stopping=() line name pid pgid t0=$SECONDS
-  for name in "${SERVICES[@]}"; do
+  # `down [name...]` stops only those servers (tests stop one to prove recovery); `up` starts them again.
+  local names=("$@")
+  ((${#names[@]})) || names=("${SERVICES[@]}")
+  for name in "${names[@]}"; do
+    is_service "$name" || die "unknown server $name (expected: ${SERVICES[*]})"
+  done
+  for name in "${names[@]}"; do
     line=$(stop_one_begin "$name")
     [[ -z $line ]] || { stopping+=("$line"); read -r _ pid pgid <<<"$line"; note "$name" "stopping pid $pid (TERM to process group $pgid)"; }
   done

@@ -71,6 +71,12 @@ export const configSchema = z
     /** Recent stage changes kept per customer for the customer API (0 keeps none). */
     TRANSITION_HISTORY_PER_CUSTOMER: z.coerce.number().int().min(0).max(1000).default(10),
     SINK_HTTP_PORT: port.default(8082),
+    SINK_GROUP_ID: z.string().min(1).default("clm-sink"),
+    /** The sink writes when this many rows are buffered, or when the oldest buffered row is SINK_FLUSH_INTERVAL_MS old. */
+    SINK_BATCH_ROWS: positiveInt(1_000_000).default(50_000),
+    SINK_FLUSH_INTERVAL_MS: positiveInt(600_000).default(1000),
+    /** Longest pause between retries while ClickHouse refuses writes (backoff doubles from 200 ms up to this). */
+    SINK_RETRY_MAX_MS: positiveInt(600_000).default(10_000),
 
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })

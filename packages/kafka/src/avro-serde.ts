@@ -37,7 +37,18 @@ export class AvroSerde<T> {
 
   /** Registers the schema under the subject (idempotent) and keeps its id for encoding. */
   async register(): Promise<number> {
-    const { id } = await this.registry.register({ type: SchemaType.AVRO, schema: this.schemaText }, { subject: this.subject });
+    let id: number;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema: this.schemaText }, { subject: this.subject }));
+        break;
+      } catch (error) {
+        // Two services registering a new subject at once: the client sets BACKWARD right after the first
+        // registration, and a registry can report NONE in between; asked again a moment later it agrees.
+        if ((error as Error).name !== "ConfluentSchemaRegistryCompatibilityError" || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
     this.writerId = id;
     this.resolvers.set(id, this.readerType);
     return id;

@@ -1,0 +1,60 @@
+import { intOption, parseCommandArgs } from "../args.ts";
+import { apiKey, commandConfig, commandEnv, ingestUrl } from "../context.ts";
+import { formatCustomerView, formatTransitions, type TransitionJson } from "../customer-text.ts";
+
+export const usage = `clm customer <id> [--json] [--limit 20] [--api-key KEY] [--url URL]
+  One customer's lifecycle state and recent stage changes, from the ingest service's customer API
+  (GET /v1/customers/<id> and /v1/customers/<id>/transitions).`;
+
+export async function run(args: readonly string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    args,
+    { json: { type: "boolean", default: false }, limit: { type: "string" }, "api-key": { type: "string" }, url: { type: "string" } },
+    { min: 1, max: 1 },
+  );
+  const customerId = positionals[0]!;
+  const limit = intOption("limit", values.limit, 20, { min: 1, max: 100 });
+  const env = commandEnv();
+  const base = `${(values.url ?? ingestUrl(commandConfig(env))).replace(/\/$/, "")}/v1/customers/${encodeURIComponent(customerId)}`;
+  // The customer API takes the same bearer key as ingest (services/ingest/src/auth.ts).
+  const headers = { authorization: `Bearer ${apiKey(values["api-key"], env)}` };
+
+  const [view, history] = await Promise.all([getJson(base, headers), getJson(`${base}/transitions?limit=${limit}`, headers)]);
+  if (view.status === 404) {
+    console.error(`clm customer: no customer ${JSON.stringify(customerId)} (the processor has no state for it)`);
+    return 1;
+  }
+  for (const answer of [view, history]) {
+    if (answer.status !== 200) {
+      console.error(`clm customer: ${answer.url} answered ${answer.status}: ${errorText(answer.body)}`);
+      return 1;
+    }
+  }
+  const transitions = ((history.body as { transitions?: TransitionJson[] }).transitions ?? []) as TransitionJson[];
+  if (values.json) {
+    console.log(JSON.stringify({ customer: view.body, transitions }));
+    return 0;
+  }
+  console.log(formatCustomerView(view.body as Record<string, unknown>));
+  console.log("");
+  console.log(`stage changes (latest ${limit}):`);
+  console.log(formatTransitions(transitions));
+  return 0;
+}
+
+async function getJson(url: string, headers: Record<string, string>): Promise<{ url: string; status: number; body: unknown }> {
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: shown as text
+  }
+  return { url: url.replace(/\?.*$/, ""), status: response.status, body };
+}
+
+function errorText(body: unknown): string {
+  const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+  return error ? `${error.code ?? ""} ${error.message ?? ""}`.trim() : String(body).slice(0, 200);
+}

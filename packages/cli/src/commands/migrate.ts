@@ -1,0 +1,21 @@
+import { createClickHouse, migrate } from "@clm/sink";
+import { parseCommandArgs } from "../args.ts";
+import { commandConfig } from "../context.ts";
+
+export const usage = `clm migrate
+  Applies the ClickHouse migrations (schemas/clickhouse) not yet applied to CLICKHOUSE_DATABASE.`;
+
+export async function run(args: readonly string[]): Promise<number> {
+  parseCommandArgs(args, {}, { min: 0, max: 0 });
+  const config = commandConfig();
+  const client = createClickHouse(config);
+  try {
+    const report = await migrate(client, config.CLICKHOUSE_DATABASE);
+    console.log(`database ${report.database} at ${config.CLICKHOUSE_URL}`);
+    console.log(`applied:         ${report.applied.length > 0 ? report.applied.join(", ") : "(none)"}`);
+    console.log(`already applied: ${report.alreadyApplied.length > 0 ? report.alreadyApplied.join(", ") : "(none)"}`);
+    return 0;
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig, type Config } from "@clm/config";
+import { createLogger, type Logger } from "@clm/observability";
+import { parseEnvFile, withStackEnv } from "./env-file.ts";
+import { stackDir } from "./paths.ts";
+
+/**
+ * The environment every command (and every service `clm up` starts) sees: the process
+ * environment plus the server URLs the local stack wrote to .stack/env, so `npx clm …`
+ * works without `source .stack/env` first.
+ */
+export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const file = join(stackDir(env), "env");
+  if (!existsSync(file)) return { ...env };
+  return withStackEnv(env, parseEnvFile(readFileSync(file, "utf8")));
+}
+
+export function commandConfig(env: NodeJS.ProcessEnv = commandEnv()): Config {
+  return loadConfig(env);
+}
+
+/** Library logs (kafkajs) go to stderr, off by default: its errors reach the command as exceptions, reported once (CLM_LOG_LEVEL=warn shows them). */
+export function commandLogger(): Logger {
+  return createLogger({ service: "cli", level: process.env.CLM_LOG_LEVEL ?? "fatal", destination: process.stderr });
+}
+
+/** The ingest API's base URL as the CLI reaches it (loopback, even when ingest binds 0.0.0.0). */
+export function ingestUrl(config: Config): string {
+  return `http://127.0.0.1:${config.INGEST_PORT}`;
+}
+
+/** The API key for ingest requests: --api-key, then CLM_API_KEY, then the development key (docs/ingest.md). */
+export function apiKey(option: string | undefined, env: NodeJS.ProcessEnv): string {
+  return option ?? (env.CLM_API_KEY || "clm-dev-key");
+}

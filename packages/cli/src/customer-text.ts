@@ -1,0 +1,58 @@
+import { renderTable } from "./table.ts";
+
+/** A stage change as the customer API returns it (services/processor history entries). */
+export interface TransitionJson {
+  transitionId?: string;
+  from?: string | null;
+  to?: string;
+  /** { code, numbers }: the reason code and the figures that decided it. */
+  reason?: string | { code?: string; numbers?: Record<string, unknown> };
+  occurredAt?: string;
+  trigger?: string;
+  eventId?: string | null;
+  riskLevel?: string;
+}
+
+/**
+ * The customer view as aligned `name  value` lines; nested objects (support, thresholds, rfm)
+ * become dotted names so every figure is on its own line, nulls show as "-".
+ */
+export function formatCustomerView(view: Record<string, unknown>): string {
+  const rows: string[][] = [];
+  const walk = (prefix: string, value: unknown) => {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const entries = Object.entries(value);
+      if (entries.length === 0) rows.push([prefix, "{}"]);
+      for (const [key, inner] of entries) walk(prefix ? `${prefix}.${key}` : key, inner);
+      return;
+    }
+    rows.push([prefix, value === null || value === undefined ? "-" : Array.isArray(value) ? JSON.stringify(value) : String(value)]);
+  };
+  walk("", view);
+  return renderTable(["field", "value"], rows);
+}
+
+/** Stage changes, oldest first, one per line. */
+export function formatTransitions(transitions: readonly TransitionJson[]): string {
+  if (transitions.length === 0) return "(no stage changes recorded)";
+  const ordered = [...transitions].sort((left, right) => String(left.occurredAt ?? "").localeCompare(String(right.occurredAt ?? "")));
+  return renderTable(
+    ["occurred at", "from", "to", "reason", "trigger", "risk"],
+    ordered.map((transition) => [
+      String(transition.occurredAt ?? "-"),
+      String(transition.from ?? "(none)"),
+      String(transition.to ?? "-"),
+      formatReason(transition.reason),
+      String(transition.trigger ?? "-"),
+      String(transition.riskLevel ?? "-"),
+    ]),
+  );
+}
+
+/** "SCORE_BELOW_FLOOR (score 0.05, floor 0.05)". */
+export function formatReason(reason: TransitionJson["reason"]): string {
+  if (reason === undefined || reason === null) return "-";
+  if (typeof reason !== "object") return String(reason);
+  const numbers = Object.entries(reason.numbers ?? {}).map(([name, value]) => `${name} ${String(value)}`);
+  return `${reason.code ?? "?"}${numbers.length > 0 ? ` (${numbers.join(", ")})` : ""}`;
+}

@@ -1,0 +1,54 @@
+/**
+ * The demo's report from Redis: population RFM boundaries, stage distribution and RFM segments
+ * on 1998-07-01 (the day after the CDNOW log ends), checked customer by customer against the
+ * pure core folding the same log in memory.
+ */
+import { loadConfig } from "@clm/config";
+import { advanceTo, DEFAULT_LIFECYCLE_CONFIG, replayPopulation, rfmScores, RFM_SEGMENTS, stageDistribution, STAGES, type CustomerState } from "@clm/core";
+import { readCdnowCustomerEvents } from "@clm/datasets";
+import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
+import { Redis } from "ioredis";
+
+const END = Date.UTC(1998, 6, 1);
+const config = loadConfig(process.env);
+const redis = new Redis(config.REDIS_URL);
+const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+const store = new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER);
+const step = (text: string) => console.log(`\n▶ ${text}`);
+
+step("Population RFM boundaries from the states in Redis, as of 1998-07-01 (stored for the processors' stage-change snapshots)");
+const rfm = new RfmBoundaryStore(redis, layout);
+const { boundaries, customers } = await rfm.computeFromStates(END);
+await rfm.save(boundaries, { computedAt: END, customers });
+console.log(`  recency days ${boundaries.recencyDays.map((value) => value.toFixed(0)).join(" / ")}, purchases ${boundaries.frequency.join(" / ")}, spend ${boundaries.monetaryE4.map((value) => (value / 10_000).toFixed(2)).join(" / ")}`);
+
+const states: CustomerState[] = [];
+let cursor = "0";
+do {
+  const [next, keys] = await redis.scan(cursor, "MATCH", `${config.REDIS_KEY_PREFIX}:{p*}:c:*`, "COUNT", 2000);
+  cursor = next;
+  for (const key of keys) {
+    const customerId = /:c:(.*)$/.exec(key)![1]!;
+    const partition = Number(/\{p(\d+)\}/.exec(key)![1]);
+    const [state] = (await store.loadStates(partition, [customerId])).values();
+    if (state) states.push(advanceTo(state, END, DEFAULT_LIFECYCLE_CONFIG).state);
+  }
+} while (cursor !== "0");
+
+const reference = replayPopulation(await readCdnowCustomerEvents(), DEFAULT_LIFECYCLE_CONFIG, END);
+const agreeing = states.filter((state) => JSON.stringify(state) === JSON.stringify(reference.states.get(state.customerId))).length;
+
+const line = (label: string, count: number, total: number) => `  ${label.padEnd(20)} ${String(count).padStart(7)}  ${((100 * count) / total).toFixed(1).padStart(5)}%`;
+step(`Lifecycle stages on 1998-07-01 (from Redis, ${states.length.toLocaleString("en-US")} customers)`);
+const distribution = stageDistribution(states, STAGES);
+for (const stage of STAGES) console.log(line(stage, distribution[stage], states.length));
+step("RFM segments on 1998-07-01");
+const segments = new Map<string, number>(RFM_SEGMENTS.map((segment) => [segment, 0]));
+for (const state of states) {
+  const scores = rfmScores(state, END, boundaries);
+  if (scores) segments.set(scores.segment, segments.get(scores.segment)! + 1);
+}
+for (const [segment, count] of [...segments].sort((left, right) => right[1] - left[1])) console.log(line(segment, count, states.length));
+console.log(`\n  Check: the Redis state of ${agreeing.toLocaleString("en-US")} of ${reference.states.size.toLocaleString("en-US")} customers is identical to the pure core folding the same log in memory.`);
+redis.disconnect();
+if (agreeing !== reference.states.size || states.length !== reference.states.size) process.exit(1);

@@ -1,0 +1,62 @@
+import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { domainEventProblems } from "@clm/core";
+import { AvroDecodeError, type AvroSerde } from "@clm/kafka";
+import type { KafkaMessage } from "kafkajs";
+import type { SinkTable } from "./buffer.ts";
+import { eventRow, snapshotRow, transitionRow, type Row } from "./rows.ts";
+
+export interface Skipped {
+  offset: string;
+  reason: string;
+}
+
+export interface DecodedBatch {
+  rows: Partial<Record<SinkTable, Row[]>>;
+  skipped: Skipped[];
+}
+
+/**
+ * Input events → `events` rows. Records the processor dead-letters (not Avro, unknown schema,
+ * values out of range) are skipped here, so ClickHouse holds exactly the events the lifecycle
+ * state was folded from.
+ */
+export function decodeEvents(
+  serde: AvroSerde<CustomerEventRecord>,
+  messages: readonly KafkaMessage[],
+  partition: number,
+  reportingCurrency: string,
+  writtenAt: number,
+): DecodedBatch {
+  const rows: Row[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      const record = serde.decode(message.value);
+      if (domainEventProblems(recordToCustomerEvent(record), reportingCurrency).length > 0) {
+        skipped.push({ offset: message.offset, reason: "INVALID_EVENT" });
+        continue;
+      }
+      rows.push(eventRow(record, { partition, offset: message.offset }, writtenAt));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { events: rows }, skipped };
+}
+
+/** Stage changes → `stage_transitions` and `customer_snapshots` rows. */
+export function decodeStageChanges(serde: AvroSerde<StageChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
+  const transitions: Row[] = [];
+  const snapshots: Row[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      const record = serde.decode(message.value);
+      transitions.push(transitionRow(record, { partition, offset: message.offset }, writtenAt));
+      snapshots.push(snapshotRow(record, writtenAt));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { stage_transitions: transitions, customer_snapshots: snapshots }, skipped };
+}

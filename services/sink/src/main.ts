@@ -1,0 +1,67 @@
+/**
+ * services/sink entry point.
+ *   tsx services/sink/src/main.ts            apply pending migrations, then run the sink (group SINK_GROUP_ID)
+ *   tsx services/sink/src/main.ts migrate    apply pending ClickHouse migrations and exit
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
+import { createKafka, createRegistry } from "@clm/kafka";
+import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
+import { createClickHouse } from "./clickhouse.ts";
+import { createSinkMetrics } from "./metrics.ts";
+import { migrate } from "./migrate.ts";
+import { serializeRow } from "./rows.ts";
+import { Sink } from "./sink.ts";
+
+const SERVICE = "sink";
+
+async function main(): Promise<void> {
+  const { positionals } = parseArgs({ allowPositionals: true, options: {} });
+  const command = positionals[0] ?? "run";
+  if (command !== "run" && command !== "migrate") throw new Error(`unknown command ${command}; expected run or migrate`);
+
+  const config = loadConfig(process.env);
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  const clickhouse = createClickHouse(config, { stringifyRow: serializeRow });
+  const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+  logger.info(report, "ClickHouse migrations");
+  if (command === "migrate") {
+    console.log(JSON.stringify(report));
+    await clickhouse.close();
+    return;
+  }
+
+  const lifecycle = loadLifecycleConfig(config);
+  const registry = createMetricsRegistry(SERVICE);
+  const metrics = createSinkMetrics(registry);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ops = await startOpsServer({
+    port: config.SINK_HTTP_PORT,
+    registry,
+    checks: [
+      { name: "clickhouse", check: async () => void (await clickhouse.ping().then((result) => { if (!result.success) throw result.error; })) },
+      { name: "kafka", check: async () => void (await admin.describeCluster()) },
+    ],
+  });
+  const sink = new Sink({ config, lifecycle, logger, metrics, kafka, registry: createRegistry(config.SCHEMA_REGISTRY_URL), clickhouse });
+  await sink.start();
+  logger.info({ port: ops.port, group: config.SINK_GROUP_ID, database: config.CLICKHOUSE_DATABASE }, "sink running");
+
+  installShutdown({
+    logger,
+    stop: async () => {
+      await sink.stop();
+      await admin.disconnect();
+      await ops.close();
+      await clickhouse.close();
+    },
+  });
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

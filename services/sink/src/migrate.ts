@@ -1,0 +1,97 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { ClickHouseClient } from "@clickhouse/client";
+import { queryRows, quoteString } from "./clickhouse.ts";
+
+/** The versioned DDL, in order: schemas/clickhouse/NNNN_name.sql. */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../schemas/clickhouse/", import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  checksum: string;
+  statements: string[];
+}
+
+export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((file) => /^\d{4}_[a-z0-9_]+\.sql$/.test(file))
+    .sort()
+    .map((file) => {
+      const text = readFileSync(dir + file, "utf8");
+      return {
+        version: Number(file.slice(0, 4)),
+        name: file.slice(5, -4),
+        checksum: createHash("sha256").update(text).digest("hex").slice(0, 16),
+        statements: splitStatements(text),
+      };
+    });
+}
+
+/** Statements end with `;` at the end of a line; `--` comment lines are dropped. */
+export function splitStatements(text: string): string[] {
+  const withoutComments = text
+    .split("\n")
+    .filter((line) => !line.trimStart().startsWith("--"))
+    .join("\n");
+  return withoutComments
+    .split(/;\s*$/m)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement.length > 0);
+}
+
+export interface MigrationReport {
+  database: string;
+  applied: string[];
+  alreadyApplied: string[];
+}
+
+export class MigrationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MigrationError";
+  }
+}
+
+/**
+ * Applies the migrations not yet recorded in `<db>.schema_migrations`, in order. Every statement
+ * is idempotent (IF NOT EXISTS), so a run cut off half-way is simply run again. A recorded
+ * migration whose file changed since is an error: published DDL is never edited, a new file is added.
+ */
+export async function migrate(client: ClickHouseClient, database: string, dir = MIGRATIONS_DIR): Promise<MigrationReport> {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new MigrationError(`database name ${JSON.stringify(database)} is not an identifier`);
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+  await client.command({
+    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime) ENGINE = TinyLog`,
+  });
+  const recorded = await queryRows<{ version: number; name: string; checksum: string }>(
+    client,
+    `SELECT version, name, checksum FROM ${database}.schema_migrations ORDER BY version`,
+  );
+  const byVersion = new Map(recorded.map((row) => [Number(row.version), row]));
+  const report: MigrationReport = { database, applied: [], alreadyApplied: [] };
+  for (const migration of readMigrations(dir)) {
+    const label = `${String(migration.version).padStart(4, "0")}_${migration.name}`;
+    const done = byVersion.get(migration.version);
+    if (done) {
+      if (done.checksum !== migration.checksum) {
+        throw new MigrationError(`migration ${label} was applied with checksum ${done.checksum} but the file now has ${migration.checksum}; add a new migration instead of editing an applied one`);
+      }
+      report.alreadyApplied.push(label);
+      continue;
+    }
+    for (const statement of migration.statements) {
+      try {
+        await client.command({ query: statement.replaceAll("{{db}}", database) });
+      } catch (error) {
+        throw new MigrationError(`migration ${label} failed: ${(error as Error).message}\n--- statement ---\n${statement.slice(0, 400)}`);
+      }
+    }
+    await client.command({
+      query: `INSERT INTO ${database}.schema_migrations VALUES (${migration.version}, ${quoteString(migration.name)}, ${quoteString(migration.checksum)}, now())`,
+    });
+    report.applied.push(label);
+  }
+  return report;
+}

@@ -1,0 +1,137 @@
+import type { CustomerEventRecord, StageChangeRecord } from "@clm/contracts";
+import { formatE4 } from "@clm/core";
+
+/**
+ * Kafka records → ClickHouse rows (column names as in schemas/clickhouse). Pure.
+ * Money stays exact: amounts are E4 integers until `serializeRow` writes them as
+ * decimal text (ClickHouse parses a JSON number into Decimal without going through a float).
+ */
+
+/** An exact amount with 4 fraction digits, written as a bare JSON number. */
+export class Decimal4 {
+  constructor(readonly e4: number) {}
+}
+
+export type Cell = string | number | null | Decimal4 | readonly string[] | readonly number[];
+export type Row = Record<string, Cell>;
+
+export interface KafkaPosition {
+  partition: number;
+  offset: string;
+}
+
+/** ClickHouse DateTime text (UTC server): whole seconds. */
+export function dateTimeText(epochMs: number): string {
+  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().slice(0, 19).replace("T", " ");
+}
+
+export function eventRow(record: CustomerEventRecord, position: KafkaPosition, writtenAt: number): Row {
+  const row: Row = {
+    event_id: record.eventId,
+    customer_id: record.customerId,
+    event_type: "purchase",
+    occurred_at: dateTimeText(record.occurredAt),
+    occurred_at_ms: record.occurredAt,
+    received_at_ms: record.receivedAt,
+    order_id: "",
+    amount: new Decimal4(0),
+    currency: "",
+    quantity: null,
+    login_channel: "",
+    ticket_id: "",
+    support_action: "",
+    satisfaction: null,
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    written_at: dateTimeText(writtenAt),
+  };
+  const properties = record.properties;
+  if ("clm.v1.Purchase" in properties) {
+    const purchase = properties["clm.v1.Purchase"];
+    row.order_id = purchase.orderId;
+    row.amount = new Decimal4(purchase.amount);
+    row.currency = purchase.currency;
+    row.quantity = purchase.quantity;
+  } else if ("clm.v1.Login" in properties) {
+    row.event_type = "login";
+    row.login_channel = properties["clm.v1.Login"].channel ?? "";
+  } else {
+    const support = properties["clm.v1.Support"];
+    row.event_type = "support";
+    row.ticket_id = support.ticketId;
+    row.support_action = support.action;
+    row.satisfaction = support.satisfaction;
+  }
+  return row;
+}
+
+export function transitionRow(record: StageChangeRecord, position: KafkaPosition, writtenAt: number): Row {
+  const { snapshot } = record;
+  const reasonKeys = Object.keys(record.reasonNumbers).sort();
+  return {
+    transition_id: record.transitionId,
+    customer_id: record.customerId,
+    version: record.version,
+    from_stage: record.fromStage,
+    to_stage: record.toStage,
+    reason_code: record.reasonCode,
+    reason_keys: reasonKeys,
+    reason_values: reasonKeys.map((key) => record.reasonNumbers[key]!),
+    occurred_at: dateTimeText(record.occurredAt),
+    occurred_at_ms: record.occurredAt,
+    trigger: record.trigger,
+    event_id: record.eventId,
+    risk_level: record.riskLevel,
+    purchase_count: snapshot.purchaseCount,
+    purchase_days: snapshot.purchaseDays,
+    monetary_total: new Decimal4(snapshot.monetaryTotal),
+    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeText(snapshot.firstPurchaseAt),
+    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeText(snapshot.lastPurchaseAt),
+    interaction_score: snapshot.interactionScore,
+    tenure_days: snapshot.tenureDays,
+    rfm_recency: snapshot.rfm?.recency ?? 0,
+    rfm_frequency: snapshot.rfm?.frequency ?? 0,
+    rfm_monetary: snapshot.rfm?.monetary ?? 0,
+    rfm_segment: snapshot.rfm?.segment ?? "",
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    written_at: dateTimeText(writtenAt),
+  };
+}
+
+export function snapshotRow(record: StageChangeRecord, writtenAt: number): Row {
+  const { snapshot } = record;
+  return {
+    customer_id: record.customerId,
+    version: record.version,
+    stage: record.toStage,
+    stage_since: dateTimeText(record.occurredAt),
+    risk_level: record.riskLevel,
+    reason_code: record.reasonCode,
+    purchase_count: snapshot.purchaseCount,
+    purchase_days: snapshot.purchaseDays,
+    monetary_total: new Decimal4(snapshot.monetaryTotal),
+    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeText(snapshot.firstPurchaseAt),
+    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeText(snapshot.lastPurchaseAt),
+    interaction_score: snapshot.interactionScore,
+    rfm_segment: snapshot.rfm?.segment ?? "",
+    written_at: dateTimeText(writtenAt),
+  };
+}
+
+/** One JSONEachRow line (without the newline). Decimal4 cells are bare decimal text; non-finite floats become 0. */
+export function serializeRow(row: Row): string {
+  let out = "{";
+  let first = true;
+  for (const key in row) {
+    const cell = row[key]!;
+    out += (first ? '"' : ',"') + key + '":';
+    first = false;
+    if (cell === null) out += "null";
+    else if (typeof cell === "string") out += JSON.stringify(cell);
+    else if (typeof cell === "number") out += Number.isFinite(cell) ? String(cell) : "0";
+    else if (cell instanceof Decimal4) out += formatE4(cell.e4);
+    else out += JSON.stringify(cell);
+  }
+  return out + "}";
+}
