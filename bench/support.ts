@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import type { Kafka } from "kafkajs";
 
@@ -46,4 +47,18 @@ export function resourceSampler() {
       return { cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(1)), wallSeconds: Number(wall.toFixed(1)), cpuCores: Number(((cpu.user + cpu.system) / 1e6 / wall).toFixed(2)), peakRssMiB: Math.round(peakRss / 2 ** 20) };
     },
   };
+}
+
+/** CPU seconds and peak RSS (VmHWM) of another process, read from /proc (Linux). */
+export function processResources(pid: number): { cpuSeconds: number; peakRssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (USER_HZ = 100 on Linux)
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return { cpuSeconds: Number((ticks / 100).toFixed(1)), peakRssMiB: hwm ? Math.round(Number(hwm[1]) / 1024) : 0 };
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }

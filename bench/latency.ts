@@ -1,0 +1,115 @@
+/**
+ * Event → stage-change latency at a fixed input rate, on the local stack:
+ *   npm run bench -- latency [--rate 5000] [--seconds 30]
+ * The processor runs as its own process (wall clock, as in production). This process produces
+ * purchases at the fixed rate (Avro, acks=all) — first purchases of new customers, each of which
+ * gives its customer a first stage — and consumes the stage-change topic. Latency = the time
+ * the stage change arrives here − the time its triggering event's produce was acknowledged. Both
+ * clocks are this process's, so no clock skew; the measuring consumer's own fetch wait is included.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import type { CustomerEvent } from "@clm/core";
+import { AvroSerde, createIdempotentProducer, createRegistry } from "@clm/kafka";
+import { RedisLayout, wipePrefix } from "@clm/processor";
+import { Redis } from "ioredis";
+import { envOf, startService } from "../tests/integration/support/child-service.ts";
+import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
+import { machine, percentile, processResources } from "./support.ts";
+
+const { values } = parseArgs({ options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "30" } } });
+const rate = Number(values.rate);
+const seconds = Number(values.seconds);
+const config = isolatedConfig({ CLOCK_MODE: "wall", PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" });
+const kafka = testKafka(config);
+await createTopics(kafka, config);
+const registry = createRegistry(config.SCHEMA_REGISTRY_URL);
+const events = new AvroSerde<CustomerEventRecord>(registry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+const changes = new AvroSerde<StageChangeRecord>(registry, `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+await events.register();
+await changes.register();
+
+const processor = startService("services/processor/src/main.ts", envOf(config));
+await processor.waitForLog("processor running", 120_000);
+
+const ackedAt = new Map<string, number>();
+const latencies: number[] = [];
+const measured = new Set<string>();
+const consumer = kafka.consumer({ groupId: `bench-latency-${Date.now()}`, maxWaitTimeInMs: 5, minBytes: 1 });
+await consumer.connect();
+await consumer.subscribe({ topic: config.TOPIC_STAGE_CHANGES, fromBeginning: true });
+await consumer.run({
+  eachBatch: async ({ batch }) => {
+    const arrived = performance.now();
+    await changes.prepare(batch.messages.map((message) => message.value));
+    for (const message of batch.messages) {
+      const change = changes.decode(message.value);
+      const sent = change.eventId === null ? undefined : ackedAt.get(change.eventId);
+      if (sent !== undefined && !measured.has(change.eventId!)) {
+        measured.add(change.eventId!);
+        latencies.push(arrived - sent);
+      }
+    }
+  },
+});
+
+const producer = createIdempotentProducer(kafka);
+await producer.connect();
+const tickMs = 20;
+const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+const started = performance.now();
+let sent = 0;
+let behind = 0;
+const inFlight = new Set<Promise<void>>();
+for (let tick = 0; performance.now() - started < seconds * 1000; tick++) {
+  const due = started + tick * tickMs;
+  const wait = due - performance.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  else behind++;
+  const batch: CustomerEvent[] = [];
+  for (let index = 0; index < perTick; index++, sent++) {
+    batch.push({ eventId: `lat-${sent}`, customerId: `lat-c-${sent}`, occurredAt: Date.now(), type: "purchase", properties: { orderId: `o-${sent}`, amountE4: 250_000, currency: "USD", quantity: 1 } });
+  }
+  const send = producer
+    .send({ topic: config.TOPIC_EVENTS, acks: -1, messages: batch.map((event) => ({ key: event.customerId, value: events.encode(customerEventToRecord(event, Date.now())) })) })
+    .then(() => {
+      const at = performance.now();
+      for (const event of batch) ackedAt.set(event.eventId, at);
+    });
+  inFlight.add(send);
+  void send.finally(() => inFlight.delete(send));
+}
+await Promise.all(inFlight);
+const elapsed = (performance.now() - started) / 1000;
+// Let the last stage changes arrive.
+for (let waited = 0; latencies.length < sent && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+const resources = processResources(processor.child.pid!);
+processor.child.kill("SIGTERM");
+await processor.exited;
+await consumer.disconnect();
+await producer.disconnect();
+
+const sorted = [...latencies].sort((left, right) => left - right);
+const result = {
+  benchmark: "latency",
+  at: new Date().toISOString(),
+  machine: machine(),
+  targetRate: rate,
+  achievedRate: Math.round(sent / elapsed),
+  events: sent,
+  measured: sorted.length,
+  latencyMs: { p50: Number(percentile(sorted, 50).toFixed(1)), p90: Number(percentile(sorted, 90).toFixed(1)), p99: Number(percentile(sorted, 99).toFixed(1)), max: Number((sorted.at(-1) ?? Number.NaN).toFixed(1)) },
+  ticksBehindSchedule: behind,
+  processor: { ...resources, cpuCores: Number((resources.cpuSeconds / elapsed).toFixed(2)) },
+};
+console.log(`input ${result.achievedRate.toLocaleString("en-US")} events/s for ${elapsed.toFixed(1)} s (target ${rate.toLocaleString("en-US")}); ${sorted.length.toLocaleString("en-US")} of ${sent.toLocaleString("en-US")} stage changes measured`);
+console.log(`event → stage change: p50 ${result.latencyMs.p50} ms, p90 ${result.latencyMs.p90} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms (goal p99 ≤ 200 ms)`);
+console.log(`processor process: ${result.processor.cpuSeconds} CPU s (${result.processor.cpuCores} cores), peak RSS ${result.processor.peakRssMiB} MiB`);
+mkdirSync("bench-results", { recursive: true });
+writeFileSync(`bench-results/latency-${result.at.replace(/[:.]/g, "-")}.json`, JSON.stringify(result, null, 2));
+console.log(JSON.stringify(result));
+const redis = new Redis(config.REDIS_URL);
+await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
+redis.disconnect();
+await deleteTopics(kafka, config);
