@@ -36,6 +36,8 @@ export const configSchema = z
     CLICKHOUSE_URL: httpUrl.default("http://127.0.0.1:18123"),
     CLICKHOUSE_USER: z.string().min(1).default("default"),
     CLICKHOUSE_PASSWORD: z.string().default(""),
+    /** Password `migrate` gives the analysts' read-only user where the server has SQL user management. */
+    CLICKHOUSE_ANALYST_PASSWORD: z.string().min(1).optional(),
     CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an identifier").default("clm"),
 
     TOPIC_EVENTS: topicName.default("clm.events.v1"),
@@ -72,6 +74,8 @@ export const configSchema = z
     TRANSITION_HISTORY_PER_CUSTOMER: z.coerce.number().int().min(0).max(1000).default(10),
     SINK_HTTP_PORT: port.default(8082),
     SINK_GROUP_ID: z.string().min(1).default("clm-sink"),
+    /** How long a sink that died keeps its partitions before the group reassigns them (broker minimum 6 s). */
+    SINK_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
     /** The sink writes when this many rows are buffered, or when the oldest buffered row is SINK_FLUSH_INTERVAL_MS old. */
     SINK_BATCH_ROWS: positiveInt(1_000_000).default(50_000),
     SINK_FLUSH_INTERVAL_MS: positiveInt(600_000).default(1000),

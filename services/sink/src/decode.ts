@@ -17,7 +17,7 @@ export interface DecodedBatch {
 
 /**
  * Input events → `events` rows. Records the processor dead-letters (not Avro, unknown schema,
- * values out of range) are skipped here, so ClickHouse holds exactly the events the lifecycle
+ * values out of range, key not the customerId) are skipped here, so ClickHouse holds exactly the events the lifecycle
  * state was folded from.
  */
 export function decodeEvents(
@@ -34,6 +34,10 @@ export function decodeEvents(
       const record = serde.decode(message.value);
       if (domainEventProblems(recordToCustomerEvent(record), reportingCurrency).length > 0) {
         skipped.push({ offset: message.offset, reason: "INVALID_EVENT" });
+        continue;
+      }
+      if (message.key?.toString("utf8") !== record.customerId) {
+        skipped.push({ offset: message.offset, reason: "KEY_MISMATCH" });
         continue;
       }
       rows.push(eventRow(record, { partition, offset: message.offset }, writtenAt));

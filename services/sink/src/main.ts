@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const clickhouse = createClickHouse(config, { stringifyRow: serializeRow });
-  const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+  const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE, { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD });
   logger.info(report, "ClickHouse migrations");
   if (command === "migrate") {
     console.log(JSON.stringify(report));

@@ -45,7 +45,11 @@ export interface MigrationReport {
   database: string;
   applied: string[];
   alreadyApplied: string[];
+  /** What became of the analysts' read-only user. */
+  readOnlyUser: string;
 }
+
+export const READ_ONLY_USER = "clm_analyst";
 
 export class MigrationError extends Error {
   constructor(message: string) {
@@ -59,7 +63,12 @@ export class MigrationError extends Error {
  * is idempotent (IF NOT EXISTS), so a run cut off half-way is simply run again. A recorded
  * migration whose file changed since is an error: published DDL is never edited, a new file is added.
  */
-export async function migrate(client: ClickHouseClient, database: string, dir = MIGRATIONS_DIR): Promise<MigrationReport> {
+export async function migrate(
+  client: ClickHouseClient,
+  database: string,
+  options: { dir?: string; analystPassword?: string | undefined } = {},
+): Promise<MigrationReport> {
+  const dir = options.dir ?? MIGRATIONS_DIR;
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new MigrationError(`database name ${JSON.stringify(database)} is not an identifier`);
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({
@@ -70,7 +79,7 @@ export async function migrate(client: ClickHouseClient, database: string, dir = 
     `SELECT version, name, checksum FROM ${database}.schema_migrations ORDER BY version`,
   );
   const byVersion = new Map(recorded.map((row) => [Number(row.version), row]));
-  const report: MigrationReport = { database, applied: [], alreadyApplied: [] };
+  const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
   for (const migration of readMigrations(dir)) {
     const label = `${String(migration.version).padStart(4, "0")}_${migration.name}`;
     const done = byVersion.get(migration.version);
@@ -93,5 +102,23 @@ export async function migrate(client: ClickHouseClient, database: string, dir = 
     });
     report.applied.push(label);
   }
+  report.readOnlyUser = await ensureReadOnlyUser(client, database, options.analystPassword);
   return report;
+}
+
+/**
+ * The analysts' read-only user: SELECT on the database, nothing else. Servers with SQL user
+ * management (ClickHouse ≥ 20.5) get it from here; older ones (18.16) define users only in their
+ * users.xml, where the local stack has it (infra/clickhouse/users.xml).
+ */
+async function ensureReadOnlyUser(client: ClickHouseClient, database: string, password: string | undefined): Promise<string> {
+  const [row] = await queryRows<{ version: string }>(client, "SELECT version() AS version");
+  const [major = 0, minor = 0] = (row?.version ?? "0.0").split(".").map(Number);
+  if (major < 20 || (major === 20 && minor < 5)) {
+    return `ClickHouse ${row?.version} has no SQL user management: ${READ_ONLY_USER} comes from the server's users.xml`;
+  }
+  if (!password) return `CLICKHOUSE_ANALYST_PASSWORD is not set: ${READ_ONLY_USER} not created`;
+  await client.command({ query: `CREATE USER IF NOT EXISTS ${READ_ONLY_USER} IDENTIFIED WITH sha256_password BY ${quoteString(password)} SETTINGS readonly = 2` });
+  await client.command({ query: `GRANT SELECT ON ${database}.* TO ${READ_ONLY_USER}` });
+  return `${READ_ONLY_USER}: SELECT on ${database}.*`;
 }

@@ -69,8 +69,9 @@ export class Sink {
     ]);
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      sessionTimeout: config.SINK_SESSION_TIMEOUT_MS,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: Math.floor(config.SINK_SESSION_TIMEOUT_MS / 5),
       maxBytesPerPartition: 2 * 1024 * 1024,
       maxBytes: 32 * 1024 * 1024,
       maxWaitTimeInMs: 200,

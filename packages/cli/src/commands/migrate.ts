@@ -10,10 +10,11 @@ export async function run(args: readonly string[]): Promise<number> {
   const config = commandConfig();
   const client = createClickHouse(config);
   try {
-    const report = await migrate(client, config.CLICKHOUSE_DATABASE);
+    const report = await migrate(client, config.CLICKHOUSE_DATABASE, { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD });
     console.log(`database ${report.database} at ${config.CLICKHOUSE_URL}`);
     console.log(`applied:         ${report.applied.length > 0 ? report.applied.join(", ") : "(none)"}`);
     console.log(`already applied: ${report.alreadyApplied.length > 0 ? report.alreadyApplied.join(", ") : "(none)"}`);
+    console.log(`read-only user:  ${report.readOnlyUser}`);
     return 0;
   } finally {
     await client.close();

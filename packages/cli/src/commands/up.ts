@@ -63,7 +63,7 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const clickhouse = createClickHouse(config);
   try {
-    const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE);
+    const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE, { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD });
     console.log(`clickhouse ${report.database}: ${report.applied.length > 0 ? `applied ${report.applied.join(", ")}` : "schema up to date"}`);
   } finally {
     await clickhouse.close();

@@ -1,0 +1,50 @@
+import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
+import { domainEventProblems, foldPartitionBatch, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
+import type { Config } from "@clm/config";
+import { AvroSerde, createRegistry } from "@clm/kafka";
+import type { Kafka } from "kafkajs";
+import { readTopic } from "./pipeline.ts";
+
+export interface CoreExpectation {
+  /** Per customer: the partition and the state the pure core ends with. */
+  states: Map<string, { partition: number; state: CustomerState }>;
+  transitionIds: Set<string>;
+  /** Distinct (customerId, eventId) of the valid records on the topic. */
+  uniqueValidEvents: number;
+  /** Per partition: the offset after its last record. */
+  ends: Map<number, string>;
+}
+
+/**
+ * What the pure core says about the input topic as it is: every partition's records, in offset
+ * order, folded by foldPartitionBatch exactly as the processor's contract defines (duplicates,
+ * invalid and mis-keyed records included, since they are on the topic). The processor, whatever
+ * it went through, must end with exactly this.
+ */
+export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: LifecycleConfig): Promise<CoreExpectation> {
+  const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
+  const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), uniqueValidEvents: 0, ends: new Map() };
+  const unique = new Set<string>();
+  for (const [partition, messages] of byPartition) {
+    await serde.prepare(messages.map((message) => message.value));
+    const records: BatchRecord[] = [];
+    for (const message of messages) {
+      let event;
+      try {
+        event = recordToCustomerEvent(serde.decode(message.value));
+      } catch {
+        continue; // not decodable: a dead letter
+      }
+      if (domainEventProblems(event, lifecycle.reportingCurrency).length > 0 || message.key?.toString() !== event.customerId) continue;
+      records.push({ offset: message.offset, event });
+      unique.add(`${event.customerId}\u0000${event.eventId}`);
+    }
+    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
+    for (const [customerId, state] of result.changed) expectation.states.set(customerId, { partition, state });
+    for (const { effect } of result.effects) if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
+    expectation.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());
+  }
+  expectation.uniqueValidEvents = unique.size;
+  return expectation;
+}
