@@ -3,14 +3,14 @@ import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { IngestClient, type InputEvent } from "@clm/client";
-import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
-import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { readCdnowFile } from "@clm/datasets";
-import { AvroSerde, createRegistry } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, createRegistry, type DeadLetter } from "@clm/kafka";
 import { RedisLayout, StateStore, wipePrefix } from "@clm/processor";
 import { createClickHouse, queryRows } from "@clm/sink";
 import { Redis } from "ioredis";
-import type { Kafka } from "kafkajs";
+import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { coreExpectation } from "./support/core-expectation.ts";
@@ -19,7 +19,10 @@ import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka, waitF
 /**
  * The whole pipeline as real processes — ingest, processor, sink — loading the CDNOW log through
  * the HTTP API while faults land at random moments of the load: kill -9 of the sink, the
- * processor and ingest (each restarted), a Redis restart and a Kafka broker restart. At the end the
+ * processor and ingest (each restarted), a Redis restart, a Kafka broker restart, and a second
+ * processor joining and leaving (two rebalances). Malformed input is mixed in: bad items inside the
+ * HTTP batches (each must come back rejected with its field) and bad raw records on the topic (each
+ * must reach the dead-letter topic with its code). At the end the
  * Redis state, the stage-change ids and the ClickHouse rows must equal the pure core's fold of what
  * the input topic holds — equality, not "roughly". CLM_LONG_FAULTS=1 repeats every fault 3 times.
  */
@@ -34,6 +37,31 @@ const random = () => {
 };
 const stack = (...args: string[]) => execFileSync("bash", ["infra/stack.sh", ...args], { stdio: "pipe", timeout: 180_000 });
 
+/** A bad HTTP item of one of several kinds, each with the field ingest must name. */
+function malformedItem(index: number): { item: unknown; field: string } {
+  const base = { eventId: `bad-${index}`, type: "purchase", customerId: `bad-c-${index}`, occurredAt: "1997-06-01T00:00:00Z", properties: { orderId: "o", amount: "1.00", currency: "USD" } };
+  switch (index % 6) {
+    case 0: return { item: { ...base, eventId: undefined }, field: "eventId" };
+    case 1: return { item: { ...base, properties: { ...base.properties, amount: "-5" } }, field: "properties.amount" };
+    case 2: return { item: { ...base, properties: { ...base.properties, currency: "EUR" } }, field: "properties.currency" };
+    case 3: return { item: { ...base, type: "refund" }, field: "type" };
+    case 4: return { item: { ...base, occurredAt: "yesterday" }, field: "occurredAt" };
+    default: return { item: { ...base, customerId: "x".repeat(200) }, field: "customerId" };
+  }
+}
+
+/** A bad raw record on the input topic, with the dead-letter code the processor must give it. */
+function malformedRecord(index: number, serde: AvroSerde<CustomerEventRecord>): { message: Message; code: string } {
+  const event: CustomerEvent = { eventId: `raw-bad-${index}`, customerId: `raw-c-${index}`, occurredAt: Date.UTC(1997, 5, 1), type: "purchase", properties: { orderId: "o", amountE4: 10_000, currency: "USD", quantity: null } };
+  switch (index % 5) {
+    case 0: return { message: { key: event.customerId, value: Buffer.from(JSON.stringify(event)) }, code: "NOT_CONFLUENT_AVRO" };
+    case 1: return { message: { key: event.customerId, value: Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0, 1, 2, 3]) }, code: "UNKNOWN_SCHEMA" };
+    case 2: return { message: { key: event.customerId, value: serde.encode(customerEventToRecord(event)).subarray(0, 12) }, code: "AVRO_INVALID" };
+    case 3: return { message: { key: event.customerId, value: serde.encode(customerEventToRecord({ ...event, properties: { ...event.properties, currency: "EUR" } })) }, code: "INVALID_EVENT" };
+    default: return { message: { key: "someone-else", value: serde.encode(customerEventToRecord(event)) }, code: "KEY_MISMATCH" };
+  }
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -47,9 +75,11 @@ let kafka: Kafka;
 let redis: Redis;
 let clickhouse: ClickHouseClient;
 let events: InputEvent[];
-const services: Record<"ingest" | "processor" | "sink", RunningService | null> = { ingest: null, processor: null, sink: null };
-const ENTRIES = { ingest: "services/ingest/src/main.ts", processor: "services/processor/src/main.ts", sink: "services/sink/src/main.ts" } as const;
-const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running" } as const;
+const services: Record<"ingest" | "processor" | "processor2" | "sink", RunningService | null> = { ingest: null, processor: null, processor2: null, sink: null };
+const ENTRIES = { ingest: "services/ingest/src/main.ts", processor: "services/processor/src/main.ts", processor2: "services/processor/src/main.ts", sink: "services/sink/src/main.ts" } as const;
+const READY = { ingest: "ingest listening", processor: "processor running", processor2: "processor running", sink: "sink running" } as const;
+/** Malformed input mixed into the load: this many bad items in the HTTP batches, and as many bad raw records on the topic. */
+const MALFORMED = Number(process.env.FAULT_TEST_MALFORMED ?? 5000);
 
 async function start(name: keyof typeof services): Promise<void> {
   const service = startService(ENTRIES[name], envOf(config));
@@ -110,14 +140,36 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
         { name: "kill -9 ingest", inject: async () => { await kill("ingest"); await start("ingest"); } },
         { name: "Redis restart", inject: async () => { stack("down", "redis"); stack("up"); } },
         { name: "Kafka broker restart", inject: async () => { stack("down", "kafka"); stack("up"); } },
+        { name: "a second processor joins (rebalance)", inject: async () => { await start("processor2"); } },
+        { name: "the second processor leaves (rebalance)", inject: async () => { services.processor2!.child.kill("SIGTERM"); await services.processor2!.exited; services.processor2 = null; } },
       );
     }
     // One chunk of the log per fault (plus one after the last): each fault lands while its chunk is being sent.
     const chunkSize = Math.ceil(events.length / (faults.length + 1));
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${config.INGEST_PORT}`, apiKey: "clm-dev-key", batchSize: 250, maxAttempts: 30, initialBackoffMs: 250 });
     const landed: string[] = [];
+    const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    await serde.register();
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    const badRecords = Array.from({ length: MALFORMED }, (_, index) => malformedRecord(index, serde));
+    const badItems = Array.from({ length: MALFORMED }, (_, index) => malformedItem(index));
+    const perChunk = Math.ceil(MALFORMED / (faults.length + 1));
     for (let index = 0; index <= faults.length; index++) {
-      const chunk = events.slice(index * chunkSize, (index + 1) * chunkSize);
+      // Valid and malformed items shuffled together in the same requests; bad raw records beside them on the topic.
+      const valid = events.slice(index * chunkSize, (index + 1) * chunkSize);
+      const bad = badItems.slice(index * perChunk, (index + 1) * perChunk);
+      const chunk: InputEvent[] = [...valid];
+      const badAt = new Map<number, string>();
+      for (const entry of bad) {
+        const at = Math.floor(random() * (chunk.length + 1));
+        chunk.splice(at, 0, entry.item as InputEvent);
+      }
+      for (const [position, item] of chunk.entries()) {
+        const entry = bad.find((candidate) => candidate.item === item);
+        if (entry) badAt.set(position, entry.field);
+      }
+      await producer.send({ topic: config.TOPIC_EVENTS, acks: -1, messages: badRecords.slice(index * perChunk, (index + 1) * perChunk).map((record) => record.message) });
       const sending = client.send(chunk);
       const fault = faults[index];
       if (fault) {
@@ -127,9 +179,10 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
         landed.push(`${fault.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
       }
       const result = await sending;
-      expect(result.rejected).toEqual([]);
-      expect(result.accepted).toBe(chunk.length);
+      expect(result.accepted).toBe(valid.length);
+      expect(new Map(result.rejected.map((rejection) => [rejection.index, rejection.errors[0]?.path]))).toEqual(badAt);
     }
+    await producer.disconnect();
 
     // Caught up: the processor has applied every record and published every stage change; the sink has written them.
     const expected = await coreExpectation(kafka, config, lifecycle);
@@ -153,13 +206,13 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
     expect(mismatched).toEqual([]);
 
     // Kafka: the stage-change ids are exactly the core's (repeats allowed: consumers dedupe on the id).
-    const serde = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    const changes = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     const published = new Set<string>();
     let publishes = 0;
     for (const messages of (await readTopic(kafka, config.TOPIC_STAGE_CHANGES)).values()) {
-      await serde.prepare(messages.map((message) => message.value));
+      await changes.prepare(messages.map((message) => message.value));
       for (const message of messages) {
-        published.add(serde.decode(message.value).transitionId);
+        published.add(changes.decode(message.value).transitionId);
         publishes++;
       }
     }
@@ -171,7 +224,17 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
     expect(await count(`SELECT sum(purchases) AS n FROM ${db}.customer_purchase_days`)).toBe(events.length);
     const written = await queryRows<{ transition_id: string }>(clickhouse, `SELECT transition_id FROM ${db}.stage_transitions_unique`);
     expect(new Set(written.map((row) => row.transition_id))).toEqual(expected.transitionIds);
+    // Every bad raw record has exactly one dead-letter source entry (a redelivered batch may repeat a letter), with its code.
+    const letters = [...(await readTopic(kafka, config.TOPIC_DEAD_LETTER)).values()].flat().map((message) => JSON.parse(message.value!.toString()) as DeadLetter);
+    const codeBySource = new Map(letters.map((letter) => [`${letter.source.partition}:${letter.source.offset}`, letter.code]));
+    const codes = new Map<string, number>();
+    for (const code of codeBySource.values()) codes.set(code, (codes.get(code) ?? 0) + 1);
+    const expectedCodes = new Map<string, number>();
+    for (const record of badRecords) expectedCodes.set(record.code, (expectedCodes.get(record.code) ?? 0) + 1);
+    expect(codes).toEqual(expectedCodes);
+    expect(letters.every((letter) => letter.reason.length > 0)).toBe(true);
+
     const onTopic = [...(await readTopic(kafka, config.TOPIC_EVENTS)).values()].reduce((sum, list) => sum + list.length, 0);
-    console.log(`fault test (seed ${SEED}): ${landed.join(", ")}; ${onTopic - events.length} repeated input records on the topic, ${publishes - published.size} repeated stage-change publishes — all counted once`);
+    console.log(`fault test (seed ${SEED}): ${landed.join(", ")}; ${MALFORMED} bad HTTP items rejected by field, ${MALFORMED} bad raw records dead-lettered by code; ${onTopic - events.length - MALFORMED} repeated input records on the topic, ${publishes - published.size} repeated stage-change publishes — all counted once`);
   }, 900_000);
 });
