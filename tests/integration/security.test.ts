@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { createClickHouse, migrate, queryRows } from "@clm/sink";
 import { afterAll, describe, expect, it } from "vitest";
 import { envOf, startService } from "./support/child-service.ts";
@@ -5,7 +6,7 @@ import { isolatedConfig } from "./support/pipeline.ts";
 
 /**
  * The analysts' read-only ClickHouse user, and no secret in any log. (API keys on ingest:
- * ingest.test.ts and ingest-process.test.ts; loopback-only servers: stack.test.ts.)
+ * ingest.test.ts and ingest-process.test.ts.)
  */
 const config = isolatedConfig({ LOG_LEVEL: "debug" });
 const admin = createClickHouse(config);
@@ -46,5 +47,25 @@ describe("security", () => {
     expect(await broken.exited).toBe(1);
     expect(broken.output()).toContain("CLICKHOUSE_URL");
     expect(broken.output()).not.toContain(SECRET);
+  });
+
+  it("binds every server of the local stack to loopback only", () => {
+    const ports = [
+      Number(config.KAFKA_BROKERS[0]!.split(":").at(-1)),
+      Number(process.env.CLM_KAFKA_CONTROLLER_PORT ?? 19093),
+      Number(new URL(config.SCHEMA_REGISTRY_URL).port),
+      Number(new URL(config.REDIS_URL).port),
+      Number(new URL(config.CLICKHOUSE_URL).port),
+      Number(process.env.CLM_CLICKHOUSE_TCP_PORT ?? 19000),
+    ];
+    const listeners = execFileSync("ss", ["-ltnH"], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/)[3])
+      .filter((address): address is string => address !== undefined);
+    for (const port of ports) {
+      const bound = listeners.filter((address) => address.endsWith(`:${port}`));
+      expect(bound.length, `something listens on port ${port}`).toBeGreaterThan(0);
+      for (const address of bound) expect(address, `port ${port}`).toMatch(/^(127\.0\.0\.1|\[::1\]|\[::ffff:127\.0\.0\.1\]):\d+$/);
+    }
   });
 });
