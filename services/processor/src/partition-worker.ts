@@ -24,7 +24,8 @@ export interface WorkerDeps {
   store: StateStore;
   events: AvroSerde<CustomerEventRecord>;
   stageChanges: AvroSerde<StageChangeRecord>;
-  producer: Producer;
+  /** This partition's producer (stage changes and dead letters). */
+  producer: () => Promise<Producer>;
   lifecycle: LifecycleConfig;
   logger: Logger;
   metrics: ProcessorMetrics;
@@ -167,7 +168,7 @@ export class PartitionWorker {
       }
     }
     // Dead letters are durable before the offset that skips them is.
-    if (letters.length > 0) await deps.producer.send({ topic: deps.topics.deadLetter, messages: letters, acks: -1 });
+    if (letters.length > 0) await (await deps.producer()).send({ topic: deps.topics.deadLetter, messages: letters, acks: -1 });
 
     const lastOffset = fresh[fresh.length - 1]!.offset;
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
@@ -297,7 +298,7 @@ export class PartitionWorker {
     for (;;) {
       const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
       if (entries.length === 0) break;
-      await deps.producer.send({
+      await (await deps.producer()).send({
         topic: deps.topics.stageChanges,
         acks: -1,
         messages: entries.map((entry) => {

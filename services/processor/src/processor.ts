@@ -41,7 +41,8 @@ export class Processor {
   private readonly workers = new Map<number, PartitionWorker>();
   private owned = new Set<number>();
   private admin: Admin | null = null;
-  private producer: Producer | null = null;
+  /** One idempotent producer per partition: an idempotent kafkajs producer has one request in flight, so a shared one would queue every partition's publishes behind each other. */
+  private readonly producers = new Map<number, Promise<Producer>>();
   private consumer: Consumer | null = null;
   private tick: NodeJS.Timeout | null = null;
   private ticking = false;
@@ -92,8 +93,6 @@ export class Processor {
     await this.stageSerde.register();
     await this.refreshBoundaries();
 
-    this.producer = createIdempotentProducer(kafka);
-    await this.producer.connect();
 
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
@@ -143,7 +142,7 @@ export class Processor {
         store: this.store,
         events: this.eventsSerde,
         stageChanges: this.stageSerde,
-        producer: this.producer!,
+        producer: () => this.producerFor(partition),
         lifecycle: this.options.lifecycle,
         logger: this.options.logger,
         metrics: this.options.metrics,
@@ -158,6 +157,18 @@ export class Processor {
       this.workers.set(partition, worker);
     }
     return worker;
+  }
+
+  private producerFor(partition: number): Promise<Producer> {
+    let producer = this.producers.get(partition);
+    if (!producer) {
+      const created = createIdempotentProducer(this.options.kafka);
+      producer = created.connect().then(() => created);
+      // A failed connect is not cached: the next publish tries again.
+      producer.catch(() => this.producers.delete(partition));
+      this.producers.set(partition, producer);
+    }
+    return producer;
   }
 
   private async earliestOffset(partition: number): Promise<string> {
@@ -195,7 +206,8 @@ export class Processor {
     this.owned = new Set();
     // Publish what any partition this process worked on still holds (a new owner may race: duplicates, never loss).
     for (const worker of this.workers.values()) await worker.flushOutbox();
-    await this.producer?.disconnect();
+    for (const producer of this.producers.values()) await producer.then((connected) => connected.disconnect()).catch(() => undefined);
+    this.producers.clear();
     await this.admin?.disconnect();
   }
 }
