@@ -9,7 +9,8 @@ import { RedisLayout, wipePrefix } from "@clm/processor";
 import { createClickHouse } from "@clm/sink";
 import { Redis } from "ioredis";
 
-const config = loadConfig({ ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? "fatal" });
+// kafkajs logs retried start-up hiccups (e.g. "group coordinator not available" on a new broker) as errors; real failures throw.
+const config = loadConfig({ ...process.env, LOG_LEVEL: "fatal" });
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "clm-demo-reset", logger: createLogger({ service: "demo", level: config.LOG_LEVEL }) });
 const admin = kafka.admin();
 await admin.connect();
