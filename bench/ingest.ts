@@ -9,13 +9,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { IngestClient, type InputEvent } from "@clm/client";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
-import { formatE4, type CustomerEvent } from "@clm/core";
-import { syntheticEvents } from "@clm/datasets";
+import { syntheticEvents, toInputEventJson } from "@clm/datasets";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { Partitioners } from "kafkajs";
 import { envOf, startService } from "../tests/integration/support/child-service.ts";
 import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
-import { machine } from "./support.ts";
+import { machine, processResources } from "./support.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "200000" }, batch: { type: "string", default: "500" }, concurrency: { type: "string", default: "4" }, seed: { type: "string", default: "42" } } });
 const total = Number(values.events);
@@ -28,17 +27,7 @@ await createTopics(kafka, rawConfig);
 await createTopics(kafka, ingestConfig);
 
 const events = syntheticEvents({ seed: Number(values.seed), events: total });
-const asJson = (event: CustomerEvent): InputEvent => {
-  const base = { eventId: event.eventId, customerId: event.customerId, occurredAt: new Date(event.occurredAt).toISOString() };
-  if (event.type === "purchase") {
-    const { orderId, amountE4, currency, quantity } = event.properties;
-    return { ...base, type: "purchase", properties: { orderId, amount: formatE4(amountE4), currency, ...(quantity === null ? {} : { quantity }) } };
-  }
-  if (event.type === "login") return { ...base, type: "login", properties: event.properties.channel === null ? {} : { channel: event.properties.channel } };
-  const { ticketId, action, satisfaction } = event.properties;
-  return { ...base, type: "support", properties: { ticketId, action, ...(satisfaction === null ? {} : { satisfaction }) } };
-};
-const json = events.map(asJson);
+const json = events.map((event) => toInputEventJson(event) as InputEvent);
 
 // Raw ceiling: the same events, pre-encoded, produced in the same batch size by `concurrency` senders.
 const serde = new AvroSerde<CustomerEventRecord>(createRegistry(rawConfig.SCHEMA_REGISTRY_URL), `${rawConfig.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
@@ -74,6 +63,7 @@ await Promise.all(
   }),
 );
 const ingestSeconds = (performance.now() - started) / 1000;
+const serviceResources = processResources(service.child.pid!);
 service.child.kill("SIGTERM");
 await service.exited;
 
@@ -86,6 +76,8 @@ const result = {
   accepted,
   raw: { produceEventsPerSecond: Math.round(total / rawSeconds), seconds: Number(rawSeconds.toFixed(2)) },
   ingest: { eventsPerSecond: Math.round(total / ingestSeconds), seconds: Number(ingestSeconds.toFixed(2)) },
+  // The ingest process over its whole life (start-up included): CPU seconds, cores while sending, peak RSS.
+  ingestProcess: { ...serviceResources, cpuCores: Number((serviceResources.cpuSeconds / ingestSeconds).toFixed(2)) },
   ratio: Number((rawSeconds / ingestSeconds).toFixed(3)),
 };
 console.log(JSON.stringify(result, null, 2));

@@ -1,11 +1,10 @@
-import type { Row } from "./rows.ts";
-
 export type SinkTable = "events" | "stage_transitions" | "customer_snapshots";
 export const SINK_TABLES: readonly SinkTable[] = ["events", "stage_transitions", "customer_snapshots"];
 
 /** Rows per table plus the next offset to commit per topic-partition once they are written. */
 export interface Pending {
-  rows: Record<SinkTable, Row[]>;
+  /** Serialized JSONEachRow lines per table. */
+  rows: Record<SinkTable, string[]>;
   /** "topic\u0000partition" → next offset (last written + 1). */
   offsets: Map<string, { topic: string; partition: number; offset: bigint }>;
   firstAddedAt: number | null;
@@ -39,7 +38,7 @@ export class SinkBuffer {
   }
 
   /** Adds a consumed batch: its rows and the offset after its last record (advances even when all rows were skipped). */
-  add(rows: Partial<Record<SinkTable, Row[]>>, topic: string, partition: number, nextOffset: bigint, now: number): void {
+  add(rows: Partial<Record<SinkTable, string[]>>, topic: string, partition: number, nextOffset: bigint, now: number): void {
     for (const table of SINK_TABLES) {
       const list = rows[table];
       if (!list || list.length === 0) continue;

@@ -3,7 +3,7 @@ import { domainEventProblems } from "@clm/core";
 import { AvroDecodeError, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
-import { eventRow, snapshotRow, transitionRow, type Row } from "./rows.ts";
+import { eventRow, serializeRow, snapshotRow, transitionRow } from "./rows.ts";
 
 export interface Skipped {
   offset: string;
@@ -11,7 +11,8 @@ export interface Skipped {
 }
 
 export interface DecodedBatch {
-  rows: Partial<Record<SinkTable, Row[]>>;
+  /** Serialized JSONEachRow lines per table. */
+  rows: Partial<Record<SinkTable, string[]>>;
   skipped: Skipped[];
 }
 
@@ -27,7 +28,7 @@ export function decodeEvents(
   reportingCurrency: string,
   writtenAt: number,
 ): DecodedBatch {
-  const rows: Row[] = [];
+  const rows: string[] = [];
   const skipped: Skipped[] = [];
   for (const message of messages) {
     try {
@@ -40,7 +41,7 @@ export function decodeEvents(
         skipped.push({ offset: message.offset, reason: "KEY_MISMATCH" });
         continue;
       }
-      rows.push(eventRow(record, { partition, offset: message.offset }, writtenAt));
+      rows.push(serializeRow(eventRow(record, { partition, offset: message.offset }, writtenAt)));
     } catch (error) {
       skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
     }
@@ -50,14 +51,14 @@ export function decodeEvents(
 
 /** Stage changes → `stage_transitions` and `customer_snapshots` rows. */
 export function decodeStageChanges(serde: AvroSerde<StageChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
-  const transitions: Row[] = [];
-  const snapshots: Row[] = [];
+  const transitions: string[] = [];
+  const snapshots: string[] = [];
   const skipped: Skipped[] = [];
   for (const message of messages) {
     try {
       const record = serde.decode(message.value);
-      transitions.push(transitionRow(record, { partition, offset: message.offset }, writtenAt));
-      snapshots.push(snapshotRow(record, writtenAt));
+      transitions.push(serializeRow(transitionRow(record, { partition, offset: message.offset }, writtenAt)));
+      snapshots.push(serializeRow(snapshotRow(record, writtenAt)));
     } catch (error) {
       skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
     }

@@ -135,3 +135,11 @@ export function serializeRow(row: Row): string {
   }
   return out + "}";
 }
+
+/**
+ * The sink client's JSON writer: rows are serialized once, when decoded (the buffer holds text,
+ * a fraction of the memory of row objects), so an already serialized line passes through.
+ */
+export function jsonEachRowLine(value: Row | string): string {
+  return typeof value === "string" ? value : serializeRow(value);
+}

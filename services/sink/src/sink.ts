@@ -17,7 +17,7 @@ export interface SinkOptions {
   metrics: SinkMetrics;
   kafka: Kafka;
   registry: SchemaRegistry;
-  /** A client whose json.stringify is `serializeRow` (see createSinkClickHouse). */
+  /** A client whose JSON writer is `jsonEachRowLine` (rows arrive serialized). */
   clickhouse: ClickHouseClient;
   /** Default: config.SINK_GROUP_ID. */
   groupId?: string;
@@ -165,7 +165,7 @@ export class Sink {
     return true;
   }
 
-  private async insert(table: SinkTable, rows: readonly object[]): Promise<void> {
+  private async insert(table: SinkTable, rows: readonly string[]): Promise<void> {
     if (rows.length === 0) return;
     await this.options.clickhouse.insert({ table: `${this.options.database}.${table}`, values: rows, format: "JSONEachRow" });
   }
