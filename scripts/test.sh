@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
+# Current ClickHouse, embedded, for clickhouse-current.test.ts (the stack's server is 18.16).
+bash scripts/ensure-chdb.sh
 
 echo "== typecheck"
 npx tsc -p tsconfig.json

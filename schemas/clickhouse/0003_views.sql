@@ -88,18 +88,18 @@ FROM
     (
         SELECT cohort_month, count() AS cohort_customers, any(horizon) AS horizon
         FROM {{db}}.customer_cohorts
-        CROSS JOIN (SELECT toStartOfMonth(max(day)) AS horizon FROM {{db}}.customer_purchase_days)
+        CROSS JOIN (SELECT toStartOfMonth(max(day)) AS horizon FROM {{db}}.customer_purchase_days) AS data_horizon
         GROUP BY cohort_month
     )
-)
+) AS periods
 ANY LEFT JOIN
 (
     SELECT cohort_month, toUInt32(dateDiff('month', cohort_month, toStartOfMonth(day))) AS period,
            uniqExact(customer_id) AS active_customers, sum(revenue) AS revenue
     FROM {{db}}.customer_purchase_days
-    ANY INNER JOIN (SELECT customer_id, cohort_month FROM {{db}}.customer_cohorts) USING customer_id
+    ALL INNER JOIN (SELECT customer_id, cohort_month FROM {{db}}.customer_cohorts) AS cohorts USING customer_id
     GROUP BY cohort_month, period
-) USING (cohort_month, period);
+) AS activity USING (cohort_month, period);
 
 -- Weekly retention: as monthly, with ISO weeks (Monday start); period k = whole weeks since the cohort week.
 CREATE VIEW IF NOT EXISTS {{db}}.cohort_retention_weekly AS
@@ -111,18 +111,18 @@ FROM
     (
         SELECT cohort_week, count() AS cohort_customers, any(horizon) AS horizon
         FROM {{db}}.customer_cohorts
-        CROSS JOIN (SELECT toMonday(max(day)) AS horizon FROM {{db}}.customer_purchase_days)
+        CROSS JOIN (SELECT toMonday(max(day)) AS horizon FROM {{db}}.customer_purchase_days) AS data_horizon
         GROUP BY cohort_week
     )
-)
+) AS periods
 ANY LEFT JOIN
 (
     SELECT cohort_week, toUInt32(intDiv(toUInt32(toMonday(day) - cohort_week), 7)) AS period,
            uniqExact(customer_id) AS active_customers, sum(revenue) AS revenue
     FROM {{db}}.customer_purchase_days
-    ANY INNER JOIN (SELECT customer_id, cohort_week FROM {{db}}.customer_cohorts) USING customer_id
+    ALL INNER JOIN (SELECT customer_id, cohort_week FROM {{db}}.customer_cohorts) AS cohorts USING customer_id
     GROUP BY cohort_week, period
-) USING (cohort_week, period);
+) AS activity USING (cohort_week, period);
 
 -- LTV by cohort: revenue of the cohort from period 0 through period k (exact), and per cohort
 -- customer (ltv: Decimal, 4 fraction digits, truncated).
@@ -135,7 +135,7 @@ FROM
     (
         SELECT cohort_month, cohort_customers, revenue, toUInt32(arrayJoin(arrayMap(i -> period + i, range(toUInt32(horizon_period - period + 1))))) AS through
         FROM {{db}}.cohort_retention_monthly
-        ANY INNER JOIN (SELECT cohort_month, max(period) AS horizon_period FROM {{db}}.cohort_retention_monthly GROUP BY cohort_month) USING cohort_month
+        ALL INNER JOIN (SELECT cohort_month, max(period) AS horizon_period FROM {{db}}.cohort_retention_monthly GROUP BY cohort_month) AS horizons USING cohort_month
     )
     GROUP BY cohort_month, through
 );
@@ -155,8 +155,8 @@ SELECT month, uniqExact(customer_id) AS active_customers, uniqExactIf(customer_i
 FROM
 (
     SELECT customer_id, toStartOfMonth(day) AS month FROM {{db}}.customer_purchase_days
-)
-ANY INNER JOIN (SELECT customer_id, cohort_month FROM {{db}}.customer_cohorts) USING customer_id
+) AS purchase_months
+ALL INNER JOIN (SELECT customer_id, cohort_month FROM {{db}}.customer_cohorts) AS cohorts USING customer_id
 GROUP BY month;
 
 -- Stage flows per UTC month: how many stage changes entered and left each stage.
@@ -187,8 +187,8 @@ FROM
             SELECT arrayJoin(arrayMap(i -> addMonths(first_month, i), range(toUInt32(dateDiff('month', first_month, last_month)) + 1))) AS month,
                    arrayJoin(['prospect', 'new', 'active', 'loyal', 'at_risk', 'churned', 'won_back']) AS stage
             FROM (SELECT toStartOfMonth(min(occurred_at)) AS first_month, toStartOfMonth(max(occurred_at)) AS last_month FROM {{db}}.stage_transitions)
-        )
-        ANY LEFT JOIN (SELECT month, stage, toInt64(entered) - toInt64(exited) AS net FROM {{db}}.stage_flow_monthly) USING (month, stage)
+        ) AS grid
+        ANY LEFT JOIN (SELECT month, stage, toInt64(entered) - toInt64(exited) AS net FROM {{db}}.stage_flow_monthly) AS flows USING (month, stage)
     )
     GROUP BY stage
 )
@@ -215,7 +215,7 @@ FROM
         ANY LEFT JOIN {{db}}.stage_flow_monthly USING (month, stage)
     )
     GROUP BY month
-)
+) AS entries
 ANY LEFT JOIN
 (
     SELECT addMonths(month, 1) AS month,
@@ -223,4 +223,4 @@ ANY LEFT JOIN
            toUInt64(sumIf(customers, stage = 'churned')) AS churned_at_start
     FROM {{db}}.stage_distribution_monthly
     GROUP BY month
-) USING month;
+) AS month_start USING month;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { DEFAULT_LIFECYCLE_CONFIG, parseAmountE4, type CustomerEvent } from "@clm/core";
+import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, wipePrefix } from "@clm/processor";
@@ -10,7 +10,8 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { repurchaseByCohort, retention, stageDistribution, STAGE_NAMES, monthIndex, monthText, type TransitionFact } from "./support/cohort-expectations.ts";
+import { expectCohortViews, expectStageViews, viewSnapshot, type ViewSnapshot } from "./support/cohort-checks.ts";
+import type { TransitionFact } from "./support/cohort-expectations.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
 /**
@@ -54,41 +55,7 @@ async function publishedTransitions(): Promise<TransitionFact[]> {
   return [...unique.values()];
 }
 
-/** Everything the views say, in a comparable form (money as E4 integers). */
-async function snapshotOfViews() {
-  const e4 = (text: string) => parseAmountE4(text)!;
-  const monthly = await queryRows<{ cohort: string; period: number; cohort_customers: string; active_customers: string; revenue: string }>(
-    clickhouse,
-    `SELECT toString(cohort_month) AS cohort, period, cohort_customers, active_customers, toString(revenue) AS revenue FROM ${db}.cohort_retention_monthly ORDER BY cohort, period`,
-  );
-  const weekly = await queryRows<{ cohort: string; period: number; cohort_customers: string; active_customers: string; revenue: string }>(
-    clickhouse,
-    `SELECT toString(cohort_week) AS cohort, period, cohort_customers, active_customers, toString(revenue) AS revenue FROM ${db}.cohort_retention_weekly ORDER BY cohort, period`,
-  );
-  const asRows = (rows: typeof monthly) =>
-    rows.map((row) => ({ cohort: row.cohort, period: Number(row.period), cohortCustomers: Number(row.cohort_customers), activeCustomers: Number(row.active_customers), revenueE4: e4(row.revenue) }));
-  const ltv = await queryRows<{ cohort: string; period: number; cumulative: string; ltv: string }>(
-    clickhouse,
-    `SELECT toString(cohort_month) AS cohort, period, toString(cumulative_revenue) AS cumulative, toString(ltv) AS ltv FROM ${db}.cohort_ltv_monthly ORDER BY cohort, period`,
-  );
-  const repurchase = await queryRows<{ cohort: string; cohort_customers: string; repeat_customers: string }>(
-    clickhouse,
-    `SELECT toString(cohort_month) AS cohort, cohort_customers, repeat_customers FROM ${db}.cohort_repurchase ORDER BY cohort`,
-  );
-  const distribution = await queryRows<{ month: string; stage: string; customers: string }>(
-    clickhouse,
-    `SELECT toString(month) AS month, stage, customers FROM ${db}.stage_distribution_monthly ORDER BY month, stage`,
-  );
-  const funnel = await queryRows<{ month: string; from_stage: string | null; to_stage: string; transitions: string; customers: string }>(
-    clickhouse,
-    `SELECT toString(month) AS month, from_stage, to_stage, transitions, customers FROM ${db}.stage_transition_funnel_monthly ORDER BY month, from_stage, to_stage`,
-  );
-  const churn = await queryRows<{ month: string; base_customers: string; churned: string; churn_rate: number; churned_at_start: string; won_back: string; win_back_rate: number }>(
-    clickhouse,
-    `SELECT toString(month) AS month, base_customers, churned, churn_rate, churned_at_start, won_back, win_back_rate FROM ${db}.churn_winback_monthly ORDER BY month`,
-  );
-  return { monthly: asRows(monthly), weekly: asRows(weekly), ltv, repurchase, distribution, funnel, churn };
-}
+const snapshotOfViews = () => viewSnapshot((sql) => queryRows(clickhouse, sql), db);
 
 beforeAll(async () => {
   kafka = testKafka(config);
@@ -126,7 +93,7 @@ afterAll(async () => {
 
 describe("ClickHouse sink and cohort views (real Kafka, registry, Redis, ClickHouse)", () => {
   let transitions: TransitionFact[];
-  let firstPass: Awaited<ReturnType<typeof snapshotOfViews>>;
+  let firstPass: ViewSnapshot;
 
   it("writes every valid event once and every published stage change", async () => {
     // Raw row counts are no progress measure (merges collapse copies at any time): the sink's own counter is.
@@ -157,67 +124,11 @@ describe("ClickHouse sink and cohort views (real Kafka, registry, Redis, ClickHo
 
   it("gives exact monthly and weekly retention, LTV and repurchase, equal to an independent computation", async () => {
     firstPass = await snapshotOfViews();
-    const monthly = retention(events, "month");
-    expect(firstPass.monthly).toEqual(monthly);
-    expect(monthly.filter((row) => row.period === 0).map((row) => row.cohort)).toEqual(
-      Array.from({ length: 3 }, (_, index) => monthText(monthIndex(Date.UTC(1997, index, 1)))),
-    );
-    expect(firstPass.weekly).toEqual(retention(events, "week"));
-
-    // LTV: cumulative revenue through period k; per customer truncated to 4 decimals.
-    const cumulative = new Map<string, number>();
-    for (const row of monthly) {
-      const through = (cumulative.get(`${row.cohort}:${row.period - 1}`) ?? 0) + row.revenueE4;
-      cumulative.set(`${row.cohort}:${row.period}`, through);
-    }
-    expect(firstPass.ltv.length).toBe(monthly.length);
-    for (const row of firstPass.ltv) {
-      const through = cumulative.get(`${row.cohort}:${row.period}`)!;
-      expect(parseAmountE4(row.cumulative)).toBe(through);
-      const size = monthly.find((entry) => entry.cohort === row.cohort)!.cohortCustomers;
-      expect(parseAmountE4(row.ltv)).toBe(Math.trunc(through / size));
-    }
-
-    const repurchase = repurchaseByCohort(events);
-    expect(firstPass.repurchase.map((row) => [row.cohort, Number(row.cohort_customers), Number(row.repeat_customers)])).toEqual(
-      [...repurchase].sort((left, right) => left[0].localeCompare(right[0])).map(([cohort, entry]) => [cohort, entry.customers, entry.repeat]),
-    );
+    expectCohortViews(firstPass, events);
   });
 
   it("gives the exact stage distribution, transition funnel, churn and win-back rates per month", () => {
-    const distribution = stageDistribution(transitions);
-    const actual = new Map<string, Record<string, number>>();
-    for (const row of firstPass.distribution) {
-      if (!actual.has(row.month)) actual.set(row.month, {});
-      actual.get(row.month)![row.stage] = Number(row.customers);
-    }
-    expect(actual).toEqual(distribution);
-
-    const funnel = new Map<string, { transitions: number; customers: Set<string> }>();
-    for (const transition of transitions) {
-      const key = `${monthText(monthIndex(transition.occurredAt))}|${transition.from}|${transition.to}`;
-      if (!funnel.has(key)) funnel.set(key, { transitions: 0, customers: new Set() });
-      funnel.get(key)!.transitions++;
-      funnel.get(key)!.customers.add(transition.customerId);
-    }
-    expect(new Map(firstPass.funnel.map((row) => [`${row.month}|${row.from_stage}|${row.to_stage}`, { transitions: Number(row.transitions), customers: Number(row.customers) }]))).toEqual(
-      new Map([...funnel].map(([key, value]) => [key, { transitions: value.transitions, customers: value.customers.size }])),
-    );
-
-    const months = [...distribution.keys()];
-    expect(firstPass.churn.map((row) => row.month)).toEqual(months);
-    for (const [index, row] of firstPass.churn.entries()) {
-      const before = index === 0 ? null : distribution.get(months[index - 1]!)!;
-      const base = before === null ? 0 : before.new! + before.active! + before.loyal! + before.at_risk! + before.won_back!;
-      const churnedAtStart = before === null ? 0 : before.churned!;
-      const inMonth = transitions.filter((transition) => monthText(monthIndex(transition.occurredAt)) === row.month);
-      const churned = inMonth.filter((transition) => transition.to === "churned").length;
-      const wonBack = inMonth.filter((transition) => transition.to === "won_back").length;
-      expect([Number(row.base_customers), Number(row.churned), Number(row.churned_at_start), Number(row.won_back)]).toEqual([base, churned, churnedAtStart, wonBack]);
-      expect(row.churn_rate).toBeCloseTo(base === 0 ? 0 : churned / base, 12);
-      expect(row.win_back_rate).toBeCloseTo(churnedAtStart === 0 ? 0 : wonBack / churnedAtStart, 12);
-    }
-    expect(STAGE_NAMES.every((stage) => distribution.get(months.at(-1)!)![stage] !== undefined)).toBe(true);
+    expectStageViews(firstPass, transitions);
   });
 
   it("is idempotent: everything written a second time (a sink that lost its offsets) leaves every view unchanged", async () => {
