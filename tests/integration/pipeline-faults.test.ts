@@ -13,7 +13,7 @@ import { Redis } from "ioredis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
-import { coreExpectation } from "./support/core-expectation.ts";
+import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka, waitFor } from "./support/pipeline.ts";
 
 /**
@@ -198,12 +198,7 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
 
     // Redis: every customer's state is the core's.
     expect(expected.states.size).toBe(23_570);
-    const mismatched: string[] = [];
-    for (const [customerId, { partition, state }] of expected.states) {
-      const actual = (await store.loadStates(partition, [customerId])).get(customerId);
-      if (JSON.stringify(actual) !== JSON.stringify(state)) mismatched.push(customerId);
-    }
-    expect(mismatched).toEqual([]);
+    expect(await mismatchedStates(store, expected.states)).toEqual([]);
 
     // Kafka: the stage-change ids are exactly the core's (repeats allowed: consumers dedupe on the id).
     const changes = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);

@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
+import { mismatchedStates } from "./support/core-expectation.ts";
 import { envOf, startService } from "./support/child-service.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor } from "./support/pipeline.ts";
 
@@ -112,12 +113,7 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
       for (const { effect } of result.effects) if (effect.kind === "stage_changed") expectedIds.add(effect.transition.transitionId);
     }
 
-    const mismatched: string[] = [];
-    for (const [customerId, { partition, state }] of expectedStates) {
-      const actual = (await store.loadStates(partition, [customerId])).get(customerId);
-      if (JSON.stringify(actual) !== JSON.stringify(state)) mismatched.push(customerId);
-    }
-    expect(mismatched).toEqual([]);
+    expect(await mismatchedStates(store, expectedStates)).toEqual([]);
     expect(expectedStates.size).toBe(23_570);
 
     const published = await readTopic(kafka, config.TOPIC_STAGE_CHANGES);

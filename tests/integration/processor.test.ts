@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
+import { mismatchedStates } from "./support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
 /**
@@ -101,12 +102,7 @@ describe("processor end to end (real Kafka, registry, Redis)", () => {
     }, "the processor to apply every record");
 
     expect(expected.states.size).toBe(2357);
-    const mismatched: string[] = [];
-    for (const [customerId, { partition, state }] of expected.states) {
-      const actual = (await store.loadStates(partition, [customerId])).get(customerId);
-      if (JSON.stringify(actual) !== JSON.stringify(state)) mismatched.push(customerId);
-    }
-    expect(mismatched).toEqual([]);
+    expect(await mismatchedStates(store, expected.states)).toEqual([]);
 
     // Timers: each customer's next deadline is indexed exactly.
     const wrongTimers: string[] = [];

@@ -65,6 +65,18 @@ export function eventRow(record: CustomerEventRecord, position: KafkaPosition, w
   return row;
 }
 
+/** The customer's figures at a stage change: the columns stage_transitions and customer_snapshots share. */
+function figureColumns(snapshot: StageChangeRecord["snapshot"]): Row {
+  return {
+    purchase_count: snapshot.purchaseCount,
+    purchase_days: snapshot.purchaseDays,
+    monetary_total: new Decimal4(snapshot.monetaryTotal),
+    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeText(snapshot.firstPurchaseAt),
+    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeText(snapshot.lastPurchaseAt),
+    interaction_score: snapshot.interactionScore,
+  };
+}
+
 export function transitionRow(record: StageChangeRecord, position: KafkaPosition, writtenAt: number): Row {
   const { snapshot } = record;
   const reasonKeys = Object.keys(record.reasonNumbers).sort();
@@ -82,12 +94,7 @@ export function transitionRow(record: StageChangeRecord, position: KafkaPosition
     trigger: record.trigger,
     event_id: record.eventId,
     risk_level: record.riskLevel,
-    purchase_count: snapshot.purchaseCount,
-    purchase_days: snapshot.purchaseDays,
-    monetary_total: new Decimal4(snapshot.monetaryTotal),
-    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeText(snapshot.firstPurchaseAt),
-    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeText(snapshot.lastPurchaseAt),
-    interaction_score: snapshot.interactionScore,
+    ...figureColumns(snapshot),
     tenure_days: snapshot.tenureDays,
     rfm_recency: snapshot.rfm?.recency ?? 0,
     rfm_frequency: snapshot.rfm?.frequency ?? 0,
@@ -108,12 +115,7 @@ export function snapshotRow(record: StageChangeRecord, writtenAt: number): Row {
     stage_since: dateTimeText(record.occurredAt),
     risk_level: record.riskLevel,
     reason_code: record.reasonCode,
-    purchase_count: snapshot.purchaseCount,
-    purchase_days: snapshot.purchaseDays,
-    monetary_total: new Decimal4(snapshot.monetaryTotal),
-    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeText(snapshot.firstPurchaseAt),
-    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeText(snapshot.lastPurchaseAt),
-    interaction_score: snapshot.interactionScore,
+    ...figureColumns(snapshot),
     rfm_segment: snapshot.rfm?.segment ?? "",
     written_at: dateTimeText(writtenAt),
   };

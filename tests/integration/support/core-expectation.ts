@@ -2,6 +2,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRe
 import { domainEventProblems, foldPartitionBatch, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
 import type { Config } from "@clm/config";
 import { AvroSerde, createRegistry } from "@clm/kafka";
+import type { StateStore } from "@clm/processor";
 import type { Kafka } from "kafkajs";
 import { readTopic } from "./pipeline.ts";
 
@@ -47,4 +48,14 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
   }
   expectation.uniqueValidEvents = unique.size;
   return expectation;
+}
+
+/** Customers whose Redis state differs from the expected one (empty when the processor agrees with the core). */
+export async function mismatchedStates(store: StateStore, expected: ReadonlyMap<string, { partition: number; state: CustomerState }>): Promise<string[]> {
+  const mismatched: string[] = [];
+  for (const [customerId, { partition, state }] of expected) {
+    const actual = (await store.loadStates(partition, [customerId])).get(customerId);
+    if (JSON.stringify(actual) !== JSON.stringify(state)) mismatched.push(customerId);
+  }
+  return mismatched;
 }
