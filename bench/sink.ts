@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { customerEventToRecord } from "@clm/contracts";
 import { syntheticEvents } from "@clm/datasets";
-import { createClickHouse, eventRow, jsonEachRowLine, migrate, queryRows, serializeRow } from "@clm/sink";
+import { createClickHouse, eventRow, insertLines, migrate, queryRows, serializeRow } from "@clm/sink";
 import { envOf, startService } from "../tests/integration/support/child-service.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka } from "../tests/integration/support/pipeline.ts";
 import { machine, processResources } from "./support.ts";
@@ -26,7 +26,7 @@ const run = Date.now().toString(36);
 const config = isolatedConfig({ CLICKHOUSE_DATABASE: `bench_${run}`, SINK_GROUP_ID: `bench-${run}-sink`, SINK_BATCH_ROWS: String(batchRows), SINK_FLUSH_INTERVAL_MS: "1000" });
 const db = config.CLICKHOUSE_DATABASE;
 const kafka = testKafka(config);
-const clickhouse = createClickHouse(config, { stringifyRow: jsonEachRowLine, requestTimeoutMs: 300_000 });
+const clickhouse = createClickHouse(config, { requestTimeoutMs: 300_000 });
 await createTopics(kafka, config);
 await migrate(clickhouse, db);
 
@@ -40,11 +40,11 @@ await clickhouse.command({ query: `CREATE TABLE ${db}.events_raw_ceiling AS ${db
 const rows = events.map((event, index) => serializeRow(eventRow(customerEventToRecord(event, 0), { partition: index % config.TOPIC_PARTITIONS, offset: String(index) }, Date.now())));
 started = performance.now();
 for (let start = 0; start < rows.length; start += batchRows) {
-  await clickhouse.insert({ table: `${db}.events_raw_ceiling`, values: rows.slice(start, start + batchRows), format: "JSONEachRow" });
+  await insertLines(clickhouse, `${db}.events_raw_ceiling`, rows.slice(start, start + batchRows));
 }
 const rawSeconds = (performance.now() - started) / 1000;
 const rawRate = total / rawSeconds;
-console.log(`raw @clickhouse/client JSONEachRow insert (batches of ${batchRows.toLocaleString("en-US")}): ${Math.round(rawRate).toLocaleString("en-US")} rows/s (${rawSeconds.toFixed(1)} s)`);
+console.log(`raw @clickhouse/client JSONEachRow insert of ready lines (batches of ${batchRows.toLocaleString("en-US")}): ${Math.round(rawRate).toLocaleString("en-US")} rows/s (${rawSeconds.toFixed(1)} s)`);
 rows.length = 0;
 
 // 2. The sink as its own process (as deployed), from offset 0. No copies are written here, so the row count is the progress.

@@ -6,7 +6,7 @@ import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
-import { createClickHouse, createSinkMetrics, jsonEachRowLine, migrate, queryRows, Sink } from "@clm/sink";
+import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,7 +48,7 @@ const count = async (query: string) => Number((await queryRows<{ n: string }>(cl
 beforeAll(async () => {
   kafka = testKafka(config);
   redis = new Redis(config.REDIS_URL);
-  clickhouse = createClickHouse(config, { stringifyRow: jsonEachRowLine });
+  clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   const master = await cdnowEvents("master");
   const sampleCustomers = new Set(master.filter((event) => Number(event.customerId) % 10 === 0).map((event) => event.customerId));

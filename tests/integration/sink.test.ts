@@ -5,7 +5,7 @@ import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, wipePrefix } from "@clm/processor";
-import { createClickHouse, createSinkMetrics, jsonEachRowLine, migrate, queryRows, Sink } from "@clm/sink";
+import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -60,7 +60,7 @@ const snapshotOfViews = () => viewSnapshot((sql) => queryRows(clickhouse, sql), 
 beforeAll(async () => {
   kafka = testKafka(config);
   redis = new Redis(config.REDIS_URL);
-  clickhouse = createClickHouse(config, { stringifyRow: jsonEachRowLine });
+  clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   events = await cdnowEvents("master");
   // A client's retry publishes some events twice (same ids, later offsets); bad records are skipped by the sink.

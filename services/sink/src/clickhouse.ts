@@ -1,3 +1,5 @@
+import { once } from "node:events";
+import { Readable } from "node:stream";
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickhouse/client";
 import type { Config } from "@clm/config";
 
@@ -7,7 +9,7 @@ import type { Config } from "@clm/config";
  */
 export function createClickHouse(
   config: Pick<Config, "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD">,
-  options: { requestTimeoutMs?: number; stringifyRow?: (row: never) => string } = {},
+  options: { requestTimeoutMs?: number } = {},
 ): ClickHouseClient {
   return createClient({
     url: config.CLICKHOUSE_URL,
@@ -18,7 +20,6 @@ export function createClickHouse(
     application: "clm",
     // Errors are thrown to the caller, who logs them once with context.
     log: { level: ClickHouseLogLevel.OFF },
-    ...(options.stringifyRow ? { json: { parse: JSON.parse, stringify: options.stringifyRow as (value: unknown) => string } } : {}),
   });
 }
 
@@ -31,4 +32,17 @@ export function quoteString(value: string): string {
 export async function queryRows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
   const result = await client.query({ query, format: "JSONEachRow" });
   return result.json<T>();
+}
+
+/**
+ * Inserts serialized JSONEachRow lines as one request body. The lines are already text (the sink
+ * serializes each row once, when it decodes it), so the client's per-row encoding is skipped.
+ */
+export async function insertLines(client: ClickHouseClient, table: string, lines: readonly string[]): Promise<void> {
+  if (lines.length === 0) return;
+  const body = Readable.from([Buffer.from(lines.join("\n"), "utf8")], { objectMode: false });
+  const result = await client.exec({ query: `INSERT INTO ${table} FORMAT JSONEachRow`, values: body });
+  // The answer to an INSERT is empty; reading it to the end frees the connection for the next request.
+  result.stream.resume();
+  if (!result.stream.readableEnded) await once(result.stream, "end");
 }

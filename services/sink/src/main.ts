@@ -10,7 +10,6 @@ import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } 
 import { createClickHouse } from "./clickhouse.ts";
 import { createSinkMetrics } from "./metrics.ts";
 import { migrate } from "./migrate.ts";
-import { jsonEachRowLine } from "./rows.ts";
 import { Sink } from "./sink.ts";
 
 const SERVICE = "sink";
@@ -22,7 +21,7 @@ async function main(): Promise<void> {
 
   const config = loadConfig(process.env);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
-  const clickhouse = createClickHouse(config, { stringifyRow: jsonEachRowLine });
+  const clickhouse = createClickHouse(config);
   const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE, { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD });
   logger.info(report, "ClickHouse migrations");
   if (command === "migrate") {

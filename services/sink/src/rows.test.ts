@@ -21,9 +21,9 @@ describe("sink rows", () => {
       Date.UTC(2026, 0, 1),
     );
     expect(serializeRow(purchase)).toBe(
-      '{"event_id":"e1","customer_id":"c1","event_type":"purchase","occurred_at":"1997-01-01 12:30:05","occurred_at_ms":852121805250,"received_at_ms":42,' +
+      '{"event_id":"e1","customer_id":"c1","event_type":"purchase","occurred_at":852121805,"occurred_at_ms":852121805250,"received_at_ms":42,' +
         '"order_id":"o1","amount":12.34,"currency":"USD","quantity":2,"login_channel":"","ticket_id":"","support_action":"","satisfaction":null,' +
-        '"kafka_partition":3,"kafka_offset":17,"written_at":"2026-01-01 00:00:00"}',
+        '"kafka_partition":3,"kafka_offset":17,"written_at":1767225600}',
     );
     const support = eventRow(
       customerEventToRecord({ eventId: "e2", customerId: "c1", occurredAt: 0, type: "support", properties: { ticketId: "t", action: "opened", satisfaction: 4 } }),

@@ -20,9 +20,12 @@ export interface KafkaPosition {
   offset: string;
 }
 
-/** ClickHouse DateTime text (UTC server): whole seconds. */
-export function dateTimeText(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().slice(0, 19).replace("T", " ");
+/**
+ * A ClickHouse DateTime as epoch seconds: JSONEachRow reads a number as a Unix time on 18.16 and on
+ * current versions alike, with no time-zone question and no date formatting on the hot path.
+ */
+export function dateTimeSeconds(epochMs: number): number {
+  return Math.floor(epochMs / 1000);
 }
 
 export function eventRow(record: CustomerEventRecord, position: KafkaPosition, writtenAt: number): Row {
@@ -30,7 +33,7 @@ export function eventRow(record: CustomerEventRecord, position: KafkaPosition, w
     event_id: record.eventId,
     customer_id: record.customerId,
     event_type: "purchase",
-    occurred_at: dateTimeText(record.occurredAt),
+    occurred_at: dateTimeSeconds(record.occurredAt),
     occurred_at_ms: record.occurredAt,
     received_at_ms: record.receivedAt,
     order_id: "",
@@ -43,7 +46,7 @@ export function eventRow(record: CustomerEventRecord, position: KafkaPosition, w
     satisfaction: null,
     kafka_partition: position.partition,
     kafka_offset: Number(position.offset),
-    written_at: dateTimeText(writtenAt),
+    written_at: dateTimeSeconds(writtenAt),
   };
   const properties = record.properties;
   if ("clm.v1.Purchase" in properties) {
@@ -71,8 +74,8 @@ function figureColumns(snapshot: StageChangeRecord["snapshot"]): Row {
     purchase_count: snapshot.purchaseCount,
     purchase_days: snapshot.purchaseDays,
     monetary_total: new Decimal4(snapshot.monetaryTotal),
-    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeText(snapshot.firstPurchaseAt),
-    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeText(snapshot.lastPurchaseAt),
+    first_purchase_at: snapshot.firstPurchaseAt === null ? null : dateTimeSeconds(snapshot.firstPurchaseAt),
+    last_purchase_at: snapshot.lastPurchaseAt === null ? null : dateTimeSeconds(snapshot.lastPurchaseAt),
     interaction_score: snapshot.interactionScore,
   };
 }
@@ -89,7 +92,7 @@ export function transitionRow(record: StageChangeRecord, position: KafkaPosition
     reason_code: record.reasonCode,
     reason_keys: reasonKeys,
     reason_values: reasonKeys.map((key) => record.reasonNumbers[key]!),
-    occurred_at: dateTimeText(record.occurredAt),
+    occurred_at: dateTimeSeconds(record.occurredAt),
     occurred_at_ms: record.occurredAt,
     trigger: record.trigger,
     event_id: record.eventId,
@@ -102,7 +105,7 @@ export function transitionRow(record: StageChangeRecord, position: KafkaPosition
     rfm_segment: snapshot.rfm?.segment ?? "",
     kafka_partition: position.partition,
     kafka_offset: Number(position.offset),
-    written_at: dateTimeText(writtenAt),
+    written_at: dateTimeSeconds(writtenAt),
   };
 }
 
@@ -112,12 +115,12 @@ export function snapshotRow(record: StageChangeRecord, writtenAt: number): Row {
     customer_id: record.customerId,
     version: record.version,
     stage: record.toStage,
-    stage_since: dateTimeText(record.occurredAt),
+    stage_since: dateTimeSeconds(record.occurredAt),
     risk_level: record.riskLevel,
     reason_code: record.reasonCode,
     ...figureColumns(snapshot),
     rfm_segment: snapshot.rfm?.segment ?? "",
-    written_at: dateTimeText(writtenAt),
+    written_at: dateTimeSeconds(writtenAt),
   };
 }
 
@@ -136,12 +139,4 @@ export function serializeRow(row: Row): string {
     else out += JSON.stringify(cell);
   }
   return out + "}";
-}
-
-/**
- * The sink client's JSON writer: rows are serialized once, when decoded (the buffer holds text,
- * a fraction of the memory of row objects), so an already serialized line passes through.
- */
-export function jsonEachRowLine(value: Row | string): string {
-  return typeof value === "string" ? value : serializeRow(value);
 }

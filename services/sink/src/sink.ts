@@ -7,6 +7,7 @@ import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { SINK_TABLES, SinkBuffer, type Pending, type SinkTable } from "./buffer.ts";
+import { insertLines } from "./clickhouse.ts";
 import { decodeEvents, decodeStageChanges } from "./decode.ts";
 import type { SinkMetrics } from "./metrics.ts";
 
@@ -17,7 +18,6 @@ export interface SinkOptions {
   metrics: SinkMetrics;
   kafka: Kafka;
   registry: SchemaRegistry;
-  /** A client whose JSON writer is `jsonEachRowLine` (rows arrive serialized). */
   clickhouse: ClickHouseClient;
   /** Default: config.SINK_GROUP_ID. */
   groupId?: string;
@@ -167,7 +167,7 @@ export class Sink {
 
   private async insert(table: SinkTable, rows: readonly string[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.options.clickhouse.insert({ table: `${this.options.database}.${table}`, values: rows, format: "JSONEachRow" });
+    await insertLines(this.options.clickhouse, `${this.options.database}.${table}`, rows);
   }
 
   private async commit(written: Pending): Promise<void> {
