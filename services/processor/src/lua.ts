@@ -5,9 +5,9 @@
  * older `seq` (a zombie after a rebalance, or a timer sweep racing a batch) is
  * refused and must reload.
  *
- * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₙ
+ * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here)
  * ARGV: expectedSeq, newOffset|"", newWatermark|"", n, outboxCount, historyCap,
- *       (state, deadline|"", customerId) × n, outbox entries…, historyCount, (customerIndex, json) × historyCount
+ *       (state, deadline|"", customerId) × n, outbox entries…, historyCount, (historyKeyIndex, json) × historyCount
  * Returns {1, newSeq} or {0, currentSeq} when fenced off.
  */
 export const COMMIT_SCRIPT = `

@@ -82,11 +82,14 @@ export class StateStore {
   async commit(partition: number, write: PartitionWrite): Promise<number | null> {
     const keys: string[] = [this.layout.meta(partition), this.layout.timers(partition), this.layout.outbox(partition)];
     for (const customer of write.customers) keys.push(this.layout.customer(partition, customer.customerId));
+    // History keys only for the customers that have a stage change in this write (most have none).
+    const history = this.historyCap === 0 ? [] : write.history;
     const index = new Map<string, number>();
-    write.customers.forEach((customer, position) => {
-      keys.push(this.layout.history(partition, customer.customerId));
-      index.set(customer.customerId, position + 1);
-    });
+    for (const entry of history) {
+      if (index.has(entry.customerId)) continue;
+      keys.push(this.layout.history(partition, entry.customerId));
+      index.set(entry.customerId, index.size + 1);
+    }
     const args: (string | Buffer | number)[] = [
       String(write.expectedSeq),
       write.offset ?? "",
@@ -96,10 +99,10 @@ export class StateStore {
       this.historyCap,
     ];
     for (const customer of write.customers) {
-      args.push(Buffer.from(encodeState(customer.state)), customer.deadline === null ? "" : String(customer.deadline), customer.customerId);
+      const state = encodeState(customer.state); // a fresh array: wrapped, not copied
+      args.push(Buffer.from(state.buffer, state.byteOffset, state.byteLength), customer.deadline === null ? "" : String(customer.deadline), customer.customerId);
     }
     args.push(...write.outbox);
-    const history = this.historyCap === 0 ? [] : write.history.filter((entry) => index.has(entry.customerId));
     args.push(history.length);
     for (const entry of history) args.push(index.get(entry.customerId)!, entry.json);
     const [ok, seq] = await this.redis.clmCommit(keys.length, ...keys, ...args);
