@@ -1,12 +1,10 @@
 import type { Config } from "@clm/config";
-import { createKafka, ensureTopics } from "@clm/kafka";
+import { createKafka, ensureProjectTopics, projectTopics } from "@clm/kafka";
 import type { Admin } from "kafkajs";
 import { commandLogger } from "./context.ts";
 
-/** The project's topics, in the order the pipeline uses them. */
-export function projectTopics(config: Config): string[] {
-  return [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_DEAD_LETTER];
-}
+// Shared with the services; the CLI's commands import them from here.
+export { ensureProjectTopics, projectTopics };
 
 /** Which topics each consumer group reads (processor: events; sink: events and stage changes). */
 export function consumerGroups(config: Config): { name: "processor" | "sink"; groupId: string; topics: string[] }[] {
@@ -29,13 +27,6 @@ export async function withAdmin<T>(config: Config, work: (admin: Admin) => Promi
 }
 
 /** Creates missing project topics with TOPIC_PARTITIONS partitions (the broker never auto-creates). */
-export async function ensureProjectTopics(admin: Admin, config: Config): Promise<void> {
-  await ensureTopics(
-    admin,
-    projectTopics(config).map((topic) => ({ topic, numPartitions: config.TOPIC_PARTITIONS })),
-  );
-}
-
 /** Errors a freshly created topic or a new broker gives for a moment (leaders not elected, coordinator loading). */
 const TRANSIENT = new Set(["NOT_LEADER_FOR_PARTITION", "LEADER_NOT_AVAILABLE", "UNKNOWN_TOPIC_OR_PARTITION", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_LOAD_IN_PROGRESS"]);
 

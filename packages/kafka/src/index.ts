@@ -1,5 +1,5 @@
 export { createKafka } from "./client.ts";
-export { ensureTopics, type TopicSpec } from "./topics.ts";
+export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSettings, type TopicSpec } from "./topics.ts";
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { createIdempotentProducer } from "./producer.ts";

@@ -35,3 +35,21 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     }
   }
 }
+
+/** The settings that name the project's topics (a structural slice of the config). */
+export interface ProjectTopicSettings {
+  TOPIC_EVENTS: string;
+  TOPIC_STAGE_CHANGES: string;
+  TOPIC_DEAD_LETTER: string;
+  TOPIC_PARTITIONS: number;
+}
+
+/** The project's topics, in the order the pipeline uses them. */
+export function projectTopics(config: ProjectTopicSettings): string[] {
+  return [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_DEAD_LETTER];
+}
+
+/** Creates or checks every project topic with the configured partition count (services, CLI and tests alike). */
+export async function ensureProjectTopics(admin: Admin, config: ProjectTopicSettings): Promise<void> {
+  await ensureTopics(admin, projectTopics(config).map((topic) => ({ topic, numPartitions: config.TOPIC_PARTITIONS })));
+}

@@ -1,7 +1,7 @@
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
-import { AvroSerde, createIdempotentProducer, ensureTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, ensureProjectTopics } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
 import type { Redis } from "ioredis";
@@ -84,11 +84,7 @@ export class Processor {
     const { config, kafka, logger } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
-    await ensureTopics(this.admin, [
-      { topic: config.TOPIC_EVENTS, numPartitions: config.TOPIC_PARTITIONS },
-      { topic: config.TOPIC_STAGE_CHANGES, numPartitions: config.TOPIC_PARTITIONS },
-      { topic: config.TOPIC_DEAD_LETTER, numPartitions: config.TOPIC_PARTITIONS },
-    ]);
+    await ensureProjectTopics(this.admin, config);
     await this.eventsSerde.register();
     await this.stageSerde.register();
     await this.refreshBoundaries();

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig } from "@clm/core";
-import { AvroSerde, ensureTopics } from "@clm/kafka";
+import { AvroSerde, ensureProjectTopics } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
@@ -63,10 +63,7 @@ export class Sink {
     const { config, kafka, logger } = this.options;
     this.admin = kafka.admin();
     await this.admin.connect();
-    await ensureTopics(this.admin, [
-      { topic: config.TOPIC_EVENTS, numPartitions: config.TOPIC_PARTITIONS },
-      { topic: config.TOPIC_STAGE_CHANGES, numPartitions: config.TOPIC_PARTITIONS },
-    ]);
+    await ensureProjectTopics(this.admin, config);
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
       sessionTimeout: config.SINK_SESSION_TIMEOUT_MS,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { loadConfig, type Config } from "@clm/config";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
-import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureProjectTopics } from "@clm/kafka";
 import { createLogger } from "@clm/observability";
 import type { Kafka, KafkaMessage, Message } from "kafkajs";
 
@@ -35,11 +35,7 @@ export async function createTopics(kafka: Kafka, config: Config): Promise<void> 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, [
-      { topic: config.TOPIC_EVENTS, numPartitions: config.TOPIC_PARTITIONS },
-      { topic: config.TOPIC_STAGE_CHANGES, numPartitions: config.TOPIC_PARTITIONS },
-      { topic: config.TOPIC_DEAD_LETTER, numPartitions: config.TOPIC_PARTITIONS },
-    ]);
+    await ensureProjectTopics(admin, config);
   } finally {
     await admin.disconnect();
   }
