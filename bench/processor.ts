@@ -4,7 +4,7 @@
  * Produces a synthetic population (deterministic) to a fresh topic, measures the
  * raw kafkajs consume-only rate on that topic, then the processor (event clock)
  * folding it into Redis, in the same run. Prints figures and the ratio, and writes
- * bench-results/processor-<time>.json.
+ * bench-results/processor-<time>.json. --cpu-profile <file> profiles the processing phase only.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -15,10 +15,10 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
-import { machine, rawConsumeRate, resourceSampler } from "./support.ts";
+import { machine, rawConsumeRate, resourceSampler, startCpuProfile } from "./support.ts";
 
 const { values } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false } },
+  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" } },
 });
 const total = Number(values.events);
 const config = isolatedConfig({ TOPIC_PARTITIONS: values.partitions, TRANSITION_HISTORY_PER_CUSTOMER: "10" });
@@ -51,6 +51,7 @@ const processor = new Processor({
   registry: createRegistry(config.SCHEMA_REGISTRY_URL),
 });
 const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+const profile = values["cpu-profile"] ? await startCpuProfile() : null;
 const sampler = resourceSampler();
 started = performance.now();
 await processor.start();
@@ -72,6 +73,7 @@ while (pending > 0) {
 }
 const drainedSeconds = (performance.now() - started) / 1000;
 const resources = sampler.stop();
+if (profile) await profile.stop(values["cpu-profile"]!);
 await processor.stop();
 
 // State size: the packed value per customer, and what Redis reports for a sample of keys.

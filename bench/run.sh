@@ -14,4 +14,5 @@ set -a
 # shellcheck disable=SC1091
 source "${CLM_STACK_DIR:-.stack}/env"
 set +a
-exec node --max-old-space-size=4096 --import tsx "bench/$name.ts" "$@"
+# The same young-generation size as the services (SERVICE_NODE_FLAGS): several benches run a service in-process.
+exec node --max-old-space-size=4096 --max-semi-space-size=64 --import tsx "bench/$name.ts" "$@"

@@ -3,6 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Config } from "@clm/config";
+import { SERVICE_NODE_FLAGS } from "@clm/observability";
 import { REPO_ROOT, runDir } from "./paths.ts";
 
 /** The pipeline's own processes, in the order `up` starts them and `down` stops them. */
@@ -76,7 +77,7 @@ export function startService(service: ServiceSpec, env: NodeJS.ProcessEnv, heade
   try {
     writeSync(log, `\n=== ${header} ===\n`);
     const logOffset = statSync(logFile(service, env)).size;
-    const child = spawn(process.execPath, ["--import", "tsx", service.entry], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, "--import", "tsx", service.entry], {
       cwd: REPO_ROOT,
       env,
       detached: true,

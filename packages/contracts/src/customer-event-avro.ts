@@ -28,15 +28,32 @@ export function customerEventToRecord(event: CustomerEvent, receivedAt: number |
   }
 }
 
-/** Decoded record → domain event. Structure is guaranteed by Avro; value ranges are checked by checkDomainEvent. */
+/**
+ * Decoded record → domain event. Structure is guaranteed by Avro; value ranges are checked by
+ * domainEventProblems. Written as whole literals (no spreads): it runs once per consumed record.
+ */
 export function recordToCustomerEvent(record: CustomerEventRecord): CustomerEvent {
-  const base = { eventId: record.eventId, customerId: record.customerId, occurredAt: record.occurredAt };
   const properties = record.properties;
-  if ("clm.v1.Purchase" in properties) {
-    const { orderId, amount, currency, quantity } = properties["clm.v1.Purchase"];
-    return { ...base, type: "purchase", properties: { orderId, amountE4: amount, currency, quantity } };
+  const purchase = (properties as { "clm.v1.Purchase"?: { orderId: string; amount: number; currency: string; quantity: number | null } })["clm.v1.Purchase"];
+  if (purchase !== undefined) {
+    return {
+      eventId: record.eventId,
+      customerId: record.customerId,
+      occurredAt: record.occurredAt,
+      type: "purchase",
+      properties: { orderId: purchase.orderId, amountE4: purchase.amount, currency: purchase.currency, quantity: purchase.quantity },
+    };
   }
-  if ("clm.v1.Login" in properties) return { ...base, type: "login", properties: { channel: properties["clm.v1.Login"].channel } };
-  const { ticketId, action, satisfaction } = properties["clm.v1.Support"];
-  return { ...base, type: "support", properties: { ticketId, action, satisfaction } };
+  const login = (properties as { "clm.v1.Login"?: { channel: "web" | "app" | "store" | "other" | null } })["clm.v1.Login"];
+  if (login !== undefined) {
+    return { eventId: record.eventId, customerId: record.customerId, occurredAt: record.occurredAt, type: "login", properties: { channel: login.channel } };
+  }
+  const support = (properties as { "clm.v1.Support": { ticketId: string; action: "opened" | "resolved" | "escalated"; satisfaction: number | null } })["clm.v1.Support"];
+  return {
+    eventId: record.eventId,
+    customerId: record.customerId,
+    occurredAt: record.occurredAt,
+    type: "support",
+    properties: { ticketId: support.ticketId, action: support.action, satisfaction: support.satisfaction },
+  };
 }

@@ -194,18 +194,15 @@ export function parseInputEvent(schema: InputEventSchema, input: unknown): Parse
  */
 export function domainEventProblems(event: CustomerEvent, reportingCurrency: string): FieldError[] {
   const problems: FieldError[] = [];
-  const idProblem = (path: string, value: string) => {
-    if (value.length < 1 || value.length > 128) problems.push({ path, message: `${path.split(".").pop()} must be 1..128 characters` });
-  };
-  idProblem("eventId", event.eventId);
-  idProblem("customerId", event.customerId);
+  idProblem(problems, "eventId", event.eventId);
+  idProblem(problems, "customerId", event.customerId);
   if (!Number.isSafeInteger(event.occurredAt) || event.occurredAt < MIN_TIME || event.occurredAt > MAX_TIME) {
     problems.push({ path: "occurredAt", message: "occurredAt must be between 1970-01-01 and 9999-12-31 (UTC)" });
   }
   switch (event.type) {
     case "purchase": {
       const { orderId, amountE4, currency, quantity } = event.properties;
-      idProblem("properties.orderId", orderId);
+      idProblem(problems, "properties.orderId", orderId);
       if (!Number.isSafeInteger(amountE4) || amountE4 < 0 || amountE4 > MAX_AMOUNT_E4) {
         problems.push({ path: "properties.amount", message: "amount must be between 0 and 1000000000" });
       }
@@ -220,7 +217,7 @@ export function domainEventProblems(event: CustomerEvent, reportingCurrency: str
     case "login":
       break;
     case "support": {
-      idProblem("properties.ticketId", event.properties.ticketId);
+      idProblem(problems, "properties.ticketId", event.properties.ticketId);
       const { satisfaction } = event.properties;
       if (satisfaction !== null && (!Number.isInteger(satisfaction) || satisfaction < 1 || satisfaction > 5)) {
         problems.push({ path: "properties.satisfaction", message: "satisfaction must be an integer 1..5" });
@@ -229,4 +226,9 @@ export function domainEventProblems(event: CustomerEvent, reportingCurrency: str
     }
   }
   return problems;
+}
+
+/** A module-level helper, not a closure: domainEventProblems runs once per consumed record. */
+function idProblem(problems: FieldError[], path: string, value: string): void {
+  if (value.length < 1 || value.length > 128) problems.push({ path, message: `${path.split(".").pop()} must be 1..128 characters` });
 }

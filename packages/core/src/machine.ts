@@ -122,31 +122,46 @@ export function nextDeadline(state: CustomerState, config: LifecycleConfig): Epo
   if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return null;
   const after = evaluatedThrough(state);
   const thresholds = churnThresholds(state, config);
-  for (const candidate of candidateInstants(state, state.firstPurchaseAt, state.lastPurchaseAt, thresholds, config)) {
+  const count = candidateInstants(state, state.firstPurchaseAt, state.lastPurchaseAt, thresholds, config);
+  for (let index = 0; index < count; index++) {
+    const candidate = CANDIDATES[index]!;
     if (candidate <= after) continue;
     if (STAGE_OF_REASON[decideReason(state, candidate, config, thresholds)] !== state.stage) return candidate;
   }
   return null;
 }
 
-/** Every instant at which the stage rules can change their answer, ascending. */
+/** Scratch for candidateInstants (synchronous, read before the next call): no array per call. */
+const CANDIDATES = new Float64Array(6);
+
+/** Writes every instant at which the stage rules can change their answer into CANDIDATES, ascending; returns how many. */
 function candidateInstants(
   state: CustomerState,
   firstPurchaseAt: EpochMs,
   lastPurchaseAt: EpochMs,
   thresholds: ChurnThresholds,
   config: LifecycleConfig,
-): EpochMs[] {
-  const instants = [
-    firstPurchaseAt + config.tenurePhases.growthFromDay * DAY_MS,
-    firstPurchaseAt + config.tenurePhases.loyaltyFromDay * DAY_MS,
-    lastPurchaseAt + thresholds.warnAfterMs,
-    lastPurchaseAt + thresholds.churnAfterMs,
-  ];
+): number {
+  let count = 0;
+  count = addCandidate(count, firstPurchaseAt + config.tenurePhases.growthFromDay * DAY_MS);
+  count = addCandidate(count, firstPurchaseAt + config.tenurePhases.loyaltyFromDay * DAY_MS);
+  count = addCandidate(count, lastPurchaseAt + thresholds.warnAfterMs);
+  count = addCandidate(count, lastPurchaseAt + thresholds.churnAfterMs);
   const scoreCrossing = scoreFallsBelowAt(state.score, config.score.floor, config.score.halfLifeDays * DAY_MS);
-  if (scoreCrossing !== null) instants.push(scoreCrossing);
-  if (state.wonBackAt !== null) instants.push(state.wonBackAt + config.wonBack.periodDays * DAY_MS);
-  return instants.sort((left, right) => left - right);
+  if (scoreCrossing !== null) count = addCandidate(count, scoreCrossing);
+  if (state.wonBackAt !== null) count = addCandidate(count, state.wonBackAt + config.wonBack.periodDays * DAY_MS);
+  return count;
+}
+
+/** Inserts into the sorted first `count` CANDIDATES (insertion sort: at most six values). */
+function addCandidate(count: number, instant: number): number {
+  let index = count;
+  while (index > 0 && CANDIDATES[index - 1]! > instant) {
+    CANDIDATES[index] = CANDIDATES[index - 1]!;
+    index--;
+  }
+  CANDIDATES[index] = instant;
+  return count + 1;
 }
 
 /** Sets the stage on a fresh copy (never on a state already handed out). */

@@ -54,10 +54,12 @@ export function foldPartitionBatch(
   const effects: BatchResult["effects"] = [];
   const timers = new DeadlineHeap();
   const deadlines = new Map<string, EpochMs | null>();
+  // No sweep of this batch reaches past the horizon: later deadlines need no heap entry.
+  const horizon = sweepHorizon(records, clock);
   const schedule = (customerId: string, state: CustomerState) => {
     const deadline = nextDeadline(state, config);
     deadlines.set(customerId, deadline);
-    if (deadline !== null) timers.push(deadline, customerId);
+    if (deadline !== null && horizon !== null && deadline <= horizon) timers.push(deadline, customerId);
   };
   for (const [customerId, state] of current) schedule(customerId, state);
   let watermark = clock.watermark;
@@ -106,7 +108,7 @@ class DeadlineHeap {
     while (index > 0) {
       const parent = (index - 1) >> 1;
       if (items[parent]!.at <= items[index]!.at) break;
-      [items[parent], items[index]] = [items[index]!, items[parent]!];
+      swap(items, parent, index);
       index = parent;
     }
   }
@@ -128,10 +130,17 @@ class DeadlineHeap {
       if (left < items.length && items[left]!.at < items[smallest]!.at) smallest = left;
       if (right < items.length && items[right]!.at < items[smallest]!.at) smallest = right;
       if (smallest === index) return;
-      [items[smallest], items[index]] = [items[index]!, items[smallest]!];
+      swap(items, smallest, index);
       index = smallest;
     }
   }
+}
+
+/** In place, without the array a destructuring swap allocates. */
+function swap<T>(items: T[], left: number, right: number): void {
+  const held = items[left]!;
+  items[left] = items[right]!;
+  items[right] = held;
 }
 
 /** The latest instant a batch's sweeps can reach: load every customer with a deadline at or before it. */

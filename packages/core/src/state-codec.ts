@@ -17,9 +17,18 @@ import type { CustomerState } from "./state.ts";
  */
 const FORMAT_V1 = 1;
 
+// Scratch for float conversion, shared: encoding and decoding are synchronous.
+const FLOAT_BYTES = new Uint8Array(8);
+const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer);
+
 class Writer {
-  private bytes = new Uint8Array(128);
+  private bytes = new Uint8Array(512);
   length = 0;
+
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
 
   private room(extra: number): void {
     if (this.length + extra <= this.bytes.length) return;
@@ -44,9 +53,15 @@ class Writer {
     this.bytes[this.length++] = value;
   }
 
+  /** A nullable time as delta + 1 from base (0 = null). */
+  maybeDelta(at: number | null, base: number): void {
+    this.uint(at === null ? 0 : at - base + 1);
+  }
+
   float(value: number): void {
     this.room(8);
-    new DataView(this.bytes.buffer, this.bytes.byteOffset).setFloat64(this.length, value, true);
+    FLOAT_VIEW.setFloat64(0, value, true);
+    this.bytes.set(FLOAT_BYTES, this.length);
     this.length += 8;
   }
 
@@ -86,9 +101,20 @@ class Reader {
 
   float(): number {
     if (this.offset + 8 > this.bytes.length) throw new RangeError("state codec: truncated");
-    const value = new DataView(this.bytes.buffer, this.bytes.byteOffset).getFloat64(this.offset, true);
+    FLOAT_BYTES.set(this.bytes.subarray(this.offset, this.offset + 8));
     this.offset += 8;
-    return value;
+    return FLOAT_VIEW.getFloat64(0, true);
+  }
+
+  /** A time stored as a delta from base. */
+  at(base: number): number {
+    return base + this.uint();
+  }
+
+  /** A nullable time stored as delta + 1 (0 = null). */
+  maybeAt(base: number): number | null {
+    const raw = this.uint();
+    return raw === 0 ? null : base + raw - 1;
   }
 
   fixed56(): number {
@@ -106,18 +132,19 @@ class Reader {
   }
 }
 
+/** One scratch writer for every call (encoding is synchronous); the result is always a fresh copy. */
+const scratch = new Writer();
+
 export function encodeState(state: CustomerState): Uint8Array {
   const base = state.firstSeenAt;
-  const out = new Writer();
-  const delta = (at: number) => out.uint(at - base);
-  const maybeDelta = (at: number | null) => out.uint(at === null ? 0 : at - base + 1);
+  const out = scratch.reset();
 
   out.byte(FORMAT_V1);
   out.uint(state.version);
   out.uint(base);
-  delta(state.lastEventAt);
-  maybeDelta(state.firstPurchaseAt);
-  maybeDelta(state.lastPurchaseAt);
+  out.uint(state.lastEventAt - base);
+  out.maybeDelta(state.firstPurchaseAt, base);
+  out.maybeDelta(state.lastPurchaseAt, base);
   out.uint(state.purchaseCount);
   out.uint(state.monetaryE4);
   out.uint(state.logins);
@@ -125,12 +152,12 @@ export function encodeState(state: CustomerState): Uint8Array {
   out.uint(state.supportResolved);
   out.uint(state.supportEscalated);
   out.uint(state.lastSatisfaction === null ? 0 : state.lastSatisfaction + 1);
-  maybeDelta(state.lastSatisfactionAt);
+  out.maybeDelta(state.lastSatisfactionAt, base);
   out.float(state.score.value);
-  delta(state.score.at);
+  out.uint(state.score.at - base);
   out.byte(STAGES.indexOf(state.stage));
-  delta(state.stageSince);
-  maybeDelta(state.wonBackAt);
+  out.uint(state.stageSince - base);
+  out.maybeDelta(state.wonBackAt, base);
   out.uint(state.purchaseDaysDropped);
 
   const days = state.purchaseDayList;
@@ -152,14 +179,9 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
   if (format !== FORMAT_V1) throw new RangeError(`state codec: unknown format ${format}`);
   const version = input.uint();
   const base = input.uint();
-  const at = () => base + input.uint();
-  const maybeAt = () => {
-    const raw = input.uint();
-    return raw === 0 ? null : base + raw - 1;
-  };
-  const lastEventAt = at();
-  const firstPurchaseAt = maybeAt();
-  const lastPurchaseAt = maybeAt();
+  const lastEventAt = input.at(base);
+  const firstPurchaseAt = input.maybeAt(base);
+  const lastPurchaseAt = input.maybeAt(base);
   const purchaseCount = input.uint();
   const monetaryE4 = input.uint();
   const logins = input.uint();
@@ -167,13 +189,13 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
   const supportResolved = input.uint();
   const supportEscalated = input.uint();
   const satisfactionRaw = input.uint();
-  const lastSatisfactionAt = maybeAt();
+  const lastSatisfactionAt = input.maybeAt(base);
   const scoreValue = input.float();
-  const scoreAt = at();
+  const scoreAt = input.at(base);
   const stage: Stage | undefined = STAGES[input.byte()];
   if (stage === undefined) throw new RangeError("state codec: unknown stage");
-  const stageSince = at();
-  const wonBackAt = maybeAt();
+  const stageSince = input.at(base);
+  const wonBackAt = input.maybeAt(base);
   const purchaseDaysDropped = input.uint();
 
   const dayCount = input.uint();

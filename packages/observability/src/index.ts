@@ -4,3 +4,4 @@ export { createMetricsRegistry } from "./metrics.ts";
 export { startOpsServer, checkAll } from "./ops-server.ts";
 export type { HealthCheck, HealthReport, OpsServer } from "./ops-server.ts";
 export { installShutdown } from "./shutdown.ts";
+export { SERVICE_NODE_FLAGS } from "./node-flags.ts";

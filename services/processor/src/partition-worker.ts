@@ -18,6 +18,7 @@ import { AvroDecodeError, deadLetterMessage, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
+import { compareOffsets } from "./offsets.ts";
 import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type PartitionMeta, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
@@ -104,9 +105,9 @@ export class PartitionWorker {
     const first = messages[0];
     if (first === undefined) return { kind: "applied", lastOffset: null };
     // Redis's applied offset is the truth; with none, the partition starts at its first record.
-    const expected = BigInt(meta.offset ?? (await deps.earliestOffset(this.partition)));
-    if (BigInt(first.offset) > expected) return { kind: "seek", offset: expected.toString() };
-    const fresh = messages.filter((message) => BigInt(message.offset) >= expected);
+    const expected = meta.offset ?? (await deps.earliestOffset(this.partition));
+    if (compareOffsets(first.offset, expected) > 0) return { kind: "seek", offset: expected };
+    const fresh = compareOffsets(first.offset, expected) === 0 ? messages : messages.filter((message) => compareOffsets(message.offset, expected) >= 0);
     deps.metrics.events.inc({ outcome: "redelivered" }, messages.length - fresh.length);
     if (fresh.length === 0) return { kind: "applied", lastOffset: messages[messages.length - 1]!.offset };
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Config } from "@clm/config";
+import { SERVICE_NODE_FLAGS } from "@clm/observability";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -24,7 +25,7 @@ export interface RunningService {
 
 /** Starts a service's main.ts as a real process (the way `npm start` would), capturing its JSON logs. */
 export function startService(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): RunningService {
-  const child = spawn(process.execPath, ["--import", "tsx", entry, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, "--import", "tsx", entry, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let buffer = "";
   const listeners: { text: string; resolve: (line: string) => void }[] = [];
   const onData = (chunk: Buffer) => {
