@@ -1,9 +1,11 @@
 /**
  * Processor throughput against the raw limit, on the local stack:
- *   npm run bench -- processor [--events 1000000] [--seed 42] [--partitions 6]
+ *   npm run bench -- processor [--events 1000000] [--seed 42] [--partitions 6] [--instances 1]
  * Produces a synthetic population (deterministic) to a fresh topic, measures the
  * raw kafkajs consume-only rate on that topic, then the processor (event clock)
- * folding it into Redis, in the same run. Prints figures and the ratio, and writes
+ * folding it into Redis, in the same run. With --instances 1 the processor runs in this
+ * process; with N > 1, N processor processes share the partitions (one consumer group), the
+ * way a deployment scales out. Prints figures and the ratio, and writes
  * bench-results/processor-<time>.json. --cpu-profile <file> profiles the processing phase only.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -15,12 +17,15 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
-import { machine, rawConsumeRate, resourceSampler, startCpuProfile } from "./support.ts";
+import { envOf, startService, type RunningService } from "../tests/integration/support/child-service.ts";
+import { machine, processResources, rawConsumeRate, resourceSampler, startCpuProfile, topicRecordCount } from "./support.ts";
 
 const { values } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" } },
+  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, instances: { type: "string", default: "1" } },
 });
 const total = Number(values.events);
+const instances = Number(values.instances);
+if (!Number.isInteger(instances) || instances < 1) throw new Error("--instances must be a positive integer");
 const config = isolatedConfig({ TOPIC_PARTITIONS: values.partitions, TRANSITION_HISTORY_PER_CUSTOMER: "10" });
 const kafka = testKafka(config);
 const redis = new Redis(config.REDIS_URL);
@@ -41,20 +46,29 @@ const raw = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total);
 console.log(`raw kafkajs consume-only: ${Math.round(raw.eventsPerSecond).toLocaleString("en-US")} events/s`);
 
 const metrics = createMetricsRegistry("bench");
-const processor = new Processor({
-  config,
-  lifecycle: DEFAULT_LIFECYCLE_CONFIG,
-  logger: testLogger,
-  metrics: createProcessorMetrics(metrics),
-  kafka,
-  redis,
-  registry: createRegistry(config.SCHEMA_REGISTRY_URL),
-});
+const processor =
+  instances === 1
+    ? new Processor({
+        config,
+        lifecycle: DEFAULT_LIFECYCLE_CONFIG,
+        logger: testLogger,
+        metrics: createProcessorMetrics(metrics),
+        kafka,
+        redis,
+        registry: createRegistry(config.SCHEMA_REGISTRY_URL),
+      })
+    : null;
 const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
-const profile = values["cpu-profile"] ? await startCpuProfile() : null;
+const profile = values["cpu-profile"] && processor ? await startCpuProfile() : null;
 const sampler = resourceSampler();
 started = performance.now();
-await processor.start();
+const children: RunningService[] = [];
+if (processor) await processor.start();
+else {
+  for (let index = 0; index < instances; index++) {
+    children.push(startService("services/processor/src/main.ts", envOf(config, { PROCESSOR_HTTP_PORT: String(config.PROCESSOR_HTTP_PORT + index) })));
+  }
+}
 let firstApplied: number | null = null;
 for (;;) {
   let applied = 0;
@@ -72,9 +86,24 @@ while (pending > 0) {
   if (pending > 0) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const drainedSeconds = (performance.now() - started) / 1000;
-const resources = sampler.stop();
+const benchResources = sampler.stop();
+// With processes, the processors' own CPU and peak RSS (from /proc), not this process's.
+const perInstance = children.map((child) => processResources(child.child.pid!));
+const resources = processor
+  ? benchResources
+  : {
+      cpuSeconds: Number(perInstance.reduce((sum, one) => sum + one.cpuSeconds, 0).toFixed(1)),
+      wallSeconds: benchResources.wallSeconds,
+      cpuCores: Number((perInstance.reduce((sum, one) => sum + one.cpuSeconds, 0) / benchResources.wallSeconds).toFixed(2)),
+      peakRssMiB: Math.max(...perInstance.map((one) => one.peakRssMiB)),
+      perInstance,
+    };
 if (profile) await profile.stop(values["cpu-profile"]!);
-await processor.stop();
+if (processor) await processor.stop();
+for (const child of children) {
+  child.child.kill("SIGTERM");
+  await child.exited;
+}
 
 // State size: the packed value per customer, and what Redis reports for a sample of keys.
 const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
@@ -91,8 +120,8 @@ for (let index = 0; index < customers.length; index += Math.max(1, Math.floor(cu
     sampled++;
   }
 }
-const transitions = await metrics.getSingleMetricAsString("clm_processor_transitions_total");
-const transitionCount = [...transitions.matchAll(/} (\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
+// Stage changes written: the outboxes are drained, so count what reached the topic.
+const transitionCount = await topicRecordCount(kafka, config.TOPIC_STAGE_CHANGES);
 
 const result = {
   benchmark: "processor",
@@ -100,7 +129,8 @@ const result = {
   events: total,
   customers: customers.length,
   partitions: config.TOPIC_PARTITIONS,
-  transitions: transitionCount,
+  instances,
+  stageChangesPublished: transitionCount,
   raw: { consumeEventsPerSecond: Math.round(raw.eventsPerSecond), seconds: raw.seconds },
   processor: {
     eventsPerSecond: Math.round(total / processSeconds),

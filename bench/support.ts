@@ -79,3 +79,15 @@ export async function startCpuProfile(): Promise<{ stop(path: string): Promise<v
     },
   };
 }
+
+/** Records on a topic (sum over partitions of high − low watermark). */
+export async function topicRecordCount(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -40,11 +40,15 @@ export interface WorkerDeps {
   earliestOffset: (partition: number) => Promise<string>;
   /** Current population RFM boundaries, if computed: stage-change snapshots then carry RFM scores. */
   rfmBoundaries: () => RfmBoundaries | null;
+  /** Whether this process is assigned the partition now: background publishing stops when it is not. */
+  owned: () => boolean;
 }
 
 export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string };
 
-const OUTBOX_CHUNK = 2000;
+// kafkajs groups a send's messages per partition by copying the group for every message (quadratic;
+// tulios/kafkajs#1576), and one processor partition's stage changes mostly share one partition: keep sends small.
+const OUTBOX_CHUNK = 500;
 
 const transitionsWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed");
 
@@ -270,14 +274,14 @@ export class PartitionWorker {
    * partition, so batches never wait for Kafka acks of stage changes. Safe beside
    * commits (they append at the tail; acks compare-and-trim at the head).
    */
-  requestDrain(): void {
+  requestDrain(untilEmpty = false): void {
     if (!this.deps.publish) return;
     this.drainAgain = true;
     this.draining ??= (async () => {
       try {
         while (this.drainAgain) {
           this.drainAgain = false;
-          await this.drainOutboxLocked();
+          await this.drainOutboxLocked(untilEmpty);
         }
       } catch (error) {
         this.deps.logger.warn({ err: error, partition: this.partition }, "publishing stage changes failed; the outbox keeps them for the next try");
@@ -289,14 +293,20 @@ export class PartitionWorker {
 
   /** Resolves once everything the outbox held when called is published (or the drain failed). */
   async flushOutbox(): Promise<void> {
-    this.requestDrain();
+    this.requestDrain(true);
     while (this.draining) await this.draining;
   }
 
-  private async drainOutboxLocked(): Promise<void> {
+  /**
+   * Publishes outbox chunks while the partition is owned (or, with `untilEmpty`, until the
+   * outbox is empty: a graceful stop). A former owner that kept draining after a rebalance
+   * would publish the same backlog as the new owner: duplicates, which consumers must then drop.
+   */
+  private async drainOutboxLocked(untilEmpty: boolean): Promise<void> {
     const { deps } = this;
     if (!deps.publish) return;
     for (;;) {
+      if (!untilEmpty && !deps.owned()) break;
       const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
       if (entries.length === 0) break;
       await (await deps.producer()).send({

@@ -149,6 +149,7 @@ export class Processor {
         service: this.options.service,
         earliestOffset: (p) => this.earliestOffset(p),
         rfmBoundaries: () => this.boundaries,
+        owned: () => this.owned.has(partition),
       });
       this.workers.set(partition, worker);
     }
