@@ -8,7 +8,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
-import { syntheticEvents } from "@clm/datasets";
+import { syntheticEventStream } from "@clm/datasets";
 import { createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, rebuild, RedisLayout, wipePrefix } from "@clm/processor";
@@ -23,7 +23,7 @@ const kafka = testKafka(config);
 const redis = new Redis(config.REDIS_URL);
 await createTopics(kafka, config);
 let started = performance.now();
-await produceEvents(kafka, config, syntheticEvents({ seed: Number(values.seed), events: total }));
+await produceEvents(kafka, config, syntheticEventStream({ seed: Number(values.seed), events: total }));
 console.log(`generated and produced ${total.toLocaleString("en-US")} events in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 const raw = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total);
 console.log(`raw kafkajs consume-only: ${Math.round(raw.eventsPerSecond).toLocaleString("en-US")} events/s`);

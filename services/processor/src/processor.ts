@@ -103,6 +103,9 @@ export class Processor {
       const assigned = event.payload.memberAssignment[config.TOPIC_EVENTS] ?? [];
       this.owned = new Set(assigned);
       for (const worker of this.workers.values()) worker.invalidate();
+      // Connect the partitions' producers now: an idempotent producer's first send otherwise pays
+      // connect and InitProducerId, which showed up as ~1 s latency on the first stage changes.
+      if (this.options.publish) for (const partition of assigned) void this.producerFor(partition).catch(() => undefined);
       logger.info({ partitions: this.ownedPartitions }, "partitions assigned");
     });
     consumer.on(consumer.events.REBALANCING, () => {
