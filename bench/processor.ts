@@ -66,6 +66,8 @@ const processor =
       })
     : null;
 const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+const usedBefore = await usedMemory();
 const profile = values["cpu-profile"] && processor ? await startCpuProfile() : null;
 const sampler = resourceSampler();
 started = performance.now();
@@ -112,10 +114,13 @@ for (const child of children) {
   await child.exited;
 }
 
-// State size: the packed value per customer, and what Redis reports for a sample of keys.
+// Redis per customer: the packed state, what MEMORY USAGE reports for a sample of state and history
+// keys, the partitions' timer indexes, and everything this run added (INFO used_memory, before vs after).
 const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+const usedAfter = await usedMemory();
 let valueBytes = 0;
 let memoryBytes = 0;
+let historyBytes = 0;
 let sampled = 0;
 for (let index = 0; index < customers.length; index += Math.max(1, Math.floor(customers.length / 2000))) {
   for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) {
@@ -124,9 +129,12 @@ for (let index = 0; index < customers.length; index += Math.max(1, Math.floor(cu
     if (!value) continue;
     valueBytes += value.length;
     memoryBytes += Number(await redis.memory("USAGE", key));
+    historyBytes += Number((await redis.memory("USAGE", layout.history(partition, customers[index]!))) ?? 0);
     sampled++;
   }
 }
+let timerBytes = 0;
+for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) timerBytes += Number(await redis.memory("USAGE", layout.timers(partition), "SAMPLES", "0"));
 // Stage changes written: the outboxes are drained, so count what reached the topic.
 const transitionCount = await topicRecordCount(kafka, config.TOPIC_STAGE_CHANGES);
 
@@ -146,14 +154,26 @@ const result = {
     secondsUntilStageChangesPublished: Number(drainedSeconds.toFixed(2)),
   },
   ratio: Number((total / processSeconds / raw.eventsPerSecond).toFixed(3)),
-  redisBytesPerCustomer: { packedValue: Math.round(valueBytes / sampled), memoryUsageWithKey: Math.round(memoryBytes / sampled), sampled },
+  redisBytesPerCustomer: {
+    packedValue: Math.round(valueBytes / sampled),
+    memoryUsageWithKey: Math.round(memoryBytes / sampled),
+    timerIndex: Math.round(timerBytes / customers.length),
+    history: Math.round(historyBytes / sampled),
+    historyCap: config.TRANSITION_HISTORY_PER_CUSTOMER,
+    allKeysUsedMemory: Math.round((usedAfter - usedBefore) / customers.length),
+    sampled,
+  },
   resources,
 };
 console.log(JSON.stringify(result, null, 2));
 mkdirSync("bench-results", { recursive: true });
 writeFileSync(`bench-results/processor-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, JSON.stringify(result, null, 2));
+const perCustomer = result.redisBytesPerCustomer;
 console.log(
-  `\nprocessor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}`,
+  `\nRedis per customer: state ${perCustomer.memoryUsageWithKey} B (MEMORY USAGE; packed value ${perCustomer.packedValue} B), timer index ${perCustomer.timerIndex} B, history of ≤ ${perCustomer.historyCap} stage changes ${perCustomer.history} B; all keys ${perCustomer.allKeysUsedMemory} B (INFO used_memory delta)`,
+);
+console.log(
+  `processor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}`,
 );
 if (!values.keep) {
   await wipePrefix(redis, layout);

@@ -1,5 +1,5 @@
 import type { CustomerEvent } from "./contract.ts";
-import { fingerprint53 } from "./fingerprint.ts";
+import { dedupeFingerprint } from "./fingerprint.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { addToScore } from "./score.ts";
 import { copyState, type CustomerState, type MutableState } from "./state.ts";
@@ -26,7 +26,7 @@ export function checkEvent(state: CustomerState | undefined, event: CustomerEven
       return { kind: "invalid", reason: "monetary total would exceed the exact integer range" };
     }
   }
-  const fingerprint = fingerprint53(event.eventId);
+  const fingerprint = dedupeFingerprint(event.eventId);
   if (state !== undefined) {
     const kept = state.recentEvents;
     for (let index = 1; index < kept.length; index += 2) if (kept[index] === fingerprint) return { kind: "duplicate" };

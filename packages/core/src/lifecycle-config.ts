@@ -135,7 +135,8 @@ export const lifecycleConfigSchema = z
      * id older than all N kept ones cannot be recognised and counts again.
      * Kafka redelivery never reaches this: the processor's applied offsets cover it.
      */
-    dedupe: z.object({ recentEventsPerCustomer: z.number().int().min(1).max(256).default(16) }).strict().default({ recentEventsPerCustomer: 16 }),
+    // 8: a retry arrives within a few of the customer's events; each kept id costs ~9 bytes per customer in Redis.
+    dedupe: z.object({ recentEventsPerCustomer: z.number().int().min(1).max(256).default(8) }).strict().default({ recentEventsPerCustomer: 8 }),
     /** Distinct purchase days are kept exactly up to this many per customer (for exact out-of-order folding). */
     maxPurchaseDaysKept: z.number().int().min(16).max(10_000).default(400),
   })

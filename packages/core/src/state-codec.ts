@@ -1,3 +1,4 @@
+import { DEDUPE_FINGERPRINT_BITS } from "./fingerprint.ts";
 import { STAGES, type Stage } from "./stages.ts";
 import type { CustomerState } from "./state.ts";
 
@@ -9,13 +10,17 @@ import type { CustomerState } from "./state.ts";
  * customer id is the Redis key and is not repeated. A typical customer with a
  * handful of events takes 50–90 bytes.
  *
- * Layout v1: format(1) version firstSeenAt Δ(lastEventAt) Δ?(firstPurchaseAt)
+ * Layout v2: format(1) version firstSeenAt Δ(lastEventAt) Δ?(firstPurchaseAt)
  * Δ?(lastPurchaseAt) purchaseCount monetaryE4 logins supportOpened supportResolved
  * supportEscalated lastSatisfaction+1 Δ?(lastSatisfactionAt) score.value(f64)
  * Δ(score.at) stage(1) Δ(stageSince) Δ?(wonBackAt) purchaseDaysDropped
- * days(n, first, gaps…) recent(n, [Δtime, fingerprint(7 bytes)]…)
+ * days(n, first, gaps…) recent(n, [Δtime, fingerprint(5 bytes)]…)
+ * v1 (still read) differs only in 7-byte, 53-bit fingerprints; reading one keeps their
+ * low 40 bits, which is what dedupeFingerprint gives the same ids.
  */
 const FORMAT_V1 = 1;
+const FORMAT_V2 = 2;
+const FINGERPRINT_BYTES = { [FORMAT_V1]: 7, [FORMAT_V2]: DEDUPE_FINGERPRINT_BITS / 8 } as const;
 
 // Scratch for float conversion, shared: encoding and decoding are synchronous.
 const FLOAT_BYTES = new Uint8Array(8);
@@ -65,9 +70,10 @@ class Writer {
     this.length += 8;
   }
 
-  fixed56(value: number): void {
-    this.room(7);
-    for (let index = 0; index < 7; index++) {
+  /** An unsigned integer in exactly `size` bytes, little-endian. */
+  fixed(value: number, size: number): void {
+    this.room(size);
+    for (let index = 0; index < size; index++) {
       this.bytes[this.length++] = value % 256;
       value = Math.floor(value / 256);
     }
@@ -117,10 +123,10 @@ class Reader {
     return raw === 0 ? null : base + raw - 1;
   }
 
-  fixed56(): number {
+  fixed(size: number): number {
     let value = 0;
     let scale = 1;
-    for (let index = 0; index < 7; index++) {
+    for (let index = 0; index < size; index++) {
       value += this.byte() * scale;
       scale *= 256;
     }
@@ -139,7 +145,7 @@ export function encodeState(state: CustomerState): Uint8Array {
   const base = state.firstSeenAt;
   const out = scratch.reset();
 
-  out.byte(FORMAT_V1);
+  out.byte(FORMAT_V2);
   out.uint(state.version);
   out.uint(base);
   out.uint(state.lastEventAt - base);
@@ -168,7 +174,7 @@ export function encodeState(state: CustomerState): Uint8Array {
   out.uint(recent.length / 2);
   for (let index = 0; index < recent.length; index += 2) {
     out.uint(index === 0 ? recent[0]! - base : recent[index]! - recent[index - 2]!);
-    out.fixed56(recent[index + 1]!);
+    out.fixed(recent[index + 1]!, FINGERPRINT_BYTES[FORMAT_V2]);
   }
   return out.result();
 }
@@ -176,7 +182,8 @@ export function encodeState(state: CustomerState): Uint8Array {
 export function decodeState(customerId: string, bytes: Uint8Array): CustomerState {
   const input = new Reader(bytes);
   const format = input.byte();
-  if (format !== FORMAT_V1) throw new RangeError(`state codec: unknown format ${format}`);
+  if (format !== FORMAT_V1 && format !== FORMAT_V2) throw new RangeError(`state codec: unknown format ${format}`);
+  const fingerprintBytes = FINGERPRINT_BYTES[format];
   const version = input.uint();
   const base = input.uint();
   const lastEventAt = input.at(base);
@@ -207,9 +214,11 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
   let time = base;
   for (let index = 0; index < recentCount; index++) {
     time += input.uint();
-    recentEvents.push(time, input.fixed56());
+    recentEvents.push(time, input.fixed(fingerprintBytes) % 2 ** DEDUPE_FINGERPRINT_BITS);
   }
   if (!input.done()) throw new RangeError("state codec: trailing bytes");
+  // Shortened v1 fingerprints can reorder entries with equal times: restore the window's order.
+  if (format === FORMAT_V1) sortWindow(recentEvents);
   return {
     customerId,
     version,
@@ -233,4 +242,20 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
     wonBackAt,
     recentEvents,
   };
+}
+
+/** Sorts flat [time, fingerprint] pairs by time, then fingerprint (insertion sort: a window is small). */
+function sortWindow(pairs: number[]): void {
+  for (let index = 2; index < pairs.length; index += 2) {
+    const time = pairs[index]!;
+    const fingerprint = pairs[index + 1]!;
+    let slot = index;
+    while (slot > 0 && (pairs[slot - 2]! > time || (pairs[slot - 2] === time && pairs[slot - 1]! > fingerprint))) {
+      pairs[slot] = pairs[slot - 2]!;
+      pairs[slot + 1] = pairs[slot - 1]!;
+      slot -= 2;
+    }
+    pairs[slot] = time;
+    pairs[slot + 1] = fingerprint;
+  }
 }
