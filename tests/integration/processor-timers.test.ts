@@ -1,6 +1,6 @@
 import type { Config } from "@clm/config";
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
-import { parseLifecycleConfig, rfmScores, type CustomerEvent, type LifecycleConfig, type RfmBoundaries, type StageTransition } from "@clm/core";
+import { parseLifecycleConfig, rfmScores, type CustomerEvent, type LifecycleConfig, type RfmBoundaries, type HistoryEntry } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
@@ -47,10 +47,10 @@ const purchase = (customerId: string, at: number): CustomerEvent => ({
   properties: { orderId: `o-${customerId}`, amountE4: 50_000, currency: "USD", quantity: 1 },
 });
 
-async function historyOf(store: StateStore, customerId: string): Promise<StageTransition[]> {
+async function historyOf(store: StateStore, customerId: string): Promise<HistoryEntry[]> {
   for (let partition = 0; partition < 8; partition++) {
     const entries = await store.history(partition, customerId, 50);
-    if (entries.length > 0) return entries.map((entry) => JSON.parse(entry) as StageTransition).reverse();
+    if (entries.length > 0) return entries.reverse();
   }
   return [];
 }

@@ -17,3 +17,4 @@ export { describeCustomer, type CustomerView } from "./view.ts";
 export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";
 export { encodeState, decodeState } from "./state-codec.ts";
 export { foldPartitionBatch, sweepHorizon, type BatchRecord, type BatchResult, type PartitionClock } from "./partition-fold.ts";
+export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";

@@ -35,9 +35,6 @@ export class CustomerReader {
     const partition = this.partitionOf(customerId);
     if ((await this.store.loadStates(partition, [customerId])).size === 0) return null;
     const entries = await this.store.history(partition, customerId, limit);
-    return entries.map((entry) => {
-      const transition = JSON.parse(entry) as { occurredAt: number };
-      return { ...transition, occurredAt: new Date(transition.occurredAt).toISOString() };
-    });
+    return entries.map((entry) => ({ ...entry, occurredAt: new Date(entry.occurredAt).toISOString() }));
   }
 }

@@ -7,7 +7,7 @@
  *
  * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here)
  * ARGV: expectedSeq, newOffset|"", newWatermark|"", n, outboxCount, historyCap,
- *       (state, deadline|"", customerId) × n, outbox entries…, historyCount, (historyKeyIndex, json) × historyCount
+ *       (state, deadline|"", customerId) × n, outbox entries…, historyCount, (historyKeyIndex, encoded history entry) × historyCount
  * Returns {1, newSeq} or {0, currentSeq} when fenced off.
  */
 export const COMMIT_SCRIPT = `

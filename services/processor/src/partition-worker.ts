@@ -1,6 +1,7 @@
 import {
   advanceTo,
   domainEventProblems,
+  encodeHistoryEntry,
   foldPartitionBatch,
   nextDeadline,
   rfmScores,
@@ -246,10 +247,10 @@ export class PartitionWorker {
           return packOutboxEntry(transition.customerId, deps.stageChanges.encode(stageChangeToRecord(transition, rfm)));
         })
       : [];
-    const history = transitions.map(({ customerId, transitionId, from, to, reason, occurredAt, trigger, eventId, riskLevel }) => ({
-      customerId,
-      json: JSON.stringify({ transitionId, from, to, reason, occurredAt, trigger, eventId, riskLevel }),
-    }));
+    const history = transitions.map((transition) => {
+      const entry = encodeHistoryEntry(transition);
+      return { customerId: transition.customerId, entry: Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength) };
+    });
     const seq = await deps.store.commit(this.partition, {
       expectedSeq: meta.seq,
       offset: position.offset,

@@ -1,4 +1,4 @@
-import { decodeState, encodeState, type CustomerState, type EpochMs } from "@clm/core";
+import { decodeHistoryEntry, decodeState, encodeState, type CustomerState, type EpochMs, type HistoryEntry } from "@clm/core";
 import type { Redis } from "ioredis";
 import { ACK_OUTBOX_SCRIPT, COMMIT_SCRIPT } from "./lua.ts";
 import type { RedisLayout } from "./redis-layout.ts";
@@ -25,7 +25,8 @@ export interface PartitionWrite {
   watermark: EpochMs | null;
   customers: readonly CustomerWrite[];
   outbox: readonly Buffer[];
-  history: readonly { customerId: string; json: string }[];
+  /** Encoded history entries (packages/core history-codec), for customers with a stage change. */
+  history: readonly { customerId: string; entry: Buffer }[];
 }
 
 type ScriptRedis = Redis & {
@@ -104,7 +105,7 @@ export class StateStore {
     }
     args.push(...write.outbox);
     args.push(history.length);
-    for (const entry of history) args.push(index.get(entry.customerId)!, entry.json);
+    for (const entry of history) args.push(index.get(entry.customerId)!, entry.entry);
     const [ok, seq] = await this.redis.clmCommit(keys.length, ...keys, ...args);
     return ok === 1 ? seq : null;
   }
@@ -122,8 +123,10 @@ export class StateStore {
     return this.redis.llen(this.layout.outbox(partition));
   }
 
-  async history(partition: number, customerId: string, limit: number): Promise<string[]> {
-    return this.redis.lrange(this.layout.history(partition, customerId), 0, limit - 1);
+  /** The customer's most recent stage changes, newest first. */
+  async history(partition: number, customerId: string, limit: number): Promise<HistoryEntry[]> {
+    const entries = await this.redis.lrangeBuffer(this.layout.history(partition, customerId), 0, limit - 1);
+    return entries.map((entry) => decodeHistoryEntry(customerId, entry));
   }
 }
 
