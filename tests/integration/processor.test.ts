@@ -212,3 +212,22 @@ describe("rebuild", () => {
     await wipePrefix(redis, rebuilt);
   });
 });
+
+describe("outbox acknowledgement", () => {
+  it("trims only a run that is still at the head: a racing drainer's late ack removes nothing, so nothing is lost", async () => {
+    const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-ack`);
+    const store = new StateStore(redis, layout, 0);
+    const entries = Array.from({ length: 6 }, (_, index) => Buffer.from(`entry-${index}`));
+    const seq = await store.commit(0, { expectedSeq: 0, offset: null, watermark: null, customers: [], outbox: entries, history: [] });
+    expect(seq).toBe(1);
+    // Drainer B published and acknowledged the first four; drainer A had read and published the first five.
+    expect(await store.ackOutbox(0, entries.slice(0, 4))).toBe(4);
+    expect(await store.ackOutbox(0, entries.slice(0, 5))).toBe(0);
+    expect(await store.readOutbox(0, 10)).toEqual(entries.slice(4));
+    // A run that is at the head but longer than what the outbox holds is not trimmed either.
+    expect(await store.ackOutbox(0, [...entries.slice(4), Buffer.from("entry-6")])).toBe(0);
+    expect(await store.ackOutbox(0, entries.slice(4))).toBe(2);
+    expect(await store.outboxLength(0)).toBe(0);
+    await wipePrefix(redis, layout);
+  });
+});

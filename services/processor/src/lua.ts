@@ -48,18 +48,16 @@ return {1, seq}
 `;
 
 /**
- * Removes published entries from the head of an outbox, but only while the head
- * is still exactly what was published: two drainers racing (after a rebalance)
- * can then duplicate a publish, never drop one.
- * KEYS: outbox. ARGV: the published entries, oldest first. Returns how many were removed.
+ * Removes published entries from the head of an outbox, but only while the head is still
+ * exactly what was published: two drainers racing (after a rebalance) can then duplicate a
+ * publish, never drop one. Every entry is unique (it carries its transition id), so the first
+ * and the last published entry at their places identify the whole run without sending it back.
+ * KEYS: outbox. ARGV: count, first entry, last entry. Returns how many were removed (count or 0).
  */
 export const ACK_OUTBOX_SCRIPT = `
-local head = redis.call('LRANGE', KEYS[1], 0, #ARGV - 1)
-local matched = 0
-for i = 1, #head do
-  if head[i] ~= ARGV[i] then break end
-  matched = i
-end
-if matched > 0 then redis.call('LTRIM', KEYS[1], matched, -1) end
-return matched
+local count = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] then return 0 end
+if redis.call('LINDEX', KEYS[1], count - 1) ~= ARGV[3] then return 0 end
+redis.call('LTRIM', KEYS[1], count, -1)
+return count
 `;

@@ -114,10 +114,12 @@ export class StateStore {
     return this.redis.lrangeBuffer(this.layout.outbox(partition), 0, limit - 1);
   }
 
+  /** Trims `entries` (just published, oldest first) from the outbox head if they are still there. */
   async ackOutbox(partition: number, entries: readonly Buffer[]): Promise<number> {
     if (entries.length === 0) return 0;
-    return this.redis.clmAckOutbox(this.layout.outbox(partition), ...entries);
+    return this.redis.clmAckOutbox(this.layout.outbox(partition), entries.length, entries[0]!, entries[entries.length - 1]!);
   }
+
 
   async outboxLength(partition: number): Promise<number> {
     return this.redis.llen(this.layout.outbox(partition));
