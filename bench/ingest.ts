@@ -58,11 +58,14 @@ await Promise.all(
   Array.from({ length: concurrency }, async () => {
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: "bench-key", batchSize });
     for (let start = (next += batchSize) - batchSize; start < total; start = (next += batchSize) - batchSize) {
-      accepted += (await client.send(json.slice(start, start + batchSize))).accepted;
+      // Not `accepted += await …`: that reads `accepted` before the await, and the workers overwrite each other.
+      const sent = await client.send(json.slice(start, start + batchSize));
+      accepted += sent.accepted;
     }
   }),
 );
 const ingestSeconds = (performance.now() - started) / 1000;
+if (accepted !== total) throw new Error(`ingest accepted ${accepted} of ${total} valid events`);
 const serviceResources = processResources(service.child.pid!);
 service.child.kill("SIGTERM");
 await service.exited;
