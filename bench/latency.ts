@@ -38,7 +38,10 @@ await events.register();
 await changes.register();
 
 const processor = startService("services/processor/src/main.ts", envOf(config));
+const warmUpMs = (JSON.parse(await processor.waitForLog("code paths warmed up", 120_000)) as { ms: number }).ms;
 await processor.waitForLog("processor running", 120_000);
+// Load before the group has assigned partitions would measure the group join, not the event path.
+await processor.waitForLog("partitions assigned", 60_000);
 
 const ackedAt = new Map<string, number>();
 const latencies: number[] = [];
@@ -131,14 +134,14 @@ const result = {
   targetRate: rate,
   achievedRate: Math.round((sent - warmupEvents) / elapsed),
   events: sent - warmupEvents,
-  coldStart: { seconds: warmupSeconds, events: warmupEvents, publishP99Ms: percentile([...coldPublishLatencies].sort((left, right) => left - right), 99), publishMaxMs: Math.max(...coldPublishLatencies) },
+  coldStart: { processorWarmUpMs: warmUpMs, seconds: warmupSeconds, events: warmupEvents, publishP99Ms: percentile([...coldPublishLatencies].sort((left, right) => left - right), 99), publishMaxMs: Math.max(...coldPublishLatencies) },
   measured: sorted.length,
   publishLatencyMs: { p50: percentile(publishSorted, 50), p90: percentile(publishSorted, 90), p99: percentile(publishSorted, 99), max: publishSorted.at(-1) ?? Number.NaN },
   arrivalLatencyMs: { p50: Number(percentile(sorted, 50).toFixed(1)), p90: Number(percentile(sorted, 90).toFixed(1)), p99: Number(percentile(sorted, 99).toFixed(1)), max: Number((sorted.at(-1) ?? Number.NaN).toFixed(1)) },
   ticksBehindSchedule: behind,
   processor: { ...resources, cpuCores: Number((resources.cpuSeconds / (elapsed + warmupSeconds)).toFixed(2)) },
 };
-console.log(`cold start (first ${warmupSeconds} s, ${warmupEvents.toLocaleString("en-US")} events, not in the figures below): publish p99 ${result.coldStart.publishP99Ms} ms, max ${result.coldStart.publishMaxMs} ms`);
+console.log(`cold start (first ${warmupSeconds} s, ${warmupEvents.toLocaleString("en-US")} events, not in the figures below; the processor warmed its code paths up for ${warmUpMs} ms before joining): publish p99 ${result.coldStart.publishP99Ms} ms, max ${result.coldStart.publishMaxMs} ms`);
 console.log(`input ${result.achievedRate.toLocaleString("en-US")} events/s for ${elapsed.toFixed(1)} s (target ${rate.toLocaleString("en-US")}); ${sorted.length.toLocaleString("en-US")} of ${result.events.toLocaleString("en-US")} stage changes measured`);
 const line = (label: string, figures: { p50: number; p90: number; p99: number; max: number }) =>
   console.log(`${label}: p50 ${figures.p50} ms, p90 ${figures.p90} ms, p99 ${figures.p99} ms, max ${figures.max} ms (goal p99 ≤ 200 ms)`);

@@ -11,6 +11,7 @@ import { PartitionWorker } from "./partition-worker.ts";
 import { RedisLayout } from "./redis-layout.ts";
 import { RfmBoundaryStore } from "./rfm-boundaries.ts";
 import { StateStore } from "./state-store.ts";
+import { warmUp } from "./warm-up.ts";
 
 export interface ProcessorOptions {
   config: Config;
@@ -88,6 +89,9 @@ export class Processor {
     await this.eventsSerde.register();
     await this.stageSerde.register();
     await this.refreshBoundaries();
+    const warmUpStarted = performance.now();
+    warmUp(this.eventsSerde, this.stageSerde, this.options.lifecycle);
+    logger.info({ ms: Math.round(performance.now() - warmUpStarted) }, "code paths warmed up");
 
 
     const consumer = kafka.consumer({
