@@ -12,7 +12,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { syntheticEventStream } from "@clm/datasets";
-import { createRegistry } from "@clm/kafka";
+import { AvroSerde, createRegistry } from "@clm/kafka";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
@@ -51,6 +52,13 @@ console.log(`generated and produced ${total.toLocaleString("en-US")} events (Avr
 
 const raw = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total);
 console.log(`raw kafkajs consume-only: ${Math.round(raw.eventsPerSecond).toLocaleString("en-US")} events/s`);
+// A second ceiling: consuming and decoding every record into an event, the least any processor does.
+const eventsSerde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+const decoded = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total, async (messages) => {
+  await eventsSerde.prepare(messages.map((message) => message.value));
+  for (const message of messages) recordToCustomerEvent(eventsSerde.decode(message.value));
+});
+console.log(`kafkajs consume + Avro decode to events: ${Math.round(decoded.eventsPerSecond).toLocaleString("en-US")} events/s`);
 
 const metrics = createMetricsRegistry("bench");
 const processor =
@@ -147,6 +155,7 @@ const result = {
   instances,
   stageChangesPublished: transitionCount,
   raw: { consumeEventsPerSecond: Math.round(raw.eventsPerSecond), seconds: raw.seconds },
+  consumeAndDecode: { eventsPerSecond: Math.round(decoded.eventsPerSecond), seconds: decoded.seconds },
   processor: {
     eventsPerSecond: Math.round(total / processSeconds),
     steadyEventsPerSecond: Math.round(total / steadySeconds),
@@ -154,6 +163,7 @@ const result = {
     secondsUntilStageChangesPublished: Number(drainedSeconds.toFixed(2)),
   },
   ratio: Number((total / processSeconds / raw.eventsPerSecond).toFixed(3)),
+  ratioToConsumeAndDecode: Number((total / processSeconds / decoded.eventsPerSecond).toFixed(3)),
   redisBytesPerCustomer: {
     packedValue: Math.round(valueBytes / sampled),
     memoryUsageWithKey: Math.round(memoryBytes / sampled),
@@ -173,7 +183,7 @@ console.log(
   `\nRedis per customer: state ${perCustomer.memoryUsageWithKey} B (MEMORY USAGE; packed value ${perCustomer.packedValue} B), timer index ${perCustomer.timerIndex} B, history of ≤ ${perCustomer.historyCap} stage changes ${perCustomer.history} B; all keys ${perCustomer.allKeysUsedMemory} B (INFO used_memory delta)`,
 );
 console.log(
-  `processor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}`,
+  `processor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}; vs consume + decode ${result.consumeAndDecode.eventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratioToConsumeAndDecode}`,
 );
 if (!values.keep) {
   await wipePrefix(redis, layout);

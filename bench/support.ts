@@ -1,14 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
-import type { Kafka } from "kafkajs";
+import type { Kafka, KafkaMessage } from "kafkajs";
 
 export function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
 }
 
-/** The raw ceiling: a kafkajs consumer that only counts records, over the same topic. */
-export async function rawConsumeRate(kafka: Kafka, topic: string, expected: number): Promise<{ eventsPerSecond: number; seconds: number }> {
+/**
+ * The raw ceiling: a kafkajs consumer that only counts records, over the same topic. With
+ * `perBatch`, it also does that work on every batch (e.g. decode the records): a second ceiling.
+ */
+export async function rawConsumeRate(
+  kafka: Kafka,
+  topic: string,
+  expected: number,
+  perBatch?: (messages: readonly KafkaMessage[]) => Promise<void>,
+): Promise<{ eventsPerSecond: number; seconds: number }> {
   const consumer = kafka.consumer({ groupId: `bench-raw-${randomUUID()}`, maxBytesPerPartition: 1024 * 1024, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
@@ -19,6 +27,7 @@ export async function rawConsumeRate(kafka: Kafka, topic: string, expected: numb
       partitionsConsumedConcurrently: 4,
       eachBatch: async ({ batch }) => {
         first ??= performance.now();
+        if (perBatch) await perBatch(batch.messages);
         seen += batch.messages.length;
         if (seen >= expected) resolve(performance.now());
       },
