@@ -1,3 +1,4 @@
+import { ByteReader, ByteWriter } from "./bytes.ts";
 import type { StageTransition } from "./machine.ts";
 import { REASON_CODES, RISK_LEVELS, STAGES, type ReasonCode, type RiskLevel, type Stage } from "./stages.ts";
 
@@ -47,40 +48,51 @@ const MILLI_LIMIT = 2 ** 44;
 const text = new TextEncoder();
 const utf8 = new TextDecoder();
 
+/** One scratch writer for every call (encoding is synchronous); the result is always a fresh copy. */
+const scratch = new ByteWriter("history entry");
+
 export function encodeHistoryEntry(transition: StageTransition): Uint8Array {
-  const out: number[] = [FORMAT];
-  uint(out, transition.version);
-  out.push(transition.from === null ? 0 : STAGES.indexOf(transition.from) + 1, STAGES.indexOf(transition.to));
-  out.push(REASON_CODES.indexOf(transition.reason.code), TRIGGERS.indexOf(transition.trigger), RISK_LEVELS.indexOf(transition.riskLevel));
-  uint(out, transition.occurredAt);
-  if (transition.eventId === null) out.push(0);
-  else bytes(out, text.encode(transition.eventId), 1);
+  const out = scratch.reset();
+  out.byte(FORMAT);
+  out.uint(transition.version);
+  out.byte(transition.from === null ? 0 : STAGES.indexOf(transition.from) + 1);
+  out.byte(STAGES.indexOf(transition.to));
+  out.byte(REASON_CODES.indexOf(transition.reason.code));
+  out.byte(TRIGGERS.indexOf(transition.trigger));
+  out.byte(RISK_LEVELS.indexOf(transition.riskLevel));
+  out.uint(transition.occurredAt);
+  if (transition.eventId === null) out.uint(0);
+  else {
+    const eventId = text.encode(transition.eventId);
+    out.uint(eventId.length + 1);
+    out.raw(eventId);
+  }
   const numbers = Object.entries(transition.reason.numbers);
-  uint(out, numbers.length);
+  out.uint(numbers.length);
   for (const [name, value] of numbers) {
     const known = (NUMBER_NAMES as readonly string[]).indexOf(name);
-    if (known >= 0) out.push(known);
+    if (known >= 0) out.byte(known);
     else {
-      out.push(INLINE_NAME);
-      bytes(out, text.encode(name), 0);
+      const bytes = text.encode(name);
+      out.byte(INLINE_NAME);
+      out.uint(bytes.length);
+      out.raw(bytes);
     }
     const milli = Math.round(value * 1000);
     if (value >= 0 && milli < MILLI_LIMIT && milli / 1000 === value) {
-      out.push(0);
-      uint(out, milli);
+      out.byte(0);
+      out.uint(milli);
     } else {
-      out.push(1);
-      const view = new DataView(new ArrayBuffer(8));
-      view.setFloat64(0, value, true);
-      out.push(...new Uint8Array(view.buffer));
+      out.byte(1);
+      out.float(value);
     }
   }
-  return Uint8Array.from(out);
+  return out.result();
 }
 
 export function decodeHistoryEntry(customerId: string, entry: Uint8Array): HistoryEntry {
   if (entry[0] === 0x7b) return JSON.parse(utf8.decode(entry)) as HistoryEntry; // "{": the earlier JSON form
-  const input = new Cursor(entry);
+  const input = new ByteReader(entry, "history entry");
   if (input.byte() !== FORMAT) throw new RangeError("history entry: unknown format");
   const version = input.uint();
   const fromIndex = input.byte();
@@ -95,7 +107,7 @@ export function decodeHistoryEntry(customerId: string, entry: Uint8Array): Histo
   for (let count = input.uint(); count > 0; count--) {
     const nameIndex = input.byte();
     const name = nameIndex === INLINE_NAME ? utf8.decode(input.take(input.uint())) : known(NUMBER_NAMES, nameIndex, "number name");
-    numbers[name] = input.byte() === 0 ? input.uint() / 1000 : new DataView(input.take(8).slice().buffer).getFloat64(0, true);
+    numbers[name] = input.byte() === 0 ? input.uint() / 1000 : input.float();
   }
   if (!input.done()) throw new RangeError("history entry: trailing bytes");
   return {
@@ -114,52 +126,4 @@ function known<T>(values: readonly T[], index: number, what: string): T {
   const value = values[index];
   if (value === undefined) throw new RangeError(`history entry: unknown ${what} ${index}`);
   return value;
-}
-
-function uint(out: number[], value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`history entry: ${value} is not a safe unsigned integer`);
-  while (value >= 0x80) {
-    out.push((value % 0x80) | 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  out.push(value);
-}
-
-/** Length (+ offset, so 0 can mean null) as a varint, then the bytes. */
-function bytes(out: number[], value: Uint8Array, offset: number): void {
-  uint(out, value.length + offset);
-  for (const byte of value) out.push(byte);
-}
-
-class Cursor {
-  private offset = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  byte(): number {
-    if (this.offset >= this.bytes.length) throw new RangeError("history entry: truncated");
-    return this.bytes[this.offset++]!;
-  }
-
-  uint(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = this.byte();
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-      if (scale > 2 ** 56) throw new RangeError("history entry: varint too long");
-    }
-  }
-
-  take(length: number): Uint8Array {
-    if (this.offset + length > this.bytes.length) throw new RangeError("history entry: truncated");
-    const slice = this.bytes.subarray(this.offset, this.offset + length);
-    this.offset += length;
-    return slice;
-  }
-
-  done(): boolean {
-    return this.offset === this.bytes.length;
-  }
 }

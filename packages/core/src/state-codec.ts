@@ -1,3 +1,4 @@
+import { ByteReader, ByteWriter } from "./bytes.ts";
 import { DEDUPE_FINGERPRINT_BITS } from "./fingerprint.ts";
 import { STAGES, type Stage } from "./stages.ts";
 import type { CustomerState } from "./state.ts";
@@ -22,124 +23,8 @@ const FORMAT_V1 = 1;
 const FORMAT_V2 = 2;
 const FINGERPRINT_BYTES = { [FORMAT_V1]: 7, [FORMAT_V2]: DEDUPE_FINGERPRINT_BITS / 8 } as const;
 
-// Scratch for float conversion, shared: encoding and decoding are synchronous.
-const FLOAT_BYTES = new Uint8Array(8);
-const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer);
-
-class Writer {
-  private bytes = new Uint8Array(512);
-  length = 0;
-
-  reset(): this {
-    this.length = 0;
-    return this;
-  }
-
-  private room(extra: number): void {
-    if (this.length + extra <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + extra));
-    grown.set(this.bytes.subarray(0, this.length));
-    this.bytes = grown;
-  }
-
-  byte(value: number): void {
-    this.room(1);
-    this.bytes[this.length++] = value;
-  }
-
-  /** Unsigned varint for any safe integer ≥ 0 (no 32-bit bit operations). */
-  uint(value: number): void {
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`state codec: ${value} is not a safe unsigned integer`);
-    this.room(8);
-    while (value >= 0x80) {
-      this.bytes[this.length++] = (value % 0x80) | 0x80;
-      value = Math.floor(value / 0x80);
-    }
-    this.bytes[this.length++] = value;
-  }
-
-  /** A nullable time as delta + 1 from base (0 = null). */
-  maybeDelta(at: number | null, base: number): void {
-    this.uint(at === null ? 0 : at - base + 1);
-  }
-
-  float(value: number): void {
-    this.room(8);
-    FLOAT_VIEW.setFloat64(0, value, true);
-    this.bytes.set(FLOAT_BYTES, this.length);
-    this.length += 8;
-  }
-
-  /** An unsigned integer in exactly `size` bytes, little-endian. */
-  fixed(value: number, size: number): void {
-    this.room(size);
-    for (let index = 0; index < size; index++) {
-      this.bytes[this.length++] = value % 256;
-      value = Math.floor(value / 256);
-    }
-  }
-
-  result(): Uint8Array {
-    return this.bytes.slice(0, this.length);
-  }
-}
-
-class Reader {
-  private offset = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  byte(): number {
-    if (this.offset >= this.bytes.length) throw new RangeError("state codec: truncated");
-    return this.bytes[this.offset++]!;
-  }
-
-  uint(): number {
-    let value = 0;
-    let scale = 1;
-    for (;;) {
-      const byte = this.byte();
-      value += (byte & 0x7f) * scale;
-      if (byte < 0x80) return value;
-      scale *= 0x80;
-      if (scale > 2 ** 56) throw new RangeError("state codec: varint too long");
-    }
-  }
-
-  float(): number {
-    if (this.offset + 8 > this.bytes.length) throw new RangeError("state codec: truncated");
-    FLOAT_BYTES.set(this.bytes.subarray(this.offset, this.offset + 8));
-    this.offset += 8;
-    return FLOAT_VIEW.getFloat64(0, true);
-  }
-
-  /** A time stored as a delta from base. */
-  at(base: number): number {
-    return base + this.uint();
-  }
-
-  /** A nullable time stored as delta + 1 (0 = null). */
-  maybeAt(base: number): number | null {
-    const raw = this.uint();
-    return raw === 0 ? null : base + raw - 1;
-  }
-
-  fixed(size: number): number {
-    let value = 0;
-    let scale = 1;
-    for (let index = 0; index < size; index++) {
-      value += this.byte() * scale;
-      scale *= 256;
-    }
-    return value;
-  }
-
-  done(): boolean {
-    return this.offset === this.bytes.length;
-  }
-}
-
 /** One scratch writer for every call (encoding is synchronous); the result is always a fresh copy. */
-const scratch = new Writer();
+const scratch = new ByteWriter("state codec");
 
 export function encodeState(state: CustomerState): Uint8Array {
   const base = state.firstSeenAt;
@@ -180,7 +65,7 @@ export function encodeState(state: CustomerState): Uint8Array {
 }
 
 export function decodeState(customerId: string, bytes: Uint8Array): CustomerState {
-  const input = new Reader(bytes);
+  const input = new ByteReader(bytes, "state codec");
   const format = input.byte();
   if (format !== FORMAT_V1 && format !== FORMAT_V2) throw new RangeError(`state codec: unknown format ${format}`);
   const fingerprintBytes = FINGERPRINT_BYTES[format];
