@@ -63,6 +63,8 @@ export class PartitionWorker {
   private queue: Promise<unknown> = Promise.resolve();
   private draining: Promise<void> | null = null;
   private drainAgain = false;
+  /** Set by a graceful stop: publish everything, owned or not. */
+  private flushing = false;
 
   constructor(
     readonly partition: number,
@@ -275,14 +277,14 @@ export class PartitionWorker {
    * partition, so batches never wait for Kafka acks of stage changes. Safe beside
    * commits (they append at the tail; acks compare-and-trim at the head).
    */
-  requestDrain(untilEmpty = false): void {
+  requestDrain(): void {
     if (!this.deps.publish) return;
     this.drainAgain = true;
     this.draining ??= (async () => {
       try {
         while (this.drainAgain) {
           this.drainAgain = false;
-          await this.drainOutboxLocked(untilEmpty);
+          await this.drainOutboxLocked();
         }
       } catch (error) {
         this.deps.logger.warn({ err: error, partition: this.partition }, "publishing stage changes failed; the outbox keeps them for the next try");
@@ -294,20 +296,22 @@ export class PartitionWorker {
 
   /** Resolves once everything the outbox held when called is published (or the drain failed). */
   async flushOutbox(): Promise<void> {
-    this.requestDrain(true);
+    // Read by a drain that is already running too: it must not stop at the ownership check.
+    this.flushing = true;
+    this.requestDrain();
     while (this.draining) await this.draining;
   }
 
   /**
-   * Publishes outbox chunks while the partition is owned (or, with `untilEmpty`, until the
-   * outbox is empty: a graceful stop). A former owner that kept draining after a rebalance
-   * would publish the same backlog as the new owner: duplicates, which consumers must then drop.
+   * Publishes outbox chunks while the partition is owned (or, once flushing, until the outbox
+   * is empty: a graceful stop). A former owner that kept draining after a rebalance would
+   * publish the same backlog as the new owner: duplicates, which consumers must then drop.
    */
-  private async drainOutboxLocked(untilEmpty: boolean): Promise<void> {
+  private async drainOutboxLocked(): Promise<void> {
     const { deps } = this;
     if (!deps.publish) return;
     for (;;) {
-      if (!untilEmpty && !deps.owned()) break;
+      if (!this.flushing && !deps.owned()) break;
       const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
       if (entries.length === 0) break;
       await (await deps.producer()).send({
