@@ -21,7 +21,7 @@ const COMMANDS: Record<string, Command> = {
   topics: { summary: "create the topics; messages and consumer lag per topic", load: () => import("./commands/topics.ts") },
   wait: { summary: "wait until the processor and sink have caught up", load: () => import("./commands/wait.ts") },
   load: { summary: "send a file of events through the ingest API", load: () => import("./commands/load.ts") },
-  generate: { summary: "write a deterministic synthetic population as NDJSON", load: () => import("./commands/generate.ts") },
+  generate: { summary: "a deterministic synthetic population: NDJSON, straight to Kafka, or through ingest", load: () => import("./commands/generate.ts") },
   cohort: { summary: "the cohort retention matrix from ClickHouse", load: () => import("./commands/cohort.ts") },
   customer: { summary: "one customer's state and stage changes", load: () => import("./commands/customer.ts") },
 };
