@@ -1,5 +1,5 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
+import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, encodeHistoryEntry, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
 import { AvroSerde, createRegistry, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
@@ -230,4 +230,25 @@ describe("outbox acknowledgement", () => {
     expect(await store.outboxLength(0)).toBe(0);
     await wipePrefix(redis, layout);
   });
+});
+
+describe("large writes", () => {
+  it("commits and loads 60,000 customers in one write (a sweep in event time can reach that many)", async () => {
+    const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-large`);
+    const store = new StateStore(redis, layout, 10);
+    const event = (index: number): CustomerEvent => ({ eventId: `e-${index}`, customerId: `c-${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, type: "purchase", properties: { orderId: `o-${index}`, amountE4: 10_000, currency: "USD", quantity: 1 } });
+    const records: BatchRecord[] = Array.from({ length: 60_000 }, (_, index) => ({ offset: String(index), event: event(index) }));
+    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
+    const customers = [...result.changed].map(([customerId, state]) => ({ customerId, state, deadline: result.deadlines.get(customerId) ?? null }));
+    const history = result.effects.flatMap(({ effect }) => (effect.kind === "stage_changed" ? [{ customerId: effect.transition.customerId, entry: Buffer.from(encodeHistoryEntry(effect.transition)) }] : []));
+    const outbox = history.map((entry) => entry.entry);
+    expect(customers).toHaveLength(60_000);
+    const seq = await store.commit(0, { expectedSeq: 0, offset: "60000", watermark: result.watermark, customers, outbox, history });
+    expect(seq).toBe(1);
+    const loaded = await store.loadStates(0, customers.map((customer) => customer.customerId));
+    expect(loaded.size).toBe(60_000);
+    expect(loaded.get("c-59999")).toEqual(result.changed.get("c-59999"));
+    expect(await store.outboxLength(0)).toBe(outbox.length);
+    await wipePrefix(redis, layout);
+  }, 60_000);
 });

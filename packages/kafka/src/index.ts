@@ -3,3 +3,4 @@ export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSett
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { createIdempotentProducer } from "./producer.ts";
+export { onConsumerStopped } from "./consumer-crash.ts";

@@ -84,6 +84,8 @@ async function main(): Promise<void> {
     kafka,
     redis,
     registry: schemaRegistry,
+    // A consumer kafkajs will not restart: exit, so the supervisor restarts the process (state is in Redis).
+    onFatal: () => process.exit(1),
   });
   await processor.start();
   logger.info({ port: ops.port, clock: config.CLOCK_MODE, group: config.PROCESSOR_GROUP_ID }, "processor running");

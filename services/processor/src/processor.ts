@@ -1,7 +1,7 @@
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
-import { AvroSerde, createIdempotentProducer, ensureProjectTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, ensureProjectTopics, onConsumerStopped } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
 import type { Redis } from "ioredis";
@@ -29,6 +29,8 @@ export interface ProcessorOptions {
   publish?: boolean;
   /** Name in dead letters and logs. Default: "processor". */
   service?: string;
+  /** Called when the Kafka consumer stops for good (main.ts exits). Default: only logged. */
+  onFatal?: (error: Error) => void;
 }
 
 /**
@@ -62,6 +64,7 @@ export class Processor {
       keyPrefix: options.config.REDIS_KEY_PREFIX,
       publish: true,
       service: "processor",
+      onFatal: () => undefined,
       ...options,
     };
     this.store = new StateStore(options.redis, new RedisLayout(this.options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
@@ -112,6 +115,7 @@ export class Processor {
       if (this.options.publish) for (const partition of assigned) void this.producerFor(partition).catch(() => undefined);
       logger.info({ partitions: this.ownedPartitions }, "partitions assigned");
     });
+    onConsumerStopped(consumer, logger, this.options.onFatal);
     consumer.on(consumer.events.REBALANCING, () => {
       this.owned = new Set();
     });

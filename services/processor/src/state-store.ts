@@ -30,7 +30,7 @@ export interface PartitionWrite {
 }
 
 type ScriptRedis = Redis & {
-  clmCommit(...args: (string | Buffer | number)[]): Promise<[number, number]>;
+  clmCommit(numberOfKeys: number, keys: readonly string[], args: readonly (string | Buffer | number)[]): Promise<[number, number]>;
   clmAckOutbox(...args: (string | Buffer | number)[]): Promise<number>;
 };
 
@@ -59,7 +59,8 @@ export class StateStore {
     const ids = [...customerIds];
     const states = new Map<string, CustomerState>();
     if (ids.length === 0) return states;
-    const values = await this.redis.mgetBuffer(...ids.map((id) => this.layout.customer(partition, id)));
+    // An array, not spread arguments: a sweep can load tens of thousands of customers at once.
+    const values = await this.redis.mgetBuffer(ids.map((id) => this.layout.customer(partition, id)));
     values.forEach((value, index) => {
       if (value) states.set(ids[index]!, decodeState(ids[index]!, value));
     });
@@ -103,10 +104,12 @@ export class StateStore {
       const state = encodeState(customer.state); // a fresh array: wrapped, not copied
       args.push(Buffer.from(state.buffer, state.byteOffset, state.byteLength), customer.deadline === null ? "" : String(customer.deadline), customer.customerId);
     }
-    args.push(...write.outbox);
+    for (const entry of write.outbox) args.push(entry);
     args.push(history.length);
     for (const entry of history) args.push(index.get(entry.customerId)!, entry.entry);
-    const [ok, seq] = await this.redis.clmCommit(keys.length, ...keys, ...args);
+    // Arrays (ioredis flattens them), never spread into the call: a write of 50k customers is
+    // ~200k arguments, past the call stack's limit (seen at 10M events: "Maximum call stack size exceeded").
+    const [ok, seq] = await this.redis.clmCommit(keys.length, keys, args);
     return ok === 1 ? seq : null;
   }
 

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
       { name: "kafka", check: async () => void (await admin.describeCluster()) },
     ],
   });
-  const sink = new Sink({ config, lifecycle, logger, metrics, kafka, registry: createRegistry(config.SCHEMA_REGISTRY_URL), clickhouse });
+  // A consumer kafkajs will not restart: exit, so the supervisor restarts the process (uncommitted rows are redelivered).
+  const sink = new Sink({ config, lifecycle, logger, metrics, kafka, registry: createRegistry(config.SCHEMA_REGISTRY_URL), clickhouse, onFatal: () => process.exit(1) });
   await sink.start();
   logger.info({ port: ops.port, group: config.SINK_GROUP_ID, database: config.CLICKHOUSE_DATABASE }, "sink running");
 

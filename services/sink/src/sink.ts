@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig } from "@clm/core";
-import { AvroSerde, ensureProjectTopics } from "@clm/kafka";
+import { AvroSerde, ensureProjectTopics, onConsumerStopped } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
@@ -23,6 +23,8 @@ export interface SinkOptions {
   groupId?: string;
   /** Default: config.CLICKHOUSE_DATABASE. */
   database?: string;
+  /** Called when the Kafka consumer stops for good (main.ts exits). Default: only logged. */
+  onFatal?: (error: Error) => void;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -50,7 +52,7 @@ export class Sink {
   private owned = new Set<string>();
 
   constructor(options: SinkOptions) {
-    this.options = { groupId: options.config.SINK_GROUP_ID, database: options.config.CLICKHOUSE_DATABASE, ...options };
+    this.options = { groupId: options.config.SINK_GROUP_ID, database: options.config.CLICKHOUSE_DATABASE, onFatal: () => undefined, ...options };
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
   }
@@ -81,6 +83,7 @@ export class Sink {
       this.buffer.retainOffsets((topic, partition) => owned.has(`${topic}:${partition}`));
       logger.info({ assignment: event.payload.memberAssignment }, "partitions assigned");
     });
+    onConsumerStopped(consumer, logger, this.options.onFatal);
     await consumer.connect();
     await consumer.subscribe({ topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES], fromBeginning: options.fromBeginning ?? true });
     await consumer.run({
