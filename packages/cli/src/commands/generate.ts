@@ -5,12 +5,13 @@ import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
 import { syntheticEventStream, toInputEventJson } from "@clm/datasets";
-import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureProjectTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, createKafka, createRegistry } from "@clm/kafka";
 import type { Message } from "kafkajs";
 import { choiceOption, intOption, parseCommandArgs, UsageError } from "../args.ts";
 import { sendConcurrently } from "../concurrent-send.ts";
 import { apiKey, commandConfig, commandEnv, commandLogger, ingestUrl } from "../context.ts";
 import { ProgressReporter, rate } from "../progress.ts";
+import { ensureProjectTopics, withAdmin } from "../kafka-admin.ts";
 import { formatCount } from "../table.ts";
 
 export const usage = `clm generate [--events 100000] [--seed 42] [--per-customer 10] [--to file|kafka|ingest] [--out FILE]
@@ -89,14 +90,8 @@ async function toFile(population: Iterable<CustomerEvent>, path: string | undefi
 
 /** Produces the events keyed by customer, in order; returns how many. */
 async function toKafka(population: Iterable<CustomerEvent>, config: Config, progress: ProgressReporter): Promise<number> {
+  await withAdmin(config, (admin) => ensureProjectTopics(admin, config));
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-generate`, logger: commandLogger() });
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureProjectTopics(admin, config);
-  } finally {
-    await admin.disconnect();
-  }
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
   await serde.register();
   const producer = createIdempotentProducer(kafka);
