@@ -29,7 +29,7 @@ async function startServer(options: { publisher: EventPublisher; maxBytes?: numb
   const server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: "USD" }),
     publisher: options.publisher,
-    customers: new CustomerReader(new StateStore(redis, layout, 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_EVENTS, config.TOPIC_PARTITIONS, () => null),
+    customers: new CustomerReader(new StateStore(redis, layout, 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
     isAuthorized: createApiKeyCheck([KEY, "second-key"]),
     metrics: createIngestMetrics(registry),
     registry,

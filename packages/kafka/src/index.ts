@@ -3,4 +3,5 @@ export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSett
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { createIdempotentProducer } from "./producer.ts";
+export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
 export { onConsumerStopped } from "./consumer-crash.ts";

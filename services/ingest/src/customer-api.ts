@@ -1,6 +1,6 @@
 import { describeCustomer, type CustomerView, type LifecycleConfig, type RfmBoundaries } from "@clm/core";
 import type { StateStore } from "@clm/processor";
-import { Partitioners, type PartitionMetadata } from "kafkajs";
+import { partitionForKey } from "@clm/kafka";
 
 /**
  * Reads customers from the processor's Redis state. The partition of a customer
@@ -8,21 +8,15 @@ import { Partitioners, type PartitionMetadata } from "kafkajs";
  * every producer used — so a lookup is one GET.
  */
 export class CustomerReader {
-  private readonly partitioner = Partitioners.DefaultPartitioner();
-  private readonly partitionMetadata: PartitionMetadata[];
-
   constructor(
     private readonly store: StateStore,
     private readonly lifecycle: LifecycleConfig,
-    private readonly topic: string,
-    partitions: number,
+    private readonly partitions: number,
     private readonly boundaries: () => RfmBoundaries | null,
-  ) {
-    this.partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
-  }
+  ) {}
 
   partitionOf(customerId: string): number {
-    return this.partitioner({ topic: this.topic, partitionMetadata: this.partitionMetadata, message: { key: customerId, value: null } });
+    return partitionForKey(customerId, this.partitions);
   }
 
   async customer(customerId: string, now: number): Promise<CustomerView | null> {

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: lifecycle.reportingCurrency }),
     publisher,
-    customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_EVENTS, config.TOPIC_PARTITIONS, () => boundaries),
+    customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_PARTITIONS, () => boundaries),
     isAuthorized: createApiKeyCheck(keys),
     metrics,
     registry,

@@ -1,7 +1,7 @@
 import { customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
-import type { AvroSerde } from "@clm/kafka";
-import { Partitioners, type Kafka, type Producer } from "kafkajs";
+import { JavaCompatiblePartitioner, type AvroSerde } from "@clm/kafka";
+import type { Kafka, Producer } from "kafkajs";
 import { IngestError } from "./errors.ts";
 
 /**
@@ -21,7 +21,7 @@ export class EventPublisher {
     private readonly timeoutMs: number,
   ) {
     this.producer = kafka.producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: JavaCompatiblePartitioner,
       maxInFlightRequests: 1,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
     });
