@@ -2,7 +2,7 @@ import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { scoreAt } from "./score.ts";
 import type { ReasonCode, Stage, StageReason, TenurePhase } from "./stages.ts";
 import { purchaseDays, type CustomerState } from "./state.ts";
-import { churnThresholds, type ChurnThresholds } from "./thresholds.ts";
+import { churnThresholds, churnThresholdsInto, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, roundDays, type EpochMs } from "./time.ts";
 
 export interface Classification {
@@ -38,6 +38,9 @@ export function tenurePhase(state: CustomerState, at: EpochMs, config: Lifecycle
   return "acquisition";
 }
 
+/** Scratch thresholds for decideReason (synchronous, read before it returns): no object per call. */
+const SCRATCH_THRESHOLDS: ChurnThresholds = { basis: "population", gapCount: 0, meanGapDays: null, warnAfterMs: 0, churnAfterMs: 0 };
+
 /**
  * Which rule places the customer at instant `at` (≥ the last event). First match wins:
  *  1. never purchased                                   → prospect  NO_PURCHASE
@@ -60,7 +63,7 @@ export function decideReason(
   thresholds: ChurnThresholds | null = null,
 ): ReasonCode {
   if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return "NO_PURCHASE";
-  const limits = thresholds ?? churnThresholds(state, config);
+  const limits = thresholds ?? churnThresholdsInto(state, config, SCRATCH_THRESHOLDS);
   const gapMs = at - state.lastPurchaseAt;
   if (gapMs >= limits.churnAfterMs) return "PURCHASE_GAP_CHURN";
   if (gapMs >= limits.warnAfterMs) return "PURCHASE_GAP_WARNING";

@@ -132,7 +132,12 @@ function addPurchaseDay(list: readonly number[], dropped: number, day: number, l
   }
   if (list[low] === day) return { list: list as number[], dropped };
   if (low === 0 && dropped > 0) return { list: list as number[], dropped };
-  const next = [...list.slice(0, low), day, ...list.slice(low)];
-  if (next.length > limit) return { list: next.slice(1), dropped: dropped + 1 };
-  return { list: next, dropped };
+  // One new array per purchase (the list is up to maxPurchaseDaysKept long; spreads made three).
+  const next: number[] = [];
+  for (let index = 0; index < low; index++) next.push(list[index]!);
+  next.push(day);
+  for (let index = low; index < list.length; index++) next.push(list[index]!);
+  if (next.length <= limit) return { list: next, dropped };
+  next.shift();
+  return { list: next, dropped: dropped + 1 };
 }

@@ -5,7 +5,7 @@ import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { scoreAt, scoreFallsBelowAt } from "./score.ts";
 import type { RiskLevel, Stage, StageReason } from "./stages.ts";
 import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type MutableState } from "./state.ts";
-import { churnThresholds, riskLevel, type ChurnThresholds } from "./thresholds.ts";
+import { churnThresholdsInto, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
 
 /** One stage change, as published to the stage-change topic. */
@@ -121,7 +121,7 @@ export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleC
 export function nextDeadline(state: CustomerState, config: LifecycleConfig): EpochMs | null {
   if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return null;
   const after = evaluatedThrough(state);
-  const thresholds = churnThresholds(state, config);
+  const thresholds = churnThresholdsInto(state, config, DEADLINE_THRESHOLDS);
   const count = candidateInstants(state, state.firstPurchaseAt, state.lastPurchaseAt, thresholds, config);
   for (let index = 0; index < count; index++) {
     const candidate = CANDIDATES[index]!;
@@ -130,6 +130,9 @@ export function nextDeadline(state: CustomerState, config: LifecycleConfig): Epo
   }
   return null;
 }
+
+/** Scratch thresholds for nextDeadline (synchronous, like CANDIDATES). */
+const DEADLINE_THRESHOLDS: ChurnThresholds = { basis: "population", gapCount: 0, meanGapDays: null, warnAfterMs: 0, churnAfterMs: 0 };
 
 /** Scratch for candidateInstants (synchronous, read before the next call): no array per call. */
 const CANDIDATES = new Float64Array(6);

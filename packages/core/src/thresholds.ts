@@ -21,33 +21,34 @@ export interface ChurnThresholds {
  * population defaults apply. Churn is always at least one day after warn.
  */
 export function churnThresholds(state: CustomerState, config: LifecycleConfig): ChurnThresholds {
+  return churnThresholdsInto(state, config, { basis: "population", gapCount: 0, meanGapDays: null, warnAfterMs: 0, churnAfterMs: 0 });
+}
+
+/** churnThresholds written into `out` (returned): the stage rules run several times per event and need no new object. */
+export function churnThresholdsInto(state: CustomerState, config: LifecycleConfig, out: ChurnThresholds): ChurnThresholds {
   const { population, personal } = config.churn;
   const gapCount = Math.max(0, purchaseDays(state) - 1);
   const meanGapDays =
     gapCount > 0 && state.firstPurchaseAt !== null && state.lastPurchaseAt !== null
       ? (utcDay(state.lastPurchaseAt) - utcDay(state.firstPurchaseAt)) / gapCount
       : null;
+  out.gapCount = gapCount;
+  out.meanGapDays = meanGapDays;
   if (meanGapDays === null || gapCount < personal.minGaps) {
-    return {
-      basis: "population",
-      gapCount,
-      meanGapDays,
-      warnAfterMs: population.warnAfterDays * DAY_MS,
-      churnAfterMs: population.churnAfterDays * DAY_MS,
-    };
+    out.basis = "population";
+    out.warnAfterMs = population.warnAfterDays * DAY_MS;
+    out.churnAfterMs = population.churnAfterDays * DAY_MS;
+    return out;
   }
   const warnDays = clamp(meanGapDays * personal.warnMultiplier, personal.warnFloorDays, personal.warnCeilingDays);
   const churnDays = Math.max(
     clamp(meanGapDays * personal.churnMultiplier, personal.churnFloorDays, personal.churnCeilingDays),
     warnDays + 1,
   );
-  return {
-    basis: "personal",
-    gapCount,
-    meanGapDays,
-    warnAfterMs: Math.round(warnDays * DAY_MS),
-    churnAfterMs: Math.round(churnDays * DAY_MS),
-  };
+  out.basis = "personal";
+  out.warnAfterMs = Math.round(warnDays * DAY_MS);
+  out.churnAfterMs = Math.round(churnDays * DAY_MS);
+  return out;
 }
 
 /** Churn risk from the current purchase gap: none → low → medium (at warn) → high → (churned stays high). */
