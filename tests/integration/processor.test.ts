@@ -232,6 +232,36 @@ describe("outbox acknowledgement", () => {
   });
 });
 
+describe("the commit script", () => {
+  it("writes every section exactly across its chunks: states, timers set and cleared, outbox order, history newest first and capped", async () => {
+    const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-sections`);
+    const store = new StateStore(redis, layout, 3);
+    const state = (index: number): CustomerState => foldPartitionBatch(new Map(), [{ offset: "0", event: { eventId: `s-${index}`, customerId: `c-${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, type: "login", properties: { channel: null } } }], { watermark: null, latenessMs: 0 }, lifecycle).changed.get(`c-${index}`)!;
+    // 2,500 customers (past the script's 1,000-value chunks): even ones scheduled, odd ones not.
+    const customers = Array.from({ length: 2500 }, (_, index) => ({ customerId: `c-${index}`, state: state(index), deadline: index % 2 === 0 ? 1_000_000 + index : null }));
+    await redis.zadd(layout.timers(0), 5, "c-1"); // scheduled before: this write clears it
+    const outbox = Array.from({ length: 2500 }, (_, index) => Buffer.from(`stage-change-${index}`));
+    // Five stage changes of c-7 interleaved with one of c-8: c-7 keeps its newest three.
+    const history = [0, 1, 2, 3, 4].flatMap((step) => [{ customerId: "c-7", entry: Buffer.from(`c-7-${step}`) }, ...(step === 2 ? [{ customerId: "c-8", entry: Buffer.from("c-8-0") }] : [])]);
+    expect(await store.commit(0, { expectedSeq: 0, offset: "10", watermark: null, customers, outbox, history })).toBe(1);
+
+    const loaded = await store.loadStates(0, customers.map((customer) => customer.customerId));
+    expect(loaded.size).toBe(2500);
+    expect(loaded.get("c-2499")).toEqual(customers[2499]!.state);
+    expect(await redis.zcard(layout.timers(0))).toBe(1250);
+    expect(await redis.zscore(layout.timers(0), "c-2498")).toBe(String(1_000_000 + 2498));
+    expect(await redis.zscore(layout.timers(0), "c-1")).toBeNull();
+    expect(await store.readOutbox(0, 3000)).toEqual(outbox);
+    expect(await redis.lrangeBuffer(layout.history(0, "c-7"), 0, -1)).toEqual([Buffer.from("c-7-4"), Buffer.from("c-7-3"), Buffer.from("c-7-2")]);
+    expect(await redis.lrangeBuffer(layout.history(0, "c-8"), 0, -1)).toEqual([Buffer.from("c-8-0")]);
+    expect(await store.loadMeta(0)).toEqual({ offset: "10", seq: 1, watermark: null });
+    // A writer that read seq 0 is fenced off and changes nothing.
+    expect(await store.commit(0, { expectedSeq: 0, offset: "20", watermark: null, customers: customers.slice(0, 1), outbox: outbox.slice(0, 1), history: [] })).toBeNull();
+    expect(await store.outboxLength(0)).toBe(2500);
+    await wipePrefix(redis, layout);
+  });
+});
+
 describe("large writes", () => {
   it("commits and loads 60,000 customers in one write (a sweep in event time can reach that many)", async () => {
     const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-large`);

@@ -64,6 +64,12 @@ export const configSchema = z
     PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
     /** How long a silent processor keeps its partitions before the group hands them to another (broker minimum 6 s). */
     PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+    /**
+     * Most bytes one fetch takes from a partition, so roughly the records per batch (~75 B each): a
+     * larger batch writes each customer's state once for more of its events (1 MiB: 0.24 writes per
+     * event on the 1M-event bench; 4 MiB: 0.08). At low load batches are small whatever this is.
+     */
+    PROCESSOR_FETCH_BYTES_PER_PARTITION: positiveInt(64 * 1024 * 1024).default(4 * 1024 * 1024),
     /** Prefix of every Redis key the processor owns; a rebuild can write beside the live state under another. */
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1..64 of [A-Za-z0-9_.-]").default("clm"),
     /** In `event` clock mode, deadlines fire only once the partition's watermark is this far past them. */

@@ -23,6 +23,11 @@ export function createProcessorMetrics(registry: Registry) {
       buckets: [1, 10, 50, 100, 500, 1000, 5000, 10000, 50000],
       registers,
     }),
+    customersWritten: new Counter({
+      name: "clm_processor_customer_writes_total",
+      help: "Customer states written to Redis (one per changed customer per batch): writes per applied event show how well batches amortise",
+      registers,
+    }),
     lag: new Gauge({ name: "clm_processor_consumer_lag", help: "Records behind the partition's high watermark", labelNames: ["partition"] as const, registers }),
     transitions: new Counter({
       name: "clm_processor_transitions_total",
@@ -42,5 +47,6 @@ export function createProcessorMetrics(registry: Registry) {
   metrics.timersFired.inc(0);
   metrics.published.inc(0);
   metrics.fencedWrites.inc(0);
+  metrics.customersWritten.inc(0);
   return metrics;
 }

@@ -7,7 +7,7 @@
  *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
  *   <prefix>:{p3}:outbox           list  stage changes written with the state, not yet published
- *   <prefix>:{p3}:h:<customerId>   list  recent stage changes of the customer (JSON, newest first)
+ *   <prefix>:{p3}:h:<customerId>   list  recent stage changes of the customer (core history-codec entries, newest first)
  *   <prefix>:rfm:boundaries         string  population RFM quantile boundaries (JSON; read by every processor)
  */
 export class RedisLayout {

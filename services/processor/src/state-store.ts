@@ -50,6 +50,12 @@ export class StateStore {
     this.redis = redis as ScriptRedis;
   }
 
+  /** Loads the scripts into Redis's cache, so the first write is one EVALSHA, not NOSCRIPT then EVAL. */
+  async loadScripts(): Promise<void> {
+    await this.redis.script("LOAD", COMMIT_SCRIPT);
+    await this.redis.script("LOAD", ACK_OUTBOX_SCRIPT);
+  }
+
   async loadMeta(partition: number): Promise<PartitionMeta> {
     const [offset, seq, watermark] = await this.redis.hmget(this.layout.meta(partition), "offset", "seq", "watermark");
     return { offset: offset ?? null, seq: Number(seq ?? 0), watermark: watermark === null || watermark === undefined ? null : Number(watermark) };
@@ -84,29 +90,43 @@ export class StateStore {
   async commit(partition: number, write: PartitionWrite): Promise<number | null> {
     const keys: string[] = [this.layout.meta(partition), this.layout.timers(partition), this.layout.outbox(partition)];
     for (const customer of write.customers) keys.push(this.layout.customer(partition, customer.customerId));
-    // History keys only for the customers that have a stage change in this write (most have none).
-    const history = this.historyCap === 0 ? [] : write.history;
-    const index = new Map<string, number>();
-    for (const entry of history) {
-      if (index.has(entry.customerId)) continue;
-      keys.push(this.layout.history(partition, entry.customerId));
-      index.set(entry.customerId, index.size + 1);
+    // History keys only for the customers that have a stage change in this write (most have none),
+    // each customer's entries together and oldest first, so one LPUSH puts them newest first.
+    const groups = new Map<string, Buffer[]>();
+    if (this.historyCap > 0) {
+      for (const entry of write.history) {
+        const group = groups.get(entry.customerId);
+        if (group) group.push(entry.entry);
+        else {
+          groups.set(entry.customerId, [entry.entry]);
+          keys.push(this.layout.history(partition, entry.customerId));
+        }
+      }
     }
-    const args: (string | Buffer | number)[] = [
-      String(write.expectedSeq),
-      write.offset ?? "",
-      write.watermark === null ? "" : String(write.watermark),
-      write.customers.length,
-      write.outbox.length,
-      this.historyCap,
-    ];
+    const args: (string | Buffer | number)[] = [String(write.expectedSeq), write.offset ?? "", write.watermark === null ? "" : String(write.watermark), this.historyCap];
+    args.push(write.customers.length);
     for (const customer of write.customers) {
       const state = encodeState(customer.state); // a fresh array: wrapped, not copied
-      args.push(Buffer.from(state.buffer, state.byteOffset, state.byteLength), customer.deadline === null ? "" : String(customer.deadline), customer.customerId);
+      args.push(Buffer.from(state.buffer, state.byteOffset, state.byteLength));
     }
+    const unscheduled: string[] = [];
+    const scheduledAt = args.length;
+    args.push(0);
+    for (const customer of write.customers) {
+      if (customer.deadline === null) unscheduled.push(customer.customerId);
+      else args.push(String(customer.deadline), customer.customerId);
+    }
+    args[scheduledAt] = write.customers.length - unscheduled.length;
+    args.push(unscheduled.length);
+    for (const customerId of unscheduled) args.push(customerId);
+    args.push(write.outbox.length);
     for (const entry of write.outbox) args.push(entry);
-    args.push(history.length);
-    for (const entry of history) args.push(index.get(entry.customerId)!, entry.entry);
+    args.push(groups.size);
+    let index = 0; // the history key's place after the state keys
+    for (const entries of groups.values()) {
+      args.push(++index, entries.length);
+      for (const entry of entries) args.push(entry);
+    }
     // Arrays (ioredis flattens them), never spread into the call: a write of 50k customers is
     // ~200k arguments, past the call stack's limit (seen at 10M events: "Maximum call stack size exceeded").
     const [ok, seq] = await this.redis.clmCommit(keys.length, keys, args);
