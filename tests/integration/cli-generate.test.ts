@@ -5,25 +5,16 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRe
 import type { CustomerEvent } from "@clm/core";
 import { syntheticEvents } from "@clm/datasets";
 import { AvroSerde, createRegistry } from "@clm/kafka";
-import type { Kafka } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { envOf, startService } from "./support/child-service.ts";
-import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka } from "./support/pipeline.ts";
+import { kafkaWithFileTopics } from "./support/file-topics.ts";
+import { isolatedConfig, readTopic } from "./support/pipeline.ts";
 
 /** `clm generate` writing the synthetic population straight to Kafka and through the ingest API (real servers). */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const config = isolatedConfig({ TOPIC_PARTITIONS: "3", INGEST_PORT: "0" });
 const KEY = "generate-test-key";
-let kafka: Kafka;
-
-beforeAll(async () => {
-  kafka = testKafka(config);
-  await createTopics(kafka, config);
-});
-
-afterAll(async () => {
-  await deleteTopics(kafka, config);
-});
+const kafka = kafkaWithFileTopics(config);
 
 const clm = (...args: string[]) => promisify(execFile)("node_modules/.bin/clm", ["generate", ...args], { cwd: ROOT, env: envOf(config) });
 

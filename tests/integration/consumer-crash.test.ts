@@ -1,21 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { onConsumerStopped } from "@clm/kafka";
-import type { Kafka } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTopics, deleteTopics, isolatedConfig, testKafka, testLogger } from "./support/pipeline.ts";
+import { describe, expect, it } from "vitest";
+import { kafkaWithFileTopics } from "./support/file-topics.ts";
+import { isolatedConfig, testLogger } from "./support/pipeline.ts";
 
 /** A consumer kafkajs gives up on must not stall silently: the services' onFatal hears of it (real Kafka). */
 const config = isolatedConfig({ TOPIC_PARTITIONS: "1" });
-let kafka: Kafka;
-
-beforeAll(async () => {
-  kafka = testKafka(config);
-  await createTopics(kafka, config);
-});
-
-afterAll(async () => {
-  await deleteTopics(kafka, config);
-});
+const kafka = kafkaWithFileTopics(config);
 
 describe("a consumer kafkajs stops for good", () => {
   it("reaches onFatal with the error that stopped it", async () => {

@@ -1,21 +1,12 @@
-import type { Kafka } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { envOf, startService } from "./support/child-service.ts";
-import { createTopics, deleteTopics, isolatedConfig, testKafka } from "./support/pipeline.ts";
+import { kafkaWithFileTopics } from "./support/file-topics.ts";
+import { isolatedConfig } from "./support/pipeline.ts";
 
 /** The ingest service as a real process: wiring, health of its real dependencies, graceful stop, no secret in its logs. */
 const config = isolatedConfig({ INGEST_PORT: "0", LOG_LEVEL: "debug" });
 const SECRET = "s3cret-ingest-key-do-not-log";
-let kafka: Kafka;
-
-beforeAll(async () => {
-  kafka = testKafka(config);
-  await createTopics(kafka, config);
-});
-
-afterAll(async () => {
-  await deleteTopics(kafka, config);
-});
+kafkaWithFileTopics(config);
 
 describe("ingest process", () => {
   it("serves events and health, stops cleanly on SIGTERM, and never logs an API key", async () => {
