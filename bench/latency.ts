@@ -3,10 +3,11 @@
  *   npm run bench -- latency [--rate 5000] [--seconds 30] [--warmup 5]
  * The processor runs as its own process (wall clock, as in production). This process produces
  * purchases at the fixed rate (Avro, acks=all) — first purchases of new customers, each of which
- * gives its customer a first stage — and consumes the stage-change topic. Two latencies, both on this
+ * gives its customer a first stage — and consumes the stage-change topic. Three latencies, all on this
  * machine's one clock:
- *   publish: the stage change's Kafka timestamp (set when the processor sends it) − the input
- *            record's send time — the processor's own path;
+ *   processor: the stage change's Kafka timestamp (set when the processor sends it) − the input
+ *            record's append time (the input topic stamps LogAppendTime) — the processor's own path;
+ *   publish: the same, from the input record's send time — adds the load generator's send;
  *   arrival: when the stage change reaches this process − when its event's produce was
  *            acknowledged — what a consumer sees, including its fetch wait and this process's stalls.
  * The first --warmup seconds of load (a just-started process: JIT, first fetches) are reported
@@ -16,8 +17,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
-import { AvroSerde, createRegistry } from "@clm/kafka";
-import { Partitioners } from "kafkajs";
+import { AvroSerde, createRegistry, JavaCompatiblePartitioner, partitionForKey } from "@clm/kafka";
+import type { ConfigResourceTypes } from "kafkajs";
 import { RedisLayout, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import { envOf, startService } from "../tests/integration/support/child-service.ts";
@@ -31,6 +32,12 @@ const warmupSeconds = Number(values.warmup);
 const config = isolatedConfig({ CLOCK_MODE: "wall", PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" });
 const kafka = testKafka(config);
 await createTopics(kafka, config);
+// The broker stamps each input record with its append time, so the processor's own path (appended →
+// stage change published) is measured apart from the load generator's sends.
+const admin = kafka.admin();
+await admin.connect();
+await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 as ConfigResourceTypes /* TOPIC; kafkajs's enum is not an ESM export */, name: config.TOPIC_EVENTS, configEntries: [{ name: "message.timestamp.type", value: "LogAppendTime" }] }] });
+await admin.disconnect();
 const registry = createRegistry(config.SCHEMA_REGISTRY_URL);
 const events = new AvroSerde<CustomerEventRecord>(registry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
 const changes = new AvroSerde<StageChangeRecord>(registry, `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
@@ -52,6 +59,12 @@ const coldPublishLatencies: number[] = [];
 /** Worst publish latency per second of steady load (by send time): where the tail comes from. */
 const worstBySecond = new Map<number, number>();
 let steadyFrom = Number.POSITIVE_INFINITY;
+/** Worst publish latency per quarter second of the cold start (by send time): how the first seconds drain. */
+const coldWorstByQuarter = new Map<number, number>();
+let loadFrom = Number.POSITIVE_INFINITY;
+/** Per event: when the broker appended it, and when its stage change was published (Kafka timestamps). */
+const appendedAt = new Map<string, number>();
+const publishedAt = new Map<string, number>();
 const consumer = kafka.consumer({ groupId: `bench-latency-${Date.now()}`, maxWaitTimeInMs: 5, minBytes: 1 });
 await consumer.connect();
 await consumer.subscribe({ topic: config.TOPIC_STAGE_CHANGES, fromBeginning: true });
@@ -66,9 +79,13 @@ await consumer.run({
       const sent = ackedAt.get(change.eventId) ?? arrived;
       if (!measured.has(change.eventId)) {
         measured.add(change.eventId!);
+        publishedAt.set(change.eventId, Number(message.timestamp));
         const publish = Number(message.timestamp) - sentAt.get(change.eventId!)!;
-        if (Number(change.eventId!.slice("lat-".length)) < warmupEvents) coldPublishLatencies.push(publish);
-        else {
+        if (Number(change.eventId!.slice("lat-".length)) < warmupEvents) {
+          coldPublishLatencies.push(publish);
+          const quarter = Math.floor((sentAt.get(change.eventId!)! - loadFrom) / 250);
+          coldWorstByQuarter.set(quarter, Math.max(coldWorstByQuarter.get(quarter) ?? 0, publish));
+        } else {
           latencies.push(arrived - sent);
           publishLatencies.push(publish);
           const second = Math.floor((sentAt.get(change.eventId!)! - steadyFrom) / 1000);
@@ -80,8 +97,15 @@ await consumer.run({
 });
 
 // A load generator, not the pipeline: several requests in flight, so its own queueing does not pose as processor latency.
-const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+const producer = kafka.producer({ idempotent: false, maxInFlightRequests: 5, createPartitioner: JavaCompatiblePartitioner });
 await producer.connect();
+// The load generator is not what is measured: its first sends must not wait for its own topic
+// metadata or run its Avro encoding cold (an empty send loads the metadata and produces nothing).
+await producer.send({ topic: config.TOPIC_EVENTS, acks: -1, messages: [] });
+for (let index = 0; index < 5000; index++) {
+  const warm: CustomerEvent = { eventId: `warm-${index}`, customerId: `warm-${index}`, occurredAt: Date.now(), type: "purchase", properties: { orderId: "o", amountE4: 250_000, currency: "USD", quantity: 1 } };
+  events.encode(customerEventToRecord(warm, Date.now()));
+}
 const tickMs = 20;
 const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
 let started = performance.now();
@@ -90,6 +114,7 @@ let sent = 0;
 let behind = 0;
 const inFlight = new Set<Promise<void>>();
 const loadStarted = started;
+loadFrom = Date.now();
 for (let tick = 0; performance.now() - loadStarted < (warmupSeconds + seconds) * 1000; tick++) {
   if (warmupEvents === Number.POSITIVE_INFINITY && performance.now() - loadStarted >= warmupSeconds * 1000) {
     warmupEvents = sent; // events numbered below this were sent during the warm-up
@@ -108,9 +133,13 @@ for (let tick = 0; performance.now() - loadStarted < (warmupSeconds + seconds) *
   for (const event of batch) sentAt.set(event.eventId, sendTime);
   const send = producer
     .send({ topic: config.TOPIC_EVENTS, acks: -1, messages: batch.map((event) => ({ key: event.customerId, value: events.encode(customerEventToRecord(event, Date.now())) })) })
-    .then(() => {
+    .then((metadata) => {
       const at = performance.now();
-      for (const event of batch) ackedAt.set(event.eventId, at);
+      const appended = new Map(metadata.map((entry) => [entry.partition, Number(entry.logAppendTime)]));
+      for (const event of batch) {
+        ackedAt.set(event.eventId, at);
+        appendedAt.set(event.eventId, appended.get(partitionForKey(event.customerId, config.TOPIC_PARTITIONS))!);
+      }
     });
   inFlight.add(send);
   void send.finally(() => inFlight.delete(send));
@@ -125,6 +154,21 @@ await processor.exited;
 await consumer.disconnect();
 await producer.disconnect();
 
+// appended → published, for the cold start and the steady load apart.
+const processorPath = { cold: [] as number[], steady: [] as number[] };
+const processorColdByQuarter = new Map<number, number>();
+for (const [eventId, published] of publishedAt) {
+  const appended = appendedAt.get(eventId);
+  if (appended === undefined || !(appended > 0)) continue;
+  const latency = published - appended;
+  if (Number(eventId.slice("lat-".length)) < warmupEvents) {
+    processorPath.cold.push(latency);
+    const quarter = Math.floor((sentAt.get(eventId)! - loadFrom) / 250);
+    processorColdByQuarter.set(quarter, Math.max(processorColdByQuarter.get(quarter) ?? 0, latency));
+  } else processorPath.steady.push(latency);
+}
+const processorSorted = processorPath.steady.sort((left, right) => left - right);
+const processorColdSorted = processorPath.cold.sort((left, right) => left - right);
 const sorted = [...latencies].sort((left, right) => left - right);
 const publishSorted = [...publishLatencies].sort((left, right) => left - right);
 const result = {
@@ -134,8 +178,19 @@ const result = {
   targetRate: rate,
   achievedRate: Math.round((sent - warmupEvents) / elapsed),
   events: sent - warmupEvents,
-  coldStart: { processorWarmUpMs: warmUpMs, seconds: warmupSeconds, events: warmupEvents, publishP99Ms: percentile([...coldPublishLatencies].sort((left, right) => left - right), 99), publishMaxMs: Math.max(...coldPublishLatencies) },
+  coldStart: {
+    processorWarmUpMs: warmUpMs,
+    seconds: warmupSeconds,
+    events: warmupEvents,
+    publishP99Ms: percentile([...coldPublishLatencies].sort((left, right) => left - right), 99),
+    publishMaxMs: Math.max(...coldPublishLatencies),
+    worstPublishMsPerQuarterSecond: [...coldWorstByQuarter].sort((left, right) => left[0] - right[0]).map(([, ms]) => ms),
+    processorP99Ms: percentile(processorColdSorted, 99),
+    processorMaxMs: processorColdSorted.at(-1) ?? Number.NaN,
+    worstProcessorMsPerQuarterSecond: [...processorColdByQuarter].sort((left, right) => left[0] - right[0]).map(([, ms]) => ms),
+  },
   measured: sorted.length,
+  processorLatencyMs: { measured: processorSorted.length, p50: percentile(processorSorted, 50), p90: percentile(processorSorted, 90), p99: percentile(processorSorted, 99), max: processorSorted.at(-1) ?? Number.NaN },
   publishLatencyMs: { p50: percentile(publishSorted, 50), p90: percentile(publishSorted, 90), p99: percentile(publishSorted, 99), max: publishSorted.at(-1) ?? Number.NaN },
   arrivalLatencyMs: { p50: Number(percentile(sorted, 50).toFixed(1)), p90: Number(percentile(sorted, 90).toFixed(1)), p99: Number(percentile(sorted, 99).toFixed(1)), max: Number((sorted.at(-1) ?? Number.NaN).toFixed(1)) },
   ticksBehindSchedule: behind,
@@ -145,7 +200,12 @@ console.log(`cold start (first ${warmupSeconds} s, ${warmupEvents.toLocaleString
 console.log(`input ${result.achievedRate.toLocaleString("en-US")} events/s for ${elapsed.toFixed(1)} s (target ${rate.toLocaleString("en-US")}); ${sorted.length.toLocaleString("en-US")} of ${result.events.toLocaleString("en-US")} stage changes measured`);
 const line = (label: string, figures: { p50: number; p90: number; p99: number; max: number }) =>
   console.log(`${label}: p50 ${figures.p50} ms, p90 ${figures.p90} ms, p99 ${figures.p99} ms, max ${figures.max} ms (goal p99 ≤ 200 ms)`);
-line("event sent → stage change published (processor)", result.publishLatencyMs);
+console.log(`cold start, worst publish ms per quarter second: ${result.coldStart.worstPublishMsPerQuarterSecond.join(" ")}`);
+console.log(
+  `cold start, appended → published: p99 ${result.coldStart.processorP99Ms} ms, max ${result.coldStart.processorMaxMs} ms; worst per quarter second: ${result.coldStart.worstProcessorMsPerQuarterSecond.join(" ")}`,
+);
+line("event appended → stage change published (processor)", result.processorLatencyMs);
+line("event sent → stage change published (generator + processor)", result.publishLatencyMs);
 line("event acked → stage change received (consumer) ", result.arrivalLatencyMs);
 const worst = [...worstBySecond].sort((left, right) => right[1] - left[1]).slice(0, 5);
 console.log(`worst seconds of the steady load (second: max publish ms): ${worst.map(([second, ms]) => `${second}: ${ms}`).join(", ")}`);

@@ -6,7 +6,8 @@
  * folding it into Redis, in the same run. With --instances 1 the processor runs in this
  * process; with N > 1, N processor processes share the partitions (one consumer group), the
  * way a deployment scales out. Prints figures and the ratio, and writes
- * bench-results/processor-<time>.json. --cpu-profile <file> profiles the processing phase only.
+ * bench-results/processor-<time>.json. --cpu-profile <file> profiles the processing phase only;
+ * --allocation-profile <file> samples what it allocates (including what the GC already collected).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -19,10 +20,10 @@ import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix 
 import { Redis } from "ioredis";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
 import { envOf, startService, type RunningService } from "../tests/integration/support/child-service.ts";
-import { machine, processResources, rawConsumeRate, resourceSampler, startCpuProfile, topicRecordCount } from "./support.ts";
+import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startAllocationProfile, startCpuProfile, topicRecordCount } from "./support.ts";
 
 const { values } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, instances: { type: "string", default: "1" } },
+  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" } },
 });
 const total = Number(values.events);
 const instances = Number(values.instances);
@@ -77,7 +78,9 @@ const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
 const usedBefore = await usedMemory();
 const profile = values["cpu-profile"] && processor ? await startCpuProfile() : null;
+const allocations = values["allocation-profile"] && processor ? await startAllocationProfile() : null;
 const sampler = resourceSampler();
+const stackSampler = stackCpuSampler();
 started = performance.now();
 const children: RunningService[] = [];
 if (processor) await processor.start();
@@ -104,6 +107,7 @@ while (pending > 0) {
 }
 const drainedSeconds = (performance.now() - started) / 1000;
 const benchResources = sampler.stop();
+const stackCpuSeconds = stackSampler.stop();
 // With processes, the processors' own CPU and peak RSS (from /proc), not this process's.
 const perInstance = children.map((child) => processResources(child.child.pid!));
 const resources = processor
@@ -116,6 +120,9 @@ const resources = processor
       perInstance,
     };
 if (profile) await profile.stop(values["cpu-profile"]!);
+if (allocations) await allocations.stop(values["allocation-profile"]!);
+// In-process only: how many records a batch held, and how many customer states each event cost to write.
+const batchShape = processor ? await batchStatistics() : null;
 if (processor) await processor.stop();
 for (const child of children) {
   child.child.kill("SIGTERM");
@@ -173,7 +180,9 @@ const result = {
     allKeysUsedMemory: Math.round((usedAfter - usedBefore) / customers.length),
     sampled,
   },
+  batches: batchShape,
   resources,
+  stackCpuSeconds,
 };
 console.log(JSON.stringify(result, null, 2));
 mkdirSync("bench-results", { recursive: true });
@@ -185,6 +194,14 @@ console.log(
 console.log(
   `processor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}; vs consume + decode ${result.consumeAndDecode.eventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratioToConsumeAndDecode}`,
 );
+async function batchStatistics() {
+  const values = (await metrics.getSingleMetric("clm_processor_batch_events")!.get()).values as { metricName?: string; value: number }[];
+  const count = values.find((value) => value.metricName === "clm_processor_batch_events_count")?.value ?? 0;
+  const sum = values.find((value) => value.metricName === "clm_processor_batch_events_sum")?.value ?? 0;
+  const writes = (await metrics.getSingleMetric("clm_processor_customer_writes_total")!.get()).values[0]?.value ?? 0;
+  return { count, meanEvents: Math.round(sum / Math.max(1, count)), customerWritesPerEvent: Number((writes / total).toFixed(3)) };
+}
+
 if (!values.keep) {
   await wipePrefix(redis, layout);
   await deleteTopics(kafka, config);

@@ -67,6 +67,31 @@ export function processResources(pid: number): { cpuSeconds: number; peakRssMiB:
   return { cpuSeconds: Number((ticks / 100).toFixed(1)), peakRssMiB: hwm ? Math.round(Number(hwm[1]) / 1024) : 0 };
 }
 
+/**
+ * CPU seconds the local stack's Redis and Kafka broker spend during a phase (they share the
+ * machine's cores with the service being measured). Read from the stack's pid files; a server
+ * without one (a stack started elsewhere) is left out.
+ */
+export function stackCpuSampler(stackDir = process.env.CLM_STACK_DIR ?? ".stack") {
+  const pids: Record<string, number> = {};
+  for (const server of ["redis", "kafka"]) {
+    try {
+      // "<pid> <start time> <process group>" (infra/stack.sh)
+      pids[server] = Number(readFileSync(`${stackDir}/pids/${server}.pid`, "utf8").trim().split(" ")[0]);
+    } catch {
+      // not started by this checkout's stack script
+    }
+  }
+  const read = () => Object.fromEntries(Object.entries(pids).map(([server, pid]) => [server, processResources(pid).cpuSeconds]));
+  const before = read();
+  return {
+    stop(): Record<string, number> {
+      const after = read();
+      return Object.fromEntries(Object.entries(after).map(([server, seconds]) => [server, Number((seconds - before[server]!).toFixed(1))]));
+    },
+  };
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -83,6 +108,25 @@ export async function startCpuProfile(): Promise<{ stop(path: string): Promise<v
   return {
     async stop(path) {
       const { profile } = await session.post("Profiler.stop");
+      writeFileSync(path, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
+/**
+ * Where a phase allocates: V8's sampling heap profiler, keeping samples of objects the GC already
+ * collected (young garbage is what scavenges pay for). Open the .heapprofile in Chrome DevTools.
+ */
+export async function startAllocationProfile(): Promise<{ stop(path: string): Promise<void> }> {
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.enable");
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return {
+    async stop(path) {
+      const { profile } = await session.post("HeapProfiler.stopSampling");
       writeFileSync(path, JSON.stringify(profile));
       session.disconnect();
     },
