@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -11,7 +12,7 @@ import { RedisLayout, StateStore, wipePrefix } from "@clm/processor";
 import { createClickHouse, queryRows } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka, Message } from "kafkajs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka, waitFor } from "./support/pipeline.ts";
@@ -81,8 +82,30 @@ const READY = { ingest: "ingest listening", processor: "processor running", proc
 /** Malformed input mixed into the load: this many bad items in the HTTP batches, and as many bad raw records on the topic. */
 const MALFORMED = Number(process.env.FAULT_TEST_MALFORMED ?? 5000);
 
+/** Every service process the test started, killed ones too: their logs explain a failure. */
+const everyService: { name: string; service: RunningService }[] = [];
+
+const logDirectory = `.run/pipeline-faults-${SEED}`;
+
+/** Keeps each process's log in .run/ (read after a run: what kafkajs and the services said under each fault). */
+function writeServiceLogs(): void {
+  mkdirSync(logDirectory, { recursive: true });
+  for (const [index, { name, service }] of everyService.entries()) writeFileSync(`${logDirectory}/${index}-${name}.log`, service.output());
+}
+
+/** Prints each process's warnings, errors and assignments, so a CI failure can be read from its output. */
+function reportServiceLogs(): void {
+  writeServiceLogs();
+  for (const [index, { name, service }] of everyService.entries()) {
+    const output = service.output();
+    const notable = output.split("\n").filter((line) => /"level":(40|50|60)/.test(line) || line.includes("partitions assigned"));
+    console.log(`--- ${name} #${index} (${notable.length} warnings, errors and assignments; full log in ${logDirectory}/${index}-${name}.log)\n${notable.slice(-25).join("\n")}`);
+  }
+}
+
 async function start(name: keyof typeof services): Promise<void> {
   const service = startService(ENTRIES[name], envOf(config));
+  everyService.push({ name, service });
   await service.waitForLog(READY[name], 120_000);
   services[name] = service;
 }
@@ -118,6 +141,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  writeServiceLogs();
   stack("up"); // whatever happened, leave every server running for the next suite
   for (const service of Object.values(services)) {
     service?.child.kill("SIGTERM");
@@ -132,6 +156,7 @@ afterAll(async () => {
 
 describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
   it("ends with the pure core's state, stage changes and ClickHouse rows after kills and server restarts under load", async () => {
+    onTestFailed(reportServiceLogs);
     const faults: { name: string; inject: () => Promise<void> }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       faults.push(

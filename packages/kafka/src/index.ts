@@ -4,4 +4,4 @@ export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { createIdempotentProducer } from "./producer.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
-export { onConsumerStopped } from "./consumer-crash.ts";
+export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";

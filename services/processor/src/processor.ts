@@ -1,7 +1,7 @@
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
-import { AvroSerde, createIdempotentProducer, ensureProjectTopics, onConsumerStopped } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
 import type { Redis } from "ioredis";
@@ -47,6 +47,7 @@ export class Processor {
   /** One idempotent producer per partition: an idempotent kafkajs producer has one request in flight, so a shared one would queue every partition's publishes behind each other. */
   private readonly producers = new Map<number, Promise<Producer>>();
   private consumer: Consumer | null = null;
+  private supervision: SupervisedConsumer | null = null;
   private tick: NodeJS.Timeout | null = null;
   private ticking = false;
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
@@ -119,13 +120,16 @@ export class Processor {
       for (const partition of assigned) void this.worker(partition).resumeOffset().catch(() => undefined);
       logger.info({ partitions: this.ownedPartitions }, "partitions assigned");
     });
-    onConsumerStopped(consumer, logger, this.options.onFatal);
     consumer.on(consumer.events.REBALANCING, () => {
+      this.owned = new Set();
+    });
+    // A crashed consumer has left its group: another process may own its partitions now.
+    consumer.on(consumer.events.CRASH, () => {
       this.owned = new Set();
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [config.TOPIC_EVENTS], fromBeginning: options.fromBeginning ?? true });
-    await consumer.run({
+    this.supervision = await runSupervised(consumer, {
       eachBatchAutoResolve: false,
       autoCommitInterval: 1000,
       // The process is CPU-bound on one thread: two batches in flight overlap one's Redis round trip
@@ -144,7 +148,7 @@ export class Processor {
         await commitOffsetsIfNecessary();
         await heartbeat();
       },
-    });
+    }, { logger, onFatal: this.options.onFatal });
     this.tick = setInterval(() => void this.onTick(), config.CLOCK_MODE === "wall" ? config.TIMER_SWEEP_INTERVAL_MS : 1000);
   }
 
@@ -224,6 +228,7 @@ export class Processor {
   async stop(): Promise<void> {
     if (this.tick) clearInterval(this.tick);
     this.tick = null;
+    this.supervision?.cancel();
     await this.consumer?.disconnect();
     this.owned = new Set();
     // Publish what any partition this process worked on still holds (a new owner may race: duplicates, never loss).

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig } from "@clm/core";
-import { AvroSerde, ensureProjectTopics, onConsumerStopped } from "@clm/kafka";
+import { AvroSerde, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
@@ -43,6 +43,7 @@ export class Sink {
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
   private readonly options: Required<SinkOptions>;
   private consumer: Consumer | null = null;
+  private supervision: SupervisedConsumer | null = null;
   private admin: Admin | null = null;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<boolean> | null = null;
@@ -83,15 +84,13 @@ export class Sink {
       this.buffer.retainOffsets((topic, partition) => owned.has(`${topic}:${partition}`));
       logger.info({ assignment: event.payload.memberAssignment }, "partitions assigned");
     });
-    onConsumerStopped(consumer, logger, this.options.onFatal);
     await consumer.connect();
     await consumer.subscribe({ topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES], fromBeginning: options.fromBeginning ?? true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: true,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    this.supervision = await runSupervised(
+      consumer,
+      { autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch: (payload) => this.onBatch(payload) },
+      { logger, onFatal: this.options.onFatal },
+    );
     this.timer = setInterval(() => this.flushIfDue(), Math.min(100, config.SINK_FLUSH_INTERVAL_MS));
   }
 
@@ -187,6 +186,7 @@ export class Sink {
   /** Graceful stop: stop consuming, write what is held (a few tries), commit, leave the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.supervision?.cancel();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     if (this.flushing) await this.flushing;
