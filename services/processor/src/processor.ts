@@ -184,14 +184,17 @@ export class Processor {
       const created = createIdempotentProducer(this.options.kafka);
       const { config } = this.options;
       // An empty send loads the topics' metadata (and runs the send path once) before the first real
-      // stage change has to wait for it; it produces nothing.
+      // stage change has to wait for it; it produces nothing, and if it fails the first send loads it.
       const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
       producer = created
         .connect()
-        .then(() => created.sendBatch({ topicMessages, acks: -1 }))
+        .then(() => created.sendBatch({ topicMessages, acks: -1 }).catch(() => undefined))
         .then(() => created);
-      // A failed connect is not cached: the next publish tries again.
-      producer.catch(() => this.producers.delete(partition));
+      // A failed connect is not cached (the next publish tries again) and leaves no socket behind.
+      producer.catch(() => {
+        this.producers.delete(partition);
+        void created.disconnect().catch(() => undefined);
+      });
       this.producers.set(partition, producer);
     }
     return producer;

@@ -41,6 +41,7 @@ export async function createTopics(kafka: Kafka, config: Config): Promise<void> 
   }
 }
 
+/** Deletes the config's topics and their schema subjects (tests and benches make thousands of throwaway topics). */
 export async function deleteTopics(kafka: Kafka, config: Config): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -48,6 +49,17 @@ export async function deleteTopics(kafka: Kafka, config: Config): Promise<void> 
     await admin.deleteTopics({ topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_DEAD_LETTER], timeout: 10_000 }).catch(() => undefined);
   } finally {
     await admin.disconnect();
+  }
+  await deleteSubjects(config.SCHEMA_REGISTRY_URL, [`${config.TOPIC_EVENTS}-value`, `${config.TOPIC_STAGE_CHANGES}-value`]);
+}
+
+/** Deletes schema subjects for good (soft, then permanent, as the Confluent API asks); a missing subject is fine. */
+export async function deleteSubjects(registryUrl: string, subjects: readonly string[]): Promise<void> {
+  for (const subject of subjects) {
+    for (const query of ["", "?permanent=true"]) {
+      const response = await fetch(`${registryUrl}/subjects/${encodeURIComponent(subject)}${query}`, { method: "DELETE" }).catch(() => null);
+      await response?.body?.cancel();
+    }
   }
 }
 
