@@ -1,6 +1,6 @@
 /**
  * Event → stage-change latency at a fixed input rate, on the local stack:
- *   npm run bench -- latency [--rate 5000] [--seconds 30] [--warmup 5]
+ *   npm run bench -- latency [--rate 5000] [--seconds 30] [--warmup 5] [--cpu-profile-dir DIR]
  * The processor runs as its own process (wall clock, as in production). This process produces
  * purchases at the fixed rate (Avro, acks=all) — first purchases of new customers, each of which
  * gives its customer a first stage — and consumes the stage-change topic. Three latencies, all on this
@@ -25,7 +25,7 @@ import { envOf, startService } from "../tests/integration/support/child-service.
 import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
 import { machine, percentile, processResources } from "./support.ts";
 
-const { values } = parseArgs({ options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "30" }, warmup: { type: "string", default: "5" } } });
+const { values } = parseArgs({ options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "30" }, warmup: { type: "string", default: "5" }, "cpu-profile-dir": { type: "string" } } });
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const warmupSeconds = Number(values.warmup);
@@ -44,7 +44,9 @@ const changes = new AvroSerde<StageChangeRecord>(registry, `${config.TOPIC_STAGE
 await events.register();
 await changes.register();
 
-const processor = startService("services/processor/src/main.ts", envOf(config));
+// --cpu-profile-dir: the processor writes a V8 CPU profile of its whole run there (0.5 ms samples).
+const profileFlags = values["cpu-profile-dir"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-profile-dir"]}`, "--cpu-prof-interval=500"] : [];
+const processor = startService("services/processor/src/main.ts", envOf(config), [], profileFlags);
 const warmUpMs = (JSON.parse(await processor.waitForLog("code paths warmed up", 120_000)) as { ms: number }).ms;
 await processor.waitForLog("processor running", 120_000);
 // Load before the group has assigned partitions would measure the group join, not the event path.

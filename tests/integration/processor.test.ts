@@ -2,7 +2,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_
 import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, encodeHistoryEntry, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
 import { AvroSerde, createRegistry, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, warmUp, warmUpClients, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -281,4 +281,20 @@ describe("large writes", () => {
     expect(await store.outboxLength(0)).toBe(outbox.length);
     await wipePrefix(redis, layout);
   }, 60_000);
+});
+
+describe("the warm-up of a starting processor", () => {
+  it("runs Redis's read and write paths on made-up customers and leaves nothing in Redis", async () => {
+    const prefix = `${config.REDIS_KEY_PREFIX}-warm-up`;
+    const registry = createRegistry(config.SCHEMA_REGISTRY_URL);
+    const events = new AvroSerde<CustomerEventRecord>(registry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    const changes = new AvroSerde<StageChangeRecord>(registry, `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    await events.register();
+    await changes.register();
+    const samples = warmUp(events, changes, lifecycle, 300);
+    expect(samples.states.size).toBe(300);
+    expect(samples.stageChanges.length).toBeGreaterThan(300);
+    await warmUpClients(new StateStore(redis, new RedisLayout(prefix), 10), samples);
+    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+  });
 });

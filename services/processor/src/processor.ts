@@ -11,7 +11,7 @@ import { PartitionWorker } from "./partition-worker.ts";
 import { RedisLayout } from "./redis-layout.ts";
 import { RfmBoundaryStore } from "./rfm-boundaries.ts";
 import { StateStore } from "./state-store.ts";
-import { warmUp } from "./warm-up.ts";
+import { warmUp, warmUpClients } from "./warm-up.ts";
 
 export interface ProcessorOptions {
   config: Config;
@@ -95,7 +95,7 @@ export class Processor {
     await this.store.loadScripts();
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
-    warmUp(this.eventsSerde, this.stageSerde, this.options.lifecycle);
+    await warmUpClients(this.store, warmUp(this.eventsSerde, this.stageSerde, this.options.lifecycle));
     logger.info({ ms: Math.round(performance.now() - warmUpStarted) }, "code paths warmed up");
 
 

@@ -8,9 +8,12 @@ import {
   foldPartitionBatch,
   type BatchRecord,
   type CustomerEvent,
+  type CustomerState,
   type LifecycleConfig,
 } from "@clm/core";
-import type { AvroSerde } from "@clm/kafka";
+import { JavaCompatiblePartitioner, type AvroSerde } from "@clm/kafka";
+import { createRequire } from "node:module";
+import { packOutboxEntry, type StateStore } from "./state-store.ts";
 
 const DAY = 86_400_000;
 
@@ -20,7 +23,13 @@ const DAY = 86_400_000;
  * published its first stage changes ~1 s late (docs/performance.md, latency). Pure work on
  * in-memory data: nothing is written anywhere.
  */
-export function warmUp(events: AvroSerde<CustomerEventRecord>, stageChanges: AvroSerde<StageChangeRecord>, lifecycle: LifecycleConfig, customers = 2000): void {
+/** What the warm-up made, for warming the clients' paths on realistic sizes. */
+export interface WarmUpSamples {
+  states: Map<string, CustomerState>;
+  stageChanges: { key: string; value: Buffer }[];
+}
+
+export function warmUp(events: AvroSerde<CustomerEventRecord>, stageChanges: AvroSerde<StageChangeRecord>, lifecycle: LifecycleConfig, customers = 2000): WarmUpSamples {
   const records: BatchRecord[] = [];
   const start = Date.UTC(2020, 0, 1);
   for (let round = 0; round < 6; round++) {
@@ -40,9 +49,61 @@ export function warmUp(events: AvroSerde<CustomerEventRecord>, stageChanges: Avr
   }
   const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
   for (const [customerId, state] of result.changed) decodeState(customerId, encodeState(state));
+  const encoded: WarmUpSamples["stageChanges"] = [];
   for (const { effect } of result.effects) {
     if (effect.kind !== "stage_changed") continue;
-    stageChanges.encode(stageChangeToRecord(effect.transition, null));
+    encoded.push({ key: effect.transition.customerId, value: stageChanges.encode(stageChangeToRecord(effect.transition, null)) });
     decodeHistoryEntry(effect.transition.customerId, encodeHistoryEntry(effect.transition));
+  }
+  return { states: result.changed, stageChanges: encoded };
+}
+
+// A partition no topic has: its keys are read, never written (the fenced write below changes nothing).
+const SCRATCH_PARTITION = -1;
+
+/**
+ * Runs the clients' per-batch paths once on the warm-up's data, so a just-started processor's
+ * first batches do not pay for compiling them: a CPU profile of the first second of load showed
+ * ioredis's command encoding and kafkajs's produce encoding taking half of a saturated core.
+ * Redis: the loads, and a commit fenced off by a sequence no partition has (it writes nothing).
+ * Kafka: kafkajs encodes produce requests of the stage changes without sending them.
+ */
+export async function warmUpClients(store: StateStore, samples: WarmUpSamples, rounds = 3): Promise<void> {
+  // Half with a timer deadline, half without, as a batch's write has both.
+  const customers = [...samples.states].map(([customerId, state], index) => ({ customerId, state, deadline: index % 2 === 0 ? Date.UTC(2020, 0, 1) : null }));
+  const outbox = samples.stageChanges.map((change) => packOutboxEntry(change.key, change.value));
+  for (let round = 0; round < rounds; round++) {
+    await store.loadStates(SCRATCH_PARTITION, samples.states.keys());
+    const seq = await store.commit(SCRATCH_PARTITION, { expectedSeq: -1, offset: null, watermark: null, customers, outbox, history: [] });
+    if (seq !== null) throw new Error("the warm-up's write was not fenced off");
+    await store.readOutbox(SCRATCH_PARTITION, 500);
+    await encodeProduceRequests(samples.stageChanges);
+  }
+}
+
+type ProduceRequestV3 = (options: { acks: number; timeout: number; topicData: unknown[] }) => { encode(): Promise<{ buffer: Buffer }> };
+type GroupMessagesPerPartition = (options: { topic: string; partitionMetadata: { partitionId: number; leader: number }[]; messages: unknown[]; partitioner: unknown }) => Record<string, unknown[]>;
+
+/**
+ * kafkajs's produce encoding (grouping by partition, record batch, CRC) through its own modules.
+ * They are internal to kafkajs (pinned in package-lock.json); if they move, this warm-up is skipped.
+ */
+async function encodeProduceRequests(messages: readonly { key: string; value: Buffer }[]): Promise<void> {
+  const requireFromHere = createRequire(import.meta.url);
+  let produceRequest: ProduceRequestV3;
+  let groupMessages: GroupMessagesPerPartition;
+  try {
+    produceRequest = requireFromHere("kafkajs/src/protocol/requests/produce/v3/request.js") as ProduceRequestV3;
+    groupMessages = requireFromHere("kafkajs/src/producer/groupMessagesPerPartition.js") as GroupMessagesPerPartition;
+  } catch {
+    return;
+  }
+  const partitioner = JavaCompatiblePartitioner();
+  const partitionMetadata = [0, 1, 2, 3].map((partitionId) => ({ partitionId, leader: 0 }));
+  for (let first = 0; first < messages.length; first += 500) {
+    const chunk = messages.slice(first, first + 500);
+    const perPartition = groupMessages({ topic: "warm-up", partitionMetadata, messages: chunk, partitioner });
+    const partitions = Object.entries(perPartition).map(([partition, grouped]) => ({ partition: Number(partition), firstSequence: 0, messages: grouped }));
+    await produceRequest({ acks: -1, timeout: 30_000, topicData: [{ topic: "warm-up", partitions }] }).encode();
   }
 }

@@ -24,8 +24,8 @@ export interface RunningService {
 }
 
 /** Starts a service's main.ts as a real process (the way `npm start` would), capturing its JSON logs. */
-export function startService(entry: string, env: NodeJS.ProcessEnv, args: string[] = []): RunningService {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, "--import", "tsx", entry, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+export function startService(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: readonly string[] = []): RunningService {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeFlags, "--import", "tsx", entry, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let buffer = "";
   const listeners: { text: string; resolve: (line: string) => void }[] = [];
   const onData = (chunk: Buffer) => {
