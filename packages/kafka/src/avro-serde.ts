@@ -26,6 +26,8 @@ export class AvroSerde<T> {
   private writerId: number | null = null;
   private readonly resolvers = new Map<number, unknown>();
   private readonly readerType: avro.Type;
+  /** Where encode writes before copying out: grows to the largest value seen. */
+  private scratch = Buffer.allocUnsafe(4096);
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -60,11 +62,18 @@ export class AvroSerde<T> {
   }
 
   encode(value: T): Buffer {
-    const body = this.readerType.toBuffer(value);
-    const out = Buffer.allocUnsafe(5 + body.length);
-    out[0] = 0;
-    out.writeUInt32BE(this.schemaId, 1);
-    body.copy(out, 5);
+    // Written after the header into a reused buffer, then copied out once (avsc's toBuffer
+    // allocates a zero-filled body that was then copied again behind the header).
+    let end = this.readerType.encode(value, this.scratch, 5);
+    if (end < 0) {
+      // avsc returns minus the bytes it was short of.
+      this.scratch = Buffer.allocUnsafe(Math.max(2 * this.scratch.length, this.scratch.length - end));
+      end = this.readerType.encode(value, this.scratch, 5);
+    }
+    this.scratch[0] = 0;
+    this.scratch.writeUInt32BE(this.schemaId, 1);
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, 0, 0, end);
     return out;
   }
 
