@@ -9,3 +9,5 @@ if [[ ! -x node_modules/.bin/vitest || ! -f $stamp || package-lock.json -nt $sta
   echo "installing npm dependencies (npm ci) …"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# Also when nothing was installed: a node_modules from before the patches gets them (idempotent).
+node scripts/patch-kafkajs.mjs
