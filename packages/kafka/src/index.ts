@@ -5,3 +5,4 @@ export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { createIdempotentProducer } from "./producer.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
 export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";
+export { KAFKAJS_INTERNAL_PATHS, loadKafkajsInternals, type KafkajsInternals } from "./kafkajs-internals.ts";

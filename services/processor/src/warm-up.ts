@@ -11,11 +11,16 @@ import {
   type CustomerState,
   type LifecycleConfig,
 } from "@clm/core";
-import { JavaCompatiblePartitioner, type AvroSerde } from "@clm/kafka";
-import { createRequire } from "node:module";
+import { JavaCompatiblePartitioner, loadKafkajsInternals, type AvroSerde } from "@clm/kafka";
 import { packOutboxEntry, type StateStore } from "./state-store.ts";
 
 const DAY = 86_400_000;
+
+/** What the warm-up made, for warming the clients' paths on realistic sizes. */
+export interface WarmUpSamples {
+  states: Map<string, CustomerState>;
+  stageChanges: { key: string; value: Buffer }[];
+}
 
 /**
  * Runs the per-record code paths on made-up customers before the processor takes input, so V8
@@ -23,11 +28,6 @@ const DAY = 86_400_000;
  * published its first stage changes ~1 s late (docs/performance.md, latency). Pure work on
  * in-memory data: nothing is written anywhere.
  */
-/** What the warm-up made, for warming the clients' paths on realistic sizes. */
-export interface WarmUpSamples {
-  states: Map<string, CustomerState>;
-  stageChanges: { key: string; value: Buffer }[];
-}
 
 export function warmUp(events: AvroSerde<CustomerEventRecord>, stageChanges: AvroSerde<StageChangeRecord>, lifecycle: LifecycleConfig, customers = 2000): WarmUpSamples {
   const records: BatchRecord[] = [];
@@ -81,29 +81,16 @@ export async function warmUpClients(store: StateStore, samples: WarmUpSamples, r
   }
 }
 
-type ProduceRequestV3 = (options: { acks: number; timeout: number; topicData: unknown[] }) => { encode(): Promise<{ buffer: Buffer }> };
-type GroupMessagesPerPartition = (options: { topic: string; partitionMetadata: { partitionId: number; leader: number }[]; messages: unknown[]; partitioner: unknown }) => Record<string, unknown[]>;
-
-/**
- * kafkajs's produce encoding (grouping by partition, record batch, CRC) through its own modules.
- * They are internal to kafkajs (pinned in package-lock.json); if they move, this warm-up is skipped.
- */
+/** kafkajs's produce encoding (grouping by partition, record batch, CRC) through its own modules; skipped if they moved. */
 async function encodeProduceRequests(messages: readonly { key: string; value: Buffer }[]): Promise<void> {
-  const requireFromHere = createRequire(import.meta.url);
-  let produceRequest: ProduceRequestV3;
-  let groupMessages: GroupMessagesPerPartition;
-  try {
-    produceRequest = requireFromHere("kafkajs/src/protocol/requests/produce/v3/request.js") as ProduceRequestV3;
-    groupMessages = requireFromHere("kafkajs/src/producer/groupMessagesPerPartition.js") as GroupMessagesPerPartition;
-  } catch {
-    return;
-  }
+  const kafkajs = loadKafkajsInternals();
+  if (!kafkajs) return;
   const partitioner = JavaCompatiblePartitioner();
   const partitionMetadata = [0, 1, 2, 3].map((partitionId) => ({ partitionId, leader: 0 }));
   for (let first = 0; first < messages.length; first += 500) {
     const chunk = messages.slice(first, first + 500);
-    const perPartition = groupMessages({ topic: "warm-up", partitionMetadata, messages: chunk, partitioner });
+    const perPartition = kafkajs.groupMessagesPerPartition({ topic: "warm-up", partitionMetadata, messages: chunk, partitioner });
     const partitions = Object.entries(perPartition).map(([partition, grouped]) => ({ partition: Number(partition), firstSequence: 0, messages: grouped }));
-    await produceRequest({ acks: -1, timeout: 30_000, topicData: [{ topic: "warm-up", partitions }] }).encode();
+    await kafkajs.produceRequestV3({ acks: -1, timeout: 30_000, topicData: [{ topic: "warm-up", partitions }] }).encode();
   }
 }
