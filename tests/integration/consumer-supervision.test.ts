@@ -1,15 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { runSupervised } from "@clm/kafka";
 import { Kafka, KafkaJSGroupCoordinatorNotFound, logLevel } from "kafkajs";
 import { afterAll, describe, expect, it } from "vitest";
 import { kafkaWithFileTopics } from "./support/file-topics.ts";
-import { isolatedConfig, testLogger, waitFor } from "./support/pipeline.ts";
+import { isolatedConfig, stack, testLogger, waitFor } from "./support/pipeline.ts";
 
 /** How the services' consumers live through errors, on real Kafka: a broker outage is waited out, a poison error is fatal. */
 const config = isolatedConfig({ TOPIC_PARTITIONS: "1" });
 const kafka = kafkaWithFileTopics(config);
-const stack = (...args: string[]) => execFileSync("bash", ["infra/stack.sh", ...args], { stdio: "pipe", timeout: 180_000 });
 
 afterAll(() => {
   stack("up"); // whatever happened, leave the broker running for the next suite
@@ -26,21 +24,19 @@ describe("a supervised consumer", () => {
   it("reaches onFatal with the error when kafkajs stops it for a poison error", async () => {
     await produce("poison");
     const consumer = kafka.consumer({ groupId: `crash-${randomUUID()}`, maxWaitTimeInMs: 100, retry: { retries: 0 } });
-    const fatal = new Promise<Error>((resolve) => {
-      void (async () => {
-        await consumer.connect();
-        await consumer.subscribe({ topic: config.TOPIC_EVENTS, fromBeginning: true });
-        await runSupervised(
-          consumer,
-          {
-            eachBatch: async () => {
-              throw new RangeError("Maximum call stack size exceeded"); // what a 200k-argument call threw
-            },
-          },
-          { logger: testLogger, onFatal: resolve },
-        );
-      })();
-    });
+    let reportFatal: (error: Error) => void = () => undefined;
+    const fatal = new Promise<Error>((resolve) => (reportFatal = resolve));
+    await consumer.connect();
+    await consumer.subscribe({ topic: config.TOPIC_EVENTS, fromBeginning: true });
+    await runSupervised(
+      consumer,
+      {
+        eachBatch: async () => {
+          throw new RangeError("Maximum call stack size exceeded"); // what a 200k-argument call threw
+        },
+      },
+      { logger: testLogger, onFatal: (error) => reportFatal(error) },
+    );
     const error = await fatal;
     expect(error.message).toContain("Maximum call stack size exceeded");
     await consumer.disconnect();

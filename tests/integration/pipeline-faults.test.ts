@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
@@ -15,7 +14,7 @@ import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
-import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka, waitFor } from "./support/pipeline.ts";
+import { createTopics, deleteTopics, isolatedConfig, readTopic, stack, testKafka, waitFor } from "./support/pipeline.ts";
 
 /**
  * The whole pipeline as real processes — ingest, processor, sink — loading the CDNOW log through
@@ -36,7 +35,6 @@ const random = () => {
   seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
   return seed / 2_147_483_648;
 };
-const stack = (...args: string[]) => execFileSync("bash", ["infra/stack.sh", ...args], { stdio: "pipe", timeout: 180_000 });
 
 /** A bad HTTP item of one of several kinds, each with the field ingest must name. */
 function malformedItem(index: number): { item: unknown; field: string } {

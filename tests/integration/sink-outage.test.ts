@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
@@ -11,7 +10,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, stack, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
 /**
  * ClickHouse stops while events keep arriving: the processor must go on (stage changes keep
@@ -22,7 +21,6 @@ const OUTAGE_MS = process.env.CLM_LONG_FAULTS === "1" ? 60_000 : 8_000;
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const config = isolatedConfig({ CLICKHOUSE_DATABASE: `test_${run}`, SINK_GROUP_ID: `test-${run}-sink`, SINK_FLUSH_INTERVAL_MS: "200", SINK_RETRY_MAX_MS: "2000" });
 const db = config.CLICKHOUSE_DATABASE;
-const stack = (...args: string[]) => execFileSync("bash", ["infra/stack.sh", ...args], { stdio: "pipe", timeout: 120_000 });
 let kafka: Kafka;
 let redis: Redis;
 let clickhouse: ClickHouseClient;

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { loadConfig, type Config } from "@clm/config";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
@@ -25,6 +26,11 @@ export function isolatedConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: "silent",
     ...overrides,
   });
+}
+
+/** Runs `infra/stack.sh` with these arguments (fault tests stop and start servers of the local stack). */
+export function stack(...args: string[]): void {
+  execFileSync("bash", ["infra/stack.sh", ...args], { stdio: "pipe", timeout: 180_000 });
 }
 
 export function testKafka(config: Config): Kafka {
