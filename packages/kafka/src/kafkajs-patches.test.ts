@@ -4,9 +4,26 @@ import { describe, expect, it } from "vitest";
 import { KAFKAJS_INTERNAL_PATHS, loadKafkajsInternals } from "./kafkajs-internals.ts";
 import { JavaCompatiblePartitioner, partitionForKey } from "./partitioner.ts";
 
-// scripts/patch-kafkajs.mjs (postinstall) changes two kafkajs internals; these tests hold the
+// scripts/patch-kafkajs.mjs (postinstall) changes kafkajs internals; these tests hold the
 // patched code to what kafkajs must do, and check that the install applied the patches.
 const require = createRequire(import.meta.url);
+// Fetch decoding, reached only by these tests (the services use it through kafkajs's consumer).
+const FETCH_PATHS = {
+  recordDecoder: "kafkajs/src/protocol/recordBatch/record/v0/decoder.js",
+  batch: "kafkajs/src/consumer/batch.js",
+} as const;
+type Long = { toString(): string };
+const LongOf = require("kafkajs/src/utils/long") as { fromValue(value: string | number): Long };
+const { RecordBatch } = require("kafkajs/src/protocol/recordBatch/v0/index.js") as {
+  RecordBatch(options: { firstOffset: Long; firstTimestamp: Long; maxTimestamp: Long; lastOffsetDelta: number; records: { buffer: Buffer }[] }): Promise<{ buffer: Buffer }>;
+};
+const decodeRecordBatch = require("kafkajs/src/protocol/recordBatch/v0/decoder.js") as (decoder: unknown) => Promise<{ records: { offset: string; timestamp: string; key: Buffer }[] }>;
+const Decoder = require("kafkajs/src/protocol/decoder.js") as new (buffer: Buffer) => unknown;
+const Batch = require(FETCH_PATHS.batch) as new (
+  topic: string,
+  fetchedOffset: string,
+  data: { partition: number; highWatermark: string; abortedTransactions: never[]; messages: { offset: string; isControlRecord?: boolean }[] },
+) => { messages: { offset: string }[] };
 const kafkajs = loadKafkajsInternals();
 if (!kafkajs) throw new Error(`kafkajs's internal modules are not where the project expects them: ${Object.values(KAFKAJS_INTERNAL_PATHS).join(", ")}`);
 const { groupMessagesPerPartition, Encoder, Record } = kafkajs;
@@ -17,6 +34,47 @@ describe("kafkajs as patched after install", () => {
   it("has both patches applied, and the internal modules the project uses are where it expects them", () => {
     expect(readFileSync(require.resolve(KAFKAJS_INTERNAL_PATHS.groupMessagesPerPartition), "utf8")).toContain(MARK);
     expect(readFileSync(require.resolve(KAFKAJS_INTERNAL_PATHS.Encoder), "utf8").split(MARK).length).toBe(3);
+    expect(readFileSync(require.resolve(FETCH_PATHS.recordDecoder), "utf8").split(MARK).length).toBe(3);
+    expect(readFileSync(require.resolve(FETCH_PATHS.batch), "utf8")).toContain(MARK);
+  });
+
+  it("decodes every record's offset and timestamp exactly, below 2^53 and beyond it", async () => {
+    // Deltas of every varlong length, both signs; bases where base + delta leaves the exact Number range.
+    const timestampDeltas = [0, 1, -1, 63, -64, 8191, 1_048_575, -(2 ** 30), 2 ** 41, -(2 ** 48) + 1, 2 ** 48, 2 ** 55];
+    const cases = [
+      { firstOffset: "0", firstTimestamp: "1700000000000" },
+      { firstOffset: "123456789", firstTimestamp: "-1" },
+      { firstOffset: String(2 ** 53 - 5), firstTimestamp: String(2 ** 53 - 3) },
+      { firstOffset: "9223372036854770000", firstTimestamp: "9007199254740993" },
+    ];
+    for (const { firstOffset, firstTimestamp } of cases) {
+      const records = timestampDeltas.map((timestampDelta, offsetDelta) =>
+        Record({ offsetDelta, timestampDelta, key: `k${offsetDelta}`, value: Buffer.from("v") }),
+      );
+      const encoded = await RecordBatch({
+        firstOffset: LongOf.fromValue(firstOffset),
+        firstTimestamp: LongOf.fromValue(firstTimestamp),
+        maxTimestamp: LongOf.fromValue(firstTimestamp),
+        lastOffsetDelta: records.length - 1,
+        records,
+      });
+      const decoded = await decodeRecordBatch(new Decoder(encoded.buffer));
+      expect(decoded.records.map((record) => [record.offset, record.timestamp, record.key.toString()])).toEqual(
+        timestampDeltas.map((delta, index) => [
+          (BigInt(firstOffset) + BigInt(index)).toString(),
+          (BigInt(firstTimestamp) + BigInt(delta)).toString(),
+          `k${index}`,
+        ]),
+      );
+    }
+  });
+
+  it("keeps a fetched batch's records from the fetched offset on, below 2^53 and beyond it", () => {
+    for (const base of [0n, 2n ** 53n - 3n, 9_223_372_036_854_770_000n]) {
+      const messages = [0n, 1n, 2n, 3n, 4n, 5n].map((delta) => ({ offset: (base + delta).toString() }));
+      const batch = new Batch("t", (base + 3n).toString(), { partition: 0, highWatermark: (base + 6n).toString(), abortedTransactions: [], messages });
+      expect(batch.messages.map((message) => message.offset)).toEqual(messages.slice(3).map((message) => message.offset));
+    }
   });
 
   it("groups a send's messages per partition, every message once, in send order", () => {
