@@ -70,6 +70,12 @@ export const configSchema = z
      * event on the 1M-event bench; 4 MiB: 0.08). At low load batches are small whatever this is.
      */
     PROCESSOR_FETCH_BYTES_PER_PARTITION: positiveInt(64 * 1024 * 1024).default(4 * 1024 * 1024),
+    /**
+     * Passes of the start-up warm-up (per-record code and the clients' paths on made-up customers,
+     * ~0.5–1 s each) before the processor joins its group. Three halved the first seconds' p99
+     * beside a busy core against one (docs/performance.md, sixth round); 0 skips it.
+     */
+    PROCESSOR_WARM_UP_PASSES: z.coerce.number().int().min(0).max(20).default(3),
     /** Prefix of every Redis key the processor owns; a rebuild can write beside the live state under another. */
     REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "expected 1..64 of [A-Za-z0-9_.-]").default("clm"),
     /** In `event` clock mode, deadlines fire only once the partition's watermark is this far past them. */

@@ -95,8 +95,11 @@ export class Processor {
     await this.store.loadScripts();
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
-    await warmUpClients(this.store, warmUp(this.eventsSerde, this.stageSerde, this.options.lifecycle));
-    logger.info({ ms: Math.round(performance.now() - warmUpStarted) }, "code paths warmed up");
+    // One pass left the first seconds slow beside a busy core; three measured better (docs/performance.md).
+    for (let pass = 0; pass < config.PROCESSOR_WARM_UP_PASSES; pass++) {
+      await warmUpClients(this.store, warmUp(this.eventsSerde, this.stageSerde, this.options.lifecycle));
+    }
+    logger.info({ ms: Math.round(performance.now() - warmUpStarted), passes: config.PROCESSOR_WARM_UP_PASSES }, "code paths warmed up");
 
 
     const consumer = kafka.consumer({
