@@ -7,11 +7,11 @@
  *
  * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here)
  * ARGV: expectedSeq, newOffset|"", newWatermark|"", historyCap,
- *       n, state × n,
- *       scheduled, (deadline, customerId) × scheduled,
- *       unscheduled, customerId × unscheduled,
- *       outboxCount, outbox entry × outboxCount,
- *       historyGroups, (historyKeyIndex, count, entry × count) × historyGroups (oldest entry first)
+ *       length of a state key before its customer id (the timer index's member is the rest),
+ *       n, packed (state, deadline|"") × n,
+ *       packed outbox entries,
+ *       packed (count, entry × count) × m for the history keys in order (oldest entry first)
+ * Packed: values one after another, each as [u32 big-endian length][bytes] (StateStore's PackedValues).
  * Returns {1, newSeq} or {0, currentSeq} when fenced off.
  *
  * Sections are laid out so that each becomes a few variadic calls (MSET, ZADD, ZREM, RPUSH, LPUSH)
@@ -23,44 +23,61 @@ export const COMMIT_SCRIPT = `
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if seq ~= tonumber(ARGV[1]) then return {0, seq} end
 local CHUNK = 1000
--- command key ARGV[first .. first + count - 1], CHUNK values per call (even: ZADD pairs stay whole); the last reply.
-local function chunked(command, key, first, count)
+-- The values of a packed argument, in order.
+local function values(packed)
+  local list, count, at, size = {}, 0, 1, #packed
+  while at <= size do
+    local b1, b2, b3, b4 = string.byte(packed, at, at + 3)
+    local length = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
+    count = count + 1
+    list[count] = string.sub(packed, at + 4, at + 3 + length)
+    at = at + 4 + length
+  end
+  return list, count
+end
+-- command [key] list[first .. first + count - 1], CHUNK values per call (even: MSET and ZADD pairs stay whole); the last reply.
+local function chunked(command, key, list, first, count)
   local reply
   for offset = 0, count - 1, CHUNK do
-    reply = redis.call(command, key, unpack(ARGV, first + offset, first + math.min(offset + CHUNK, count) - 1))
+    local last = first + math.min(offset + CHUNK, count) - 1
+    if key then reply = redis.call(command, key, unpack(list, first + offset, last))
+    else reply = redis.call(command, unpack(list, first + offset, last)) end
   end
   return reply
 end
 local cap = tonumber(ARGV[4])
-local n = tonumber(ARGV[5])
-local a = 6
-local kv, size = {}, 0
+local memberFrom = tonumber(ARGV[5]) + 1
+local n = tonumber(ARGV[6])
+local states = values(ARGV[7])
+local kv, scheduled, unscheduled = {}, {}, {}
+local scheduledCount, unscheduledCount = 0, 0
 for i = 1, n do
-  kv[size + 1] = KEYS[3 + i]
-  kv[size + 2] = ARGV[a + i - 1]
-  size = size + 2
-  if size >= 2 * CHUNK or i == n then
-    redis.call('MSET', unpack(kv, 1, size))
-    size = 0
+  local key = KEYS[3 + i]
+  kv[2 * i - 1] = key
+  kv[2 * i] = states[2 * i - 1]
+  local deadline = states[2 * i]
+  local member = string.sub(key, memberFrom)
+  if deadline == '' then
+    unscheduledCount = unscheduledCount + 1
+    unscheduled[unscheduledCount] = member
+  else
+    scheduled[scheduledCount + 1] = deadline
+    scheduled[scheduledCount + 2] = member
+    scheduledCount = scheduledCount + 2
   end
 end
-a = a + n
-local scheduled = tonumber(ARGV[a]) * 2
-chunked('ZADD', KEYS[2], a + 1, scheduled)
-a = a + 1 + scheduled
-local unscheduled = tonumber(ARGV[a])
-chunked('ZREM', KEYS[2], a + 1, unscheduled)
-a = a + 1 + unscheduled
-local outboxCount = tonumber(ARGV[a])
-chunked('RPUSH', KEYS[3], a + 1, outboxCount)
-a = a + 1 + outboxCount
-local groups = tonumber(ARGV[a])
-a = a + 1
-for g = 1, groups do
-  local key = KEYS[3 + n + tonumber(ARGV[a])]
-  local count = tonumber(ARGV[a + 1])
-  if cap > 0 and chunked('LPUSH', key, a + 2, count) > cap then redis.call('LTRIM', key, 0, cap - 1) end
-  a = a + 2 + count
+chunked('MSET', nil, kv, 1, 2 * n)
+chunked('ZADD', KEYS[2], scheduled, 1, scheduledCount)
+chunked('ZREM', KEYS[2], unscheduled, 1, unscheduledCount)
+local outbox, outboxCount = values(ARGV[8])
+chunked('RPUSH', KEYS[3], outbox, 1, outboxCount)
+local history = values(ARGV[9])
+local at = 1
+for g = 1, #KEYS - 3 - n do
+  local key = KEYS[3 + n + g]
+  local count = tonumber(history[at])
+  if cap > 0 and chunked('LPUSH', key, history, at + 1, count) > cap then redis.call('LTRIM', key, 0, cap - 1) end
+  at = at + 1 + count
 end
 seq = seq + 1
 redis.call('HSET', KEYS[1], 'seq', seq)
@@ -69,13 +86,6 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'watermark', ARGV[3]) end
 return {1, seq}
 `;
 
-/**
- * Removes published entries from the head of an outbox, but only while the head is still
- * exactly what was published: two drainers racing (after a rebalance) can then duplicate a
- * publish, never drop one. Every entry is unique (it carries its transition id), so the first
- * and the last published entry at their places identify the whole run without sending it back.
- * KEYS: outbox. ARGV: count, first entry, last entry. Returns how many were removed (count or 0).
- */
 export const ACK_OUTBOX_SCRIPT = `
 local count = tonumber(ARGV[1])
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] then return 0 end
