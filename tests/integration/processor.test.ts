@@ -260,6 +260,28 @@ describe("the commit script", () => {
     expect(await store.outboxLength(0)).toBe(2500);
     await wipePrefix(redis, layout);
   });
+
+  it("carries values of every packed size and customer ids in any UTF-8 exactly", async () => {
+    const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-packed`);
+    const store = new StateStore(redis, layout, 10);
+    // Packed values are MessagePack strings: ≤ 31 bytes, ≤ 65,535 bytes and longer take different headers.
+    const ids = ["kundin-ä-€-😀", "c", "x".repeat(31), "y".repeat(32), "z".repeat(300)];
+    const customers = ids.map((customerId, index) => ({
+      customerId,
+      state: foldPartitionBatch(new Map(), [{ offset: "0", event: { eventId: `p-${index}`, customerId, occurredAt: Date.UTC(2024, 0, 1), type: "login", properties: { channel: null } } }], { watermark: null, latenessMs: 0 }, lifecycle).changed.get(customerId)!,
+      deadline: index % 2 === 0 ? 2_000_000 + index : null,
+    }));
+    const outbox = [0, 1, 31, 32, 65_535, 65_536, 200_000].map((size) => Buffer.alloc(size, size % 251));
+    const history = [{ customerId: ids[1]!, entry: Buffer.alloc(70_000, 9) }, { customerId: ids[1]!, entry: Buffer.from([0xff, 0x00, 0xc4]) }];
+    expect(await store.commit(0, { expectedSeq: 0, offset: "1", watermark: null, customers, outbox, history })).toBe(1);
+
+    const loaded = await store.loadStates(0, ids);
+    for (const customer of customers) expect(loaded.get(customer.customerId)).toEqual(customer.state);
+    expect(await redis.zrange(layout.timers(0), 0, -1, "WITHSCORES")).toEqual([ids[0], "2000000", ids[2], "2000002", ids[4], "2000004"]);
+    expect(await store.readOutbox(0, 100)).toEqual(outbox);
+    expect(await redis.lrangeBuffer(layout.history(0, ids[1]!), 0, -1)).toEqual([history[1]!.entry, history[0]!.entry]);
+    await wipePrefix(redis, layout);
+  });
 });
 
 describe("large writes", () => {

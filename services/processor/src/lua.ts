@@ -6,12 +6,10 @@
  * refused and must reload.
  *
  * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here)
- * ARGV: expectedSeq, newOffset|"", newWatermark|"", historyCap,
- *       length of a state key before its customer id (the timer index's member is the rest),
- *       n, packed (state, deadline|"") × n,
- *       packed outbox entries,
- *       packed (count, entry × count) × m for the history keys in order (oldest entry first)
- * Packed: values one after another, each as [u32 big-endian length][bytes] (StateStore's PackedValues).
+ * ARGV: expectedSeq, newOffset|"", newWatermark|"", historyCap, then packed:
+ *       state × n (in key order), (deadline, customerId) × scheduled, customerId × unscheduled,
+ *       outbox entries, (count, entry × count) × m for the history keys in order (oldest entry first)
+ * Packed: a MessagePack array of strings (StateStore's PackedValues), unpacked by Redis's cmsgpack.
  * Returns {1, newSeq} or {0, currentSeq} when fenced off.
  *
  * Sections are laid out so that each becomes a few variadic calls (MSET, ZADD, ZREM, RPUSH, LPUSH)
@@ -23,17 +21,10 @@ export const COMMIT_SCRIPT = `
 local seq = tonumber(redis.call('HGET', KEYS[1], 'seq') or '0')
 if seq ~= tonumber(ARGV[1]) then return {0, seq} end
 local CHUNK = 1000
--- The values of a packed argument, in order.
+-- The values of a packed argument (a MessagePack array of strings), in order, and how many.
 local function values(packed)
-  local list, count, at, size = {}, 0, 1, #packed
-  while at <= size do
-    local b1, b2, b3, b4 = string.byte(packed, at, at + 3)
-    local length = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-    count = count + 1
-    list[count] = string.sub(packed, at + 4, at + 3 + length)
-    at = at + 4 + length
-  end
-  return list, count
+  local list = cmsgpack.unpack(packed)
+  return list, #list
 end
 -- command [key] list[first .. first + count - 1], CHUNK values per call (even: MSET and ZADD pairs stay whole); the last reply.
 local function chunked(command, key, list, first, count)
@@ -46,28 +37,17 @@ local function chunked(command, key, list, first, count)
   return reply
 end
 local cap = tonumber(ARGV[4])
-local memberFrom = tonumber(ARGV[5]) + 1
-local n = tonumber(ARGV[6])
-local states = values(ARGV[7])
-local kv, scheduled, unscheduled = {}, {}, {}
-local scheduledCount, unscheduledCount = 0, 0
+local states, n = values(ARGV[5])
+local kv, size = {}, 0
 for i = 1, n do
-  local key = KEYS[3 + i]
-  kv[2 * i - 1] = key
-  kv[2 * i] = states[2 * i - 1]
-  local deadline = states[2 * i]
-  local member = string.sub(key, memberFrom)
-  if deadline == '' then
-    unscheduledCount = unscheduledCount + 1
-    unscheduled[unscheduledCount] = member
-  else
-    scheduled[scheduledCount + 1] = deadline
-    scheduled[scheduledCount + 2] = member
-    scheduledCount = scheduledCount + 2
-  end
+  kv[size + 1] = KEYS[3 + i]
+  kv[size + 2] = states[i]
+  size = size + 2
 end
-chunked('MSET', nil, kv, 1, 2 * n)
+chunked('MSET', nil, kv, 1, size)
+local scheduled, scheduledCount = values(ARGV[6])
 chunked('ZADD', KEYS[2], scheduled, 1, scheduledCount)
+local unscheduled, unscheduledCount = values(ARGV[7])
 chunked('ZREM', KEYS[2], unscheduled, 1, unscheduledCount)
 local outbox, outboxCount = values(ARGV[8])
 chunked('RPUSH', KEYS[3], outbox, 1, outboxCount)
@@ -86,6 +66,13 @@ if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'watermark', ARGV[3]) end
 return {1, seq}
 `;
 
+/**
+ * Removes published entries from the head of an outbox, but only while the head is still
+ * exactly what was published: two drainers racing (after a rebalance) can then duplicate a
+ * publish, never drop one. Every entry is unique (it carries its transition id), so the first
+ * and the last published entry at their places identify the whole run without sending it back.
+ * KEYS: outbox. ARGV: count, first entry, last entry. Returns how many were removed (count or 0).
+ */
 export const ACK_OUTBOX_SCRIPT = `
 local count = tonumber(ARGV[1])
 if redis.call('LINDEX', KEYS[1], 0) ~= ARGV[2] then return 0 end
