@@ -15,7 +15,8 @@ import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, t
  * purchases) plus bad records go in; the Redis state, timers, the stage-change
  * topic and the dead-letter topic must equal what the pure core computes.
  */
-const config = isolatedConfig();
+// Small commits: every batch of this file is folded and committed in slices (the default is 20,000 customers).
+const config = isolatedConfig({ PROCESSOR_MAX_CUSTOMERS_PER_WRITE: "300" });
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 let kafka: Kafka;
 let redis: Redis;

@@ -20,6 +20,7 @@ import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
+import { slicesByCustomers } from "./slices.ts";
 import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type PartitionMeta, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
@@ -41,6 +42,8 @@ export interface WorkerDeps {
   earliestOffset: (partition: number) => Promise<string>;
   /** Current population RFM boundaries, if computed: stage-change snapshots then carry RFM scores. */
   rfmBoundaries: () => RfmBoundaries | null;
+  /** Batches with more distinct customers are folded and committed in slices (PROCESSOR_MAX_CUSTOMERS_PER_WRITE). */
+  maxCustomersPerWrite: number;
   /** Whether this process is assigned the partition now: background publishing stops when it is not. */
   owned: () => boolean;
 }
@@ -100,14 +103,25 @@ export class PartitionWorker {
    */
   processBatch(messages: readonly KafkaMessage[], highWatermark: string, heartbeat?: () => Promise<void>): Promise<BatchOutcome> {
     return this.serial(async () => {
-      for (let attempt = 0; ; attempt++) {
-        const outcome = await this.tryBatch(messages, highWatermark, heartbeat);
-        if (outcome !== "fenced") return outcome;
-        this.deps.metrics.fencedWrites.inc();
-        this.invalidate();
-        if (attempt >= 5) throw new Error(`partition ${this.partition}: write fenced off ${attempt + 1} times; giving the batch back`);
+      let outcome: BatchOutcome = { kind: "applied", lastOffset: null };
+      // Folded and committed in slices of a bounded number of customers (results do not depend on
+      // where a partition's records are split; property-tested in the core).
+      for (const slice of slicesByCustomers(messages, this.deps.maxCustomersPerWrite)) {
+        outcome = await this.applySlice(slice, highWatermark, heartbeat);
+        if (outcome.kind === "seek") return outcome;
       }
+      return outcome;
     });
+  }
+
+  private async applySlice(messages: readonly KafkaMessage[], highWatermark: string, heartbeat?: () => Promise<void>): Promise<BatchOutcome> {
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.tryBatch(messages, highWatermark, heartbeat);
+      if (outcome !== "fenced") return outcome;
+      this.deps.metrics.fencedWrites.inc();
+      this.invalidate();
+      if (attempt >= 5) throw new Error(`partition ${this.partition}: write fenced off ${attempt + 1} times; giving the batch back`);
+    }
   }
 
   private async tryBatch(messages: readonly KafkaMessage[], highWatermark: string, heartbeat?: () => Promise<void>): Promise<BatchOutcome | "fenced"> {

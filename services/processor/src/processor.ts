@@ -170,6 +170,7 @@ export class Processor {
         topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
         clockMode: config.CLOCK_MODE,
         latenessMs: config.EVENT_TIME_LATENESS_MS,
+        maxCustomersPerWrite: config.PROCESSOR_MAX_CUSTOMERS_PER_WRITE,
         publish: this.options.publish,
         service: this.options.service,
         earliestOffset: (p) => this.earliestOffset(p),
