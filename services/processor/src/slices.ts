@@ -2,6 +2,11 @@ import type { KafkaMessage } from "kafkajs";
 
 /** Consecutive slices of `messages`, each with at most `limit` distinct record keys. */
 export function* slicesByCustomers(messages: readonly KafkaMessage[], limit: number): Generator<readonly KafkaMessage[]> {
+  // No more records than the limit cannot hold more customers: no key is read (batches at low load).
+  if (messages.length <= limit) {
+    if (messages.length > 0) yield messages;
+    return;
+  }
   let start = 0;
   let keys = new Set<string>();
   for (let index = 0; index < messages.length; index++) {
