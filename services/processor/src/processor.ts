@@ -101,7 +101,6 @@ export class Processor {
     }
     logger.info({ ms: Math.round(performance.now() - warmUpStarted), passes: config.PROCESSOR_WARM_UP_PASSES }, "code paths warmed up");
 
-
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
       sessionTimeout: config.PROCESSOR_SESSION_TIMEOUT_MS,
