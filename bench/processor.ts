@@ -210,7 +210,10 @@ async function batchStatistics() {
   const count = values.find((value) => value.metricName === "clm_processor_batch_events_count")?.value ?? 0;
   const sum = values.find((value) => value.metricName === "clm_processor_batch_events_sum")?.value ?? 0;
   const writes = (await metrics.getSingleMetric("clm_processor_customer_writes_total")!.get()).values[0]?.value ?? 0;
-  return { count, meanEvents: Math.round(sum / Math.max(1, count)), customerWritesPerEvent: Number((writes / total).toFixed(3)) };
+  const loads = (await metrics.getSingleMetric("clm_processor_state_loads_total")!.get()).values;
+  const loaded = (source: string) => loads.find((value) => value.labels.source === source)?.value ?? 0;
+  const fromCache = loaded("cache") / Math.max(1, loaded("cache") + loaded("redis"));
+  return { count, meanEvents: Math.round(sum / Math.max(1, count)), customerWritesPerEvent: Number((writes / total).toFixed(3)), stateLoadsFromCache: Number(fromCache.toFixed(3)) };
 }
 
 if (!values.keep) {

@@ -28,6 +28,12 @@ export function createProcessorMetrics(registry: Registry) {
       help: "Customer states written to Redis (one per changed customer per batch): writes per applied event show how well batches amortise",
       registers,
     }),
+    stateLoads: new Counter({
+      name: "clm_processor_state_loads_total",
+      help: "Customer states a batch or timer sweep needed, by source: cache (kept in memory since this process wrote or read it) or redis",
+      labelNames: ["source"] as const,
+      registers,
+    }),
     lag: new Gauge({ name: "clm_processor_consumer_lag", help: "Records behind the partition's high watermark", labelNames: ["partition"] as const, registers }),
     transitions: new Counter({
       name: "clm_processor_transitions_total",
@@ -48,5 +54,6 @@ export function createProcessorMetrics(registry: Registry) {
   metrics.published.inc(0);
   metrics.fencedWrites.inc(0);
   metrics.customersWritten.inc(0);
+  for (const source of ["cache", "redis"]) metrics.stateLoads.inc({ source }, 0);
   return metrics;
 }

@@ -21,6 +21,7 @@ import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
 import { slicesByCustomers } from "./slices.ts";
+import { StateCache } from "./state-cache.ts";
 import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type PartitionMeta, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
@@ -44,6 +45,8 @@ export interface WorkerDeps {
   rfmBoundaries: () => RfmBoundaries | null;
   /** Batches with more distinct customers are folded and committed in slices (PROCESSOR_MAX_CUSTOMERS_PER_WRITE). */
   maxCustomersPerWrite: number;
+  /** Customers of the partition kept in memory between batches (PROCESSOR_CACHED_CUSTOMERS_PER_PARTITION; 0: none). */
+  cachedCustomers: number;
   /** Whether this process is assigned the partition now: background publishing stops when it is not. */
   owned: () => boolean;
 }
@@ -64,6 +67,7 @@ const transitionsWritten = (effects: readonly { effect: Effect }[]) => effects.s
  */
 export class PartitionWorker {
   private meta: PartitionMeta | null = null;
+  private readonly cache: StateCache;
   private queue: Promise<unknown> = Promise.resolve();
   private draining: Promise<void> | null = null;
   private drainAgain = false;
@@ -73,7 +77,9 @@ export class PartitionWorker {
   constructor(
     readonly partition: number,
     private readonly deps: WorkerDeps,
-  ) {}
+  ) {
+    this.cache = new StateCache(deps.cachedCustomers);
+  }
 
   /** Runs `task` after every earlier task of this partition has finished. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -90,6 +96,23 @@ export class PartitionWorker {
   /** Forget cached meta (after a rebalance another process may have written). */
   invalidate(): void {
     this.meta = null;
+    this.cache.clear();
+  }
+
+  /** Current states of `customerIds` (those with one): from the cache, the rest read from Redis. */
+  private async loadStates(customerIds: Iterable<string>): Promise<{ states: Map<string, CustomerState>; read: Map<string, CustomerState> }> {
+    const states = new Map<string, CustomerState>();
+    const missing: string[] = [];
+    for (const customerId of customerIds) {
+      const cached = this.cache.get(customerId);
+      if (cached) states.set(customerId, cached.state);
+      else missing.push(customerId);
+    }
+    const read = missing.length === 0 ? new Map<string, CustomerState>() : await this.deps.store.loadStates(this.partition, missing);
+    for (const [customerId, state] of read) states.set(customerId, state);
+    this.deps.metrics.stateLoads.inc({ source: "cache" }, states.size - read.size);
+    this.deps.metrics.stateLoads.inc({ source: "redis" }, missing.length);
+    return { states, read };
   }
 
   /** The offset the consumer must read from: Redis's applied offset, not the group's. */
@@ -128,6 +151,7 @@ export class PartitionWorker {
     const { deps } = this;
     const started = performance.now();
     const meta = await this.currentMeta();
+    this.cache.sync(meta.seq);
     const first = messages[0];
     if (first === undefined) return { kind: "applied", lastOffset: null };
     // Redis's applied offset is the truth; with none, the partition starts at its first record.
@@ -185,7 +209,7 @@ export class PartitionWorker {
     const wanted = new Set(records.map((record) => record.event.customerId));
     const horizon = sweepHorizon(records, clock);
     if (horizon !== null) for (const customerId of await deps.store.dueCustomers(this.partition, horizon)) wanted.add(customerId);
-    const states = await deps.store.loadStates(this.partition, wanted);
+    const { states, read } = await this.loadStates(wanted);
     const result = foldPartitionBatch(states, records, clock, deps.lifecycle);
     // A rebalance it reports is acted on by the heartbeat after the batch; the commit is fenced anyway.
     if (heartbeat) await heartbeat().catch(() => undefined);
@@ -200,7 +224,7 @@ export class PartitionWorker {
     if (letters.length > 0) await (await deps.producer()).send({ topic: deps.topics.deadLetter, messages: letters, acks: -1 });
 
     const lastOffset = fresh[fresh.length - 1]!.offset;
-    const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
+    const seq = await this.commitChanges(meta, read, result.changed, result.effects.map((entry) => entry.effect), {
       offset: (BigInt(lastOffset) + 1n).toString(),
       watermark: result.watermark,
     }, result.deadlines);
@@ -225,9 +249,10 @@ export class PartitionWorker {
       deps.metrics.timersDue.set({ partition: String(this.partition) }, await deps.store.countDue(this.partition, now));
       for (let attempt = 0; attempt < 5; attempt++) {
         const meta = await this.currentMeta();
+        this.cache.sync(meta.seq);
         const due = await deps.store.dueCustomers(this.partition, now, limit);
         if (due.length === 0) return 0;
-        const states = await deps.store.loadStates(this.partition, due);
+        const { states, read } = await this.loadStates(due);
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
@@ -235,7 +260,7 @@ export class PartitionWorker {
           changed.set(customerId, step.state);
           effects.push(...step.effects);
         }
-        const seq = await this.commitChanges(meta, changed, effects, { offset: null, watermark: null });
+        const seq = await this.commitChanges(meta, read, changed, effects, { offset: null, watermark: null });
         if (seq === null) {
           deps.metrics.fencedWrites.inc();
           this.invalidate();
@@ -248,8 +273,10 @@ export class PartitionWorker {
     });
   }
 
+  /** `read`: the states read from Redis for this write (the cache keeps them once it lands). */
   private async commitChanges(
     meta: PartitionMeta,
+    read: ReadonlyMap<string, CustomerState>,
     changed: ReadonlyMap<string, CustomerState>,
     effects: readonly Effect[],
     position: { offset: string | null; watermark: EpochMs | null },
@@ -259,7 +286,8 @@ export class PartitionWorker {
     const customers: CustomerWrite[] = [];
     for (const [customerId, state] of changed) {
       const known = deadlines?.get(customerId);
-      customers.push({ customerId, state, deadline: known === undefined ? nextDeadline(state, deps.lifecycle) : known });
+      const deadline = known === undefined ? nextDeadline(state, deps.lifecycle) : known;
+      customers.push({ customerId, state, deadline, deadlineIndexed: this.cache.get(customerId)?.indexedDeadline === deadline });
     }
     const transitions: StageTransition[] = [];
     for (const effect of effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
@@ -274,8 +302,9 @@ export class PartitionWorker {
       const entry = encodeHistoryEntry(transition);
       return { customerId: transition.customerId, entry: Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength) };
     });
+    const expectedSeq = meta.seq;
     const seq = await deps.store.commit(this.partition, {
-      expectedSeq: meta.seq,
+      expectedSeq,
       offset: position.offset,
       watermark: position.watermark,
       customers,
@@ -284,6 +313,7 @@ export class PartitionWorker {
     });
     if (seq === null) return null;
     meta.seq = seq;
+    this.cache.committed(expectedSeq, seq, customers, read);
     deps.metrics.customersWritten.inc(customers.length);
     if (position.offset !== null) meta.offset = position.offset;
     if (position.watermark !== null) meta.watermark = position.watermark;

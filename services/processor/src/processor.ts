@@ -170,6 +170,7 @@ export class Processor {
         clockMode: config.CLOCK_MODE,
         latenessMs: config.EVENT_TIME_LATENESS_MS,
         maxCustomersPerWrite: config.PROCESSOR_MAX_CUSTOMERS_PER_WRITE,
+        cachedCustomers: config.PROCESSOR_CACHED_CUSTOMERS_PER_PARTITION,
         publish: this.options.publish,
         service: this.options.service,
         earliestOffset: (p) => this.earliestOffset(p),

@@ -18,6 +18,8 @@ export interface CustomerWrite {
   customerId: string;
   state: CustomerState;
   deadline: EpochMs | null;
+  /** The timer index already holds exactly `deadline` (this process wrote it): left as it is. */
+  deadlineIndexed?: boolean;
 }
 
 export interface PartitionWrite {
@@ -111,6 +113,7 @@ export class StateStore {
     const unscheduled = new PackedValues();
     for (const customer of write.customers) {
       states.add(encodeState(customer.state));
+      if (customer.deadlineIndexed === true) continue;
       if (customer.deadline === null) unscheduled.add(customer.customerId);
       else scheduled.add(String(customer.deadline)).add(customer.customerId);
     }

@@ -69,8 +69,10 @@ export async function deleteSubjects(registryUrl: string, subjects: readonly str
   }
 }
 
-/** Produces events as a data engineer's producer would: Avro via the registry, key customerId. Extra raw messages go as they are. */
-/** Produces events in order (Avro, acks=all), 5,000 per send; any iterable, so a generator streams millions. */
+/**
+ * Produces events as a data engineer's producer would: Avro via the registry, key customerId, in order
+ * (acks=all), 5,000 per send; any iterable, so a generator streams millions. Extra raw messages go as they are.
+ */
 export async function produceEvents(kafka: Kafka, config: Config, events: Iterable<CustomerEvent>, raw: readonly Message[] = []): Promise<void> {
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
   await serde.register();

@@ -1,0 +1,77 @@
+import type { CustomerState, EpochMs } from "@clm/core";
+
+/** A customer as this process last committed or read it. */
+export interface CachedCustomer {
+  state: CustomerState;
+  /**
+   * The deadline this process's own commit put in the timer index (null: none there), so an
+   * unchanged deadline need not be written again; undefined when the state was only read (the
+   * index may hold what another process, perhaps with another config, wrote).
+   */
+  indexedDeadline: EpochMs | null | undefined;
+}
+
+/**
+ * The customers of one partition as they are in Redis at write sequence `seq`. Every commit
+ * increments the partition's seq and is refused unless Redis still holds the seq it expects,
+ * so while this process's commits succeed, nothing else has written the partition and what it
+ * committed or read is still current: batches then skip most loads. Any other seq (another
+ * writer after a rebalance, a wiped prefix, a Redis that lost writes) empties the cache.
+ * Least recently written customers are dropped beyond `capacity`.
+ */
+export class StateCache {
+  private readonly entries = new Map<string, CachedCustomer>();
+  private seq: number | null = null;
+
+  constructor(private readonly capacity: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Called with the seq a write will expect: entries of any other seq are dropped. */
+  sync(seq: number): void {
+    if (seq === this.seq) return;
+    this.entries.clear();
+    this.seq = seq;
+  }
+
+  /** Forget everything (ownership may have moved). */
+  clear(): void {
+    this.entries.clear();
+    this.seq = null;
+  }
+
+  get(customerId: string): CachedCustomer | undefined {
+    return this.entries.get(customerId);
+  }
+
+  /**
+   * After a commit that expected `expectedSeq` and made it `seq`: the written customers and the
+   * ones read for it are current now. If the cache was cleared or re-synced meanwhile (a rebalance
+   * during the write), it stays as it is and the next sync decides.
+   */
+  committed(
+    expectedSeq: number,
+    seq: number,
+    written: Iterable<{ customerId: string; state: CustomerState; deadline: EpochMs | null }>,
+    read: ReadonlyMap<string, CustomerState>,
+  ): void {
+    if (this.seq !== expectedSeq || this.capacity === 0) return;
+    this.seq = seq;
+    for (const [customerId, state] of read) {
+      if (!this.entries.has(customerId)) this.entries.set(customerId, { state, indexedDeadline: undefined });
+    }
+    for (const { customerId, state, deadline } of written) {
+      // Re-inserted, so the Map's order is the order of last writes: eviction takes the oldest.
+      this.entries.delete(customerId);
+      this.entries.set(customerId, { state, indexedDeadline: deadline });
+    }
+    if (this.entries.size <= this.capacity) return;
+    let excess = this.entries.size - this.capacity;
+    for (const customerId of this.entries.keys()) {
+      if (excess-- === 0) break;
+      this.entries.delete(customerId);
+    }
+  }
+}
