@@ -131,8 +131,12 @@ const resources = processor
     };
 if (profile) await profile.stop(values["cpu-profile"]!);
 if (allocations) await allocations.stop(values["allocation-profile"]!);
-// In-process only: how many records a batch held, and how many customer states each event cost to write.
-const batchShape = processor ? await batchStatistics() : null;
+// How many records a batch held, how many customer states each event cost to write and how many
+// loads the state cache served, and the processors' GC pauses: from the in-process registry or
+// from each process's /metrics, summed.
+const batchShape = await batchStatistics(
+  processor ? [await metrics.metrics()] : await Promise.all(children.map(async (_, index) => (await fetch(`http://127.0.0.1:${config.PROCESSOR_HTTP_PORT + index}/metrics`)).text())),
+);
 if (processor) await processor.stop();
 for (const child of children) {
   child.child.kill("SIGTERM");
@@ -205,15 +209,31 @@ console.log(
 console.log(
   `processor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}; vs consume + decode ${result.consumeAndDecode.eventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratioToConsumeAndDecode}`,
 );
-async function batchStatistics() {
-  const values = (await metrics.getSingleMetric("clm_processor_batch_events")!.get()).values as { metricName?: string; value: number }[];
-  const count = values.find((value) => value.metricName === "clm_processor_batch_events_count")?.value ?? 0;
-  const sum = values.find((value) => value.metricName === "clm_processor_batch_events_sum")?.value ?? 0;
-  const writes = (await metrics.getSingleMetric("clm_processor_customer_writes_total")!.get()).values[0]?.value ?? 0;
-  const loads = (await metrics.getSingleMetric("clm_processor_state_loads_total")!.get()).values;
-  const loaded = (source: string) => loads.find((value) => value.labels.source === source)?.value ?? 0;
-  const fromCache = loaded("cache") / Math.max(1, loaded("cache") + loaded("redis"));
-  return { count, meanEvents: Math.round(sum / Math.max(1, count)), customerWritesPerEvent: Number((writes / total).toFixed(3)), stateLoadsFromCache: Number(fromCache.toFixed(3)) };
+/** Sums, over Prometheus text expositions, every sample of `name` whose labels include `label` (e.g. 'source="cache"'). */
+function sampleSum(expositions: readonly string[], name: string, label = ""): number {
+  let sum = 0;
+  for (const text of expositions) {
+    for (const line of text.split("\n")) {
+      if (!line.startsWith(name) || (line[name.length] !== "{" && line[name.length] !== " ") || !line.includes(label)) continue;
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
+
+async function batchStatistics(expositions: readonly string[]) {
+  const count = sampleSum(expositions, "clm_processor_batch_events_count");
+  const sum = sampleSum(expositions, "clm_processor_batch_events_sum");
+  const writes = sampleSum(expositions, "clm_processor_customer_writes_total");
+  const fromCache = sampleSum(expositions, "clm_processor_state_loads_total", 'source="cache"');
+  const fromRedis = sampleSum(expositions, "clm_processor_state_loads_total", 'source="redis"');
+  return {
+    count,
+    meanEvents: Math.round(sum / Math.max(1, count)),
+    customerWritesPerEvent: Number((writes / total).toFixed(3)),
+    stateLoadsFromCache: Number((fromCache / Math.max(1, fromCache + fromRedis)).toFixed(3)),
+    gcSeconds: Number(sampleSum(expositions, "nodejs_gc_duration_seconds_sum").toFixed(1)),
+  };
 }
 
 if (!values.keep) {

@@ -77,9 +77,9 @@ export const configSchema = z
      */
     PROCESSOR_MAX_CUSTOMERS_PER_WRITE: positiveInt(1_000_000).default(20_000),
     /**
-     * Customers per owned partition whose state stays in memory between batches, so a batch reads
-     * from Redis only the ones it has not seen (valid while the partition's write fence is this
-     * process's; docs/processor.md). 0 reads every batch's customers from Redis.
+     * Customers per owned partition whose packed state stays in memory between batches (~300 B
+     * each), so a batch reads from Redis only the ones it has not written (valid while the
+     * partition's write fence is this process's; docs/processor.md). 0 reads every batch's customers from Redis.
      */
     PROCESSOR_CACHED_CUSTOMERS_PER_PARTITION: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
     /**

@@ -1,6 +1,8 @@
 import {
   advanceTo,
+  decodeState,
   domainEventProblems,
+  encodeState,
   encodeHistoryEntry,
   foldPartitionBatch,
   nextDeadline,
@@ -100,19 +102,19 @@ export class PartitionWorker {
   }
 
   /** Current states of `customerIds` (those with one): from the cache, the rest read from Redis. */
-  private async loadStates(customerIds: Iterable<string>): Promise<{ states: Map<string, CustomerState>; read: Map<string, CustomerState> }> {
+  private async loadStates(customerIds: Iterable<string>): Promise<Map<string, CustomerState>> {
     const states = new Map<string, CustomerState>();
     const missing: string[] = [];
     for (const customerId of customerIds) {
       const cached = this.cache.get(customerId);
-      if (cached) states.set(customerId, cached.state);
+      if (cached) states.set(customerId, decodeState(customerId, Buffer.from(cached.packed, "latin1")));
       else missing.push(customerId);
     }
-    const read = missing.length === 0 ? new Map<string, CustomerState>() : await this.deps.store.loadStates(this.partition, missing);
-    for (const [customerId, state] of read) states.set(customerId, state);
-    this.deps.metrics.stateLoads.inc({ source: "cache" }, states.size - read.size);
+    const hits = states.size;
+    if (missing.length > 0) for (const [customerId, state] of await this.deps.store.loadStates(this.partition, missing)) states.set(customerId, state);
+    this.deps.metrics.stateLoads.inc({ source: "cache" }, hits);
     this.deps.metrics.stateLoads.inc({ source: "redis" }, missing.length);
-    return { states, read };
+    return states;
   }
 
   /** The offset the consumer must read from: Redis's applied offset, not the group's. */
@@ -209,7 +211,7 @@ export class PartitionWorker {
     const wanted = new Set(records.map((record) => record.event.customerId));
     const horizon = sweepHorizon(records, clock);
     if (horizon !== null) for (const customerId of await deps.store.dueCustomers(this.partition, horizon)) wanted.add(customerId);
-    const { states, read } = await this.loadStates(wanted);
+    const states = await this.loadStates(wanted);
     const result = foldPartitionBatch(states, records, clock, deps.lifecycle);
     // A rebalance it reports is acted on by the heartbeat after the batch; the commit is fenced anyway.
     if (heartbeat) await heartbeat().catch(() => undefined);
@@ -224,7 +226,7 @@ export class PartitionWorker {
     if (letters.length > 0) await (await deps.producer()).send({ topic: deps.topics.deadLetter, messages: letters, acks: -1 });
 
     const lastOffset = fresh[fresh.length - 1]!.offset;
-    const seq = await this.commitChanges(meta, read, result.changed, result.effects.map((entry) => entry.effect), {
+    const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
       offset: (BigInt(lastOffset) + 1n).toString(),
       watermark: result.watermark,
     }, result.deadlines);
@@ -252,7 +254,7 @@ export class PartitionWorker {
         this.cache.sync(meta.seq);
         const due = await deps.store.dueCustomers(this.partition, now, limit);
         if (due.length === 0) return 0;
-        const { states, read } = await this.loadStates(due);
+        const states = await this.loadStates(due);
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
@@ -260,7 +262,7 @@ export class PartitionWorker {
           changed.set(customerId, step.state);
           effects.push(...step.effects);
         }
-        const seq = await this.commitChanges(meta, read, changed, effects, { offset: null, watermark: null });
+        const seq = await this.commitChanges(meta, changed, effects, { offset: null, watermark: null });
         if (seq === null) {
           deps.metrics.fencedWrites.inc();
           this.invalidate();
@@ -273,21 +275,19 @@ export class PartitionWorker {
     });
   }
 
-  /** `read`: the states read from Redis for this write (the cache keeps them once it lands). */
   private async commitChanges(
     meta: PartitionMeta,
-    read: ReadonlyMap<string, CustomerState>,
     changed: ReadonlyMap<string, CustomerState>,
     effects: readonly Effect[],
     position: { offset: string | null; watermark: EpochMs | null },
     deadlines?: ReadonlyMap<string, EpochMs | null>,
   ): Promise<number | null> {
     const { deps } = this;
-    const customers: CustomerWrite[] = [];
+    const customers: (CustomerWrite & { packed: Uint8Array })[] = [];
     for (const [customerId, state] of changed) {
       const known = deadlines?.get(customerId);
       const deadline = known === undefined ? nextDeadline(state, deps.lifecycle) : known;
-      customers.push({ customerId, state, deadline, deadlineIndexed: this.cache.get(customerId)?.indexedDeadline === deadline });
+      customers.push({ customerId, state, packed: encodeState(state), deadline, deadlineIndexed: this.cache.get(customerId)?.indexedDeadline === deadline });
     }
     const transitions: StageTransition[] = [];
     for (const effect of effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
@@ -313,7 +313,7 @@ export class PartitionWorker {
     });
     if (seq === null) return null;
     meta.seq = seq;
-    this.cache.committed(expectedSeq, seq, customers, read);
+    this.cache.committed(expectedSeq, seq, customers);
     deps.metrics.customersWritten.inc(customers.length);
     if (position.offset !== null) meta.offset = position.offset;
     if (position.watermark !== null) meta.watermark = position.watermark;

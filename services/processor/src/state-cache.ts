@@ -1,21 +1,26 @@
-import type { CustomerState, EpochMs } from "@clm/core";
+import type { EpochMs } from "@clm/core";
 
-/** A customer as this process last committed or read it. */
+/** A customer as this process last committed it. */
 export interface CachedCustomer {
-  state: CustomerState;
+  /**
+   * The packed state it wrote (state-codec) as a latin1 string, one byte per char: not the state
+   * object, because hundreds of thousands of long-lived states (five or six heap objects each) made
+   * garbage collection cost more than the Redis reads they saved, and not a Uint8Array, which costs
+   * a second allocation outside the heap (docs/performance.md, seventh round).
+   */
+  packed: string;
   /**
    * The deadline this process's own commit put in the timer index (null: none there), so an
-   * unchanged deadline need not be written again; undefined when the state was only read (the
-   * index may hold what another process, perhaps with another config, wrote).
+   * unchanged deadline need not be written again.
    */
-  indexedDeadline: EpochMs | null | undefined;
+  indexedDeadline: EpochMs | null;
 }
 
 /**
  * The customers of one partition as they are in Redis at write sequence `seq`. Every commit
  * increments the partition's seq and is refused unless Redis still holds the seq it expects,
  * so while this process's commits succeed, nothing else has written the partition and what it
- * committed or read is still current: batches then skip most loads. Any other seq (another
+ * committed is still current: batches then read from Redis only customers they have not seen. Any other seq (another
  * writer after a rebalance, a wiped prefix, a Redis that lost writes) empties the cache.
  * Least recently written customers are dropped beyond `capacity`.
  */
@@ -47,25 +52,17 @@ export class StateCache {
   }
 
   /**
-   * After a commit that expected `expectedSeq` and made it `seq`: the written customers and the
-   * ones read for it are current now. If the cache was cleared or re-synced meanwhile (a rebalance
-   * during the write), it stays as it is and the next sync decides.
+   * After a commit that expected `expectedSeq` and made it `seq`: the written customers are current
+   * now. If the cache was cleared or re-synced meanwhile (a rebalance during the write), it stays as
+   * it is and the next sync decides.
    */
-  committed(
-    expectedSeq: number,
-    seq: number,
-    written: Iterable<{ customerId: string; state: CustomerState; deadline: EpochMs | null }>,
-    read: ReadonlyMap<string, CustomerState>,
-  ): void {
+  committed(expectedSeq: number, seq: number, written: Iterable<{ customerId: string; packed: Uint8Array; deadline: EpochMs | null }>): void {
     if (this.seq !== expectedSeq || this.capacity === 0) return;
     this.seq = seq;
-    for (const [customerId, state] of read) {
-      if (!this.entries.has(customerId)) this.entries.set(customerId, { state, indexedDeadline: undefined });
-    }
-    for (const { customerId, state, deadline } of written) {
+    for (const { customerId, packed, deadline } of written) {
       // Re-inserted, so the Map's order is the order of last writes: eviction takes the oldest.
       this.entries.delete(customerId);
-      this.entries.set(customerId, { state, indexedDeadline: deadline });
+      this.entries.set(customerId, { packed: Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("latin1"), indexedDeadline: deadline });
     }
     if (this.entries.size <= this.capacity) return;
     let excess = this.entries.size - this.capacity;

@@ -20,6 +20,8 @@ export interface CustomerWrite {
   deadline: EpochMs | null;
   /** The timer index already holds exactly `deadline` (this process wrote it): left as it is. */
   deadlineIndexed?: boolean;
+  /** `state` already packed (state-codec), if the caller has it. */
+  packed?: Uint8Array;
 }
 
 export interface PartitionWrite {
@@ -112,7 +114,7 @@ export class StateStore {
     const scheduled = new PackedValues();
     const unscheduled = new PackedValues();
     for (const customer of write.customers) {
-      states.add(encodeState(customer.state));
+      states.add(customer.packed ?? encodeState(customer.state));
       if (customer.deadlineIndexed === true) continue;
       if (customer.deadline === null) unscheduled.add(customer.customerId);
       else scheduled.add(String(customer.deadline)).add(customer.customerId);
