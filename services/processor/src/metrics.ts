@@ -30,7 +30,7 @@ export function createProcessorMetrics(registry: Registry) {
     }),
     stateLoads: new Counter({
       name: "clm_processor_state_loads_total",
-      help: "Customer states a batch or timer sweep needed, by source: cache (kept in memory since this process wrote or read it) or redis",
+      help: "Customer states a batch or timer sweep needed, by source: cache (kept in memory since this process wrote it) or redis",
       labelNames: ["source"] as const,
       registers,
     }),

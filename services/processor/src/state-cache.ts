@@ -3,10 +3,10 @@ import type { EpochMs } from "@clm/core";
 /** A customer as this process last committed it. */
 export interface CachedCustomer {
   /**
-   * The packed state it wrote (state-codec) as a latin1 string, one byte per char: not the state
-   * object, because hundreds of thousands of long-lived states (five or six heap objects each) made
-   * garbage collection cost more than the Redis reads they saved, and not a Uint8Array, which costs
-   * a second allocation outside the heap (docs/performance.md, seventh round).
+   * The packed state it wrote (state-codec) as a latin1 string, one byte per char: one flat heap
+   * object. State objects took ~1 KiB each (five or six objects for the GC to trace), and at 10M
+   * events the processors spent about the CPU on them that Redis saved; a Uint8Array costs a second
+   * allocation outside the heap (docs/performance.md, seventh round).
    */
   packed: string;
   /**
@@ -20,8 +20,9 @@ export interface CachedCustomer {
  * The customers of one partition as they are in Redis at write sequence `seq`. Every commit
  * increments the partition's seq and is refused unless Redis still holds the seq it expects,
  * so while this process's commits succeed, nothing else has written the partition and what it
- * committed is still current: batches then read from Redis only customers they have not seen. Any other seq (another
- * writer after a rebalance, a wiped prefix, a Redis that lost writes) empties the cache.
+ * committed is still current: batches then read from Redis only customers it has not written.
+ * Any other seq (another writer after a rebalance, a wiped prefix, a Redis that lost writes)
+ * empties the cache.
  * Least recently written customers are dropped beyond `capacity`.
  */
 export class StateCache {
