@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
+import { coreExpectation, mismatchedStates, mismatchedTimers } from "./support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
 /**
@@ -66,13 +66,7 @@ describe("processor state cache (real Kafka, registry, Redis)", () => {
     expect(await loads("cache")).toBeGreaterThan(fromCacheBefore);
     expect(expected.states.size).toBe(2357);
     expect(await mismatchedStates(store, expected.states)).toEqual([]);
-    const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
-    const wrongTimers: string[] = [];
-    for (const [customerId, { partition, state }] of expected.states) {
-      const score = await redis.zscore(layout.timers(partition), customerId);
-      if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle)) wrongTimers.push(customerId);
-    }
-    expect(wrongTimers).toEqual([]);
+    expect(await mismatchedTimers(redis, new RedisLayout(config.REDIS_KEY_PREFIX), expected.states, lifecycle)).toEqual([]);
   });
 
   it("drops what it holds once another writer commits to the partition: the next batch builds on that write", async () => {

@@ -1,5 +1,5 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, encodeHistoryEntry, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
+import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, encodeHistoryEntry, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
 import { AvroSerde, createRegistry, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, warmUp, warmUpClients, wipePrefix } from "@clm/processor";
@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { mismatchedStates } from "./support/core-expectation.ts";
+import { mismatchedStates, mismatchedTimers } from "./support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
 /**
@@ -106,13 +106,7 @@ describe("processor end to end (real Kafka, registry, Redis)", () => {
     expect(await mismatchedStates(store, expected.states)).toEqual([]);
 
     // Timers: each customer's next deadline is indexed exactly.
-    const wrongTimers: string[] = [];
-    for (const [customerId, { partition, state }] of expected.states) {
-      const score = await redis.zscore(new RedisLayout(config.REDIS_KEY_PREFIX).timers(partition), customerId);
-      const deadline = nextDeadline(state, lifecycle);
-      if ((score === null ? null : Number(score)) !== deadline) wrongTimers.push(customerId);
-    }
-    expect(wrongTimers).toEqual([]);
+    expect(await mismatchedTimers(redis, new RedisLayout(config.REDIS_KEY_PREFIX), expected.states, lifecycle)).toEqual([]);
   });
 
   it("publishes every transition once the outbox drains, keyed and ordered per customer, with deterministic ids", async () => {

@@ -1,8 +1,9 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { domainEventProblems, foldPartitionBatch, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
+import { domainEventProblems, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
 import type { Config } from "@clm/config";
 import { AvroSerde, createRegistry } from "@clm/kafka";
-import type { StateStore } from "@clm/processor";
+import type { RedisLayout, StateStore } from "@clm/processor";
+import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { readTopic } from "./pipeline.ts";
 
@@ -56,6 +57,21 @@ export async function mismatchedStates(store: StateStore, expected: ReadonlyMap<
   for (const [customerId, { partition, state }] of expected) {
     const actual = (await store.loadStates(partition, [customerId])).get(customerId);
     if (JSON.stringify(actual) !== JSON.stringify(state)) mismatched.push(customerId);
+  }
+  return mismatched;
+}
+
+/** Customers whose timer-index score is not the next deadline of their expected state (empty when every timer is exact). */
+export async function mismatchedTimers(
+  redis: Redis,
+  layout: RedisLayout,
+  expected: ReadonlyMap<string, { partition: number; state: CustomerState }>,
+  lifecycle: LifecycleConfig,
+): Promise<string[]> {
+  const mismatched: string[] = [];
+  for (const [customerId, { partition, state }] of expected) {
+    const score = await redis.zscore(layout.timers(partition), customerId);
+    if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle)) mismatched.push(customerId);
   }
   return mismatched;
 }
