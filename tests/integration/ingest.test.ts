@@ -5,13 +5,13 @@ import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
 import { createIngestMetrics, createApiKeyCheck, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
 import { IngestClient } from "@clm/client";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTopics, deleteTopics, isolatedConfig, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, readTopic, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /** The ingest API on real Kafka, registry and Redis (with a real processor behind it). */
 const config = isolatedConfig({ CLOCK_MODE: "wall" });
@@ -78,9 +78,7 @@ afterAll(async () => {
   for (const server of servers) await new Promise((resolve) => server.close(resolve));
   await processor?.stop();
   await publisher?.disconnect();
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 });
 
 describe("POST /v1/events", () => {

@@ -7,14 +7,14 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { readCdnowFile } from "@clm/datasets";
 import { AvroSerde, createIdempotentProducer, createRegistry, type DeadLetter } from "@clm/kafka";
-import { RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { RedisLayout, StateStore } from "@clm/processor";
 import { createClickHouse, queryRows } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
-import { createTopics, deleteTopics, isolatedConfig, readTopic, stack, testKafka, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, readTopic, stack, testKafka, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * The whole pipeline as real processes — ingest, processor, sink — loading the CDNOW log through
@@ -147,9 +147,7 @@ afterAll(async () => {
   }
   await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` });
   await clickhouse?.close();
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 }, 300_000);
 
 describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {

@@ -1,13 +1,13 @@
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type CustomerEvent, type CustomerState } from "@clm/core";
 import { createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { coreExpectation, mismatchedStates, mismatchedTimers } from "./support/core-expectation.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, produceEvents, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * The processor keeps the states it committed in memory between batches
@@ -45,9 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await processor?.stop();
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 });
 
 describe("processor state cache (real Kafka, registry, Redis)", () => {

@@ -1,14 +1,14 @@
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
-import { RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { RedisLayout, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { mismatchedStates } from "./support/core-expectation.ts";
 import { envOf, startService } from "./support/child-service.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * Crash safety: the processor runs as a real process over the whole CDNOW log
@@ -39,9 +39,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 });
 
 describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {

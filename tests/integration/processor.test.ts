@@ -8,7 +8,7 @@ import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { mismatchedStates, mismatchedTimers } from "./support/core-expectation.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * End to end through real Kafka, registry and Redis: the CDNOW sample (6,919 real
@@ -87,9 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await processor?.stop();
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 });
 
 describe("processor end to end (real Kafka, registry, Redis)", () => {

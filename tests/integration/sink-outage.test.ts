@@ -4,13 +4,13 @@ import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
 import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, stack, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, produceEvents, readTopic, stack, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * ClickHouse stops while events keep arriving: the processor must go on (stage changes keep
@@ -65,9 +65,7 @@ afterAll(async () => {
   await processor?.stop();
   await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   await clickhouse?.close();
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 });
 
 describe("ClickHouse outage", () => {

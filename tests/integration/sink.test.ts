@@ -4,7 +4,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor } from "@clm/processor";
 import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { expectCohortViews, expectStageViews, viewSnapshot, type ViewSnapshot } from "./support/cohort-checks.ts";
 import type { TransitionFact } from "./support/cohort-expectations.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * The whole CDNOW log (69,659 real purchases) through real Kafka, the processor and the sink into
@@ -86,9 +86,7 @@ afterAll(async () => {
   await processor?.stop();
   await clickhouse?.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   await clickhouse?.close();
-  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-  await deleteTopics(kafka, config);
-  redis.disconnect();
+  await tearDownRun(kafka, redis, config);
 });
 
 describe("ClickHouse sink and cohort views (real Kafka, registry, Redis, ClickHouse)", () => {

@@ -5,6 +5,8 @@ import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRe
 import type { CustomerEvent } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureProjectTopics } from "@clm/kafka";
 import { createLogger } from "@clm/observability";
+import { RedisLayout, wipePrefix } from "@clm/processor";
+import type { Redis } from "ioredis";
 import type { Kafka, KafkaMessage, Message } from "kafkajs";
 
 /** Helpers for integration tests against the real servers of the local stack. */
@@ -57,6 +59,13 @@ export async function deleteTopics(kafka: Kafka, config: Config): Promise<void> 
     await admin.disconnect();
   }
   await deleteSubjects(config.SCHEMA_REGISTRY_URL, [`${config.TOPIC_EVENTS}-value`, `${config.TOPIC_STAGE_CHANGES}-value`]);
+}
+
+/** The end of a test run: deletes its Redis prefix, its topics and schema subjects, and closes its Redis connection. */
+export async function tearDownRun(kafka: Kafka, redis: Redis, config: Config): Promise<void> {
+  await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
+  await deleteTopics(kafka, config);
+  redis.disconnect();
 }
 
 /** Deletes schema subjects for good (soft, then permanent, as the Confluent API asks); a missing subject is fine. */
