@@ -17,6 +17,10 @@ export function createClickHouse(
     password: config.CLICKHOUSE_PASSWORD,
     request_timeout: options.requestTimeoutMs ?? 60_000,
     compression: { request: false, response: false },
+    // ClickHouse before 23.11 closes idle keep-alive sockets after 3 s. The client's idle timer (2.5 s by
+    // default) fires late when the event loop is busy, and a request on a socket the server just closed
+    // failed with "socket hang up" (seen once in CI): stale sockets are checked before each reuse.
+    keep_alive: { idle_socket_ttl: 1500, eagerly_destroy_stale_sockets: true },
     application: "clm",
     // Errors are thrown to the caller, who logs them once with context.
     log: { level: ClickHouseLogLevel.OFF },
