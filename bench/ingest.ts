@@ -11,9 +11,9 @@ import { IngestClient, type InputEvent } from "@clm/client";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import { syntheticEvents, toInputEventJson } from "@clm/datasets";
 import { AvroSerde, createRegistry, JavaCompatiblePartitioner } from "@clm/kafka";
-import { envOf, startService } from "../tests/integration/support/child-service.ts";
+import { envOf } from "../tests/integration/support/child-service.ts";
 import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
-import { machine, processResources } from "./support.ts";
+import { machine, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "200000" }, batch: { type: "string", default: "500" }, concurrency: { type: "string", default: "4" }, seed: { type: "string", default: "42" } } });
 const total = Number(values.events);
@@ -48,7 +48,7 @@ await producer.disconnect();
 console.log(`raw kafkajs produce (batches of ${batchSize}, ${concurrency} in flight): ${Math.round(total / rawSeconds).toLocaleString("en-US")} events/s`);
 
 // Ingest: a real service process, the typed client, the same batches.
-const service = startService("services/ingest/src/main.ts", envOf(ingestConfig, { INGEST_API_KEYS: "bench-key" }));
+const service = startBenchService("services/ingest/src/main.ts", envOf(ingestConfig, { INGEST_API_KEYS: "bench-key" }));
 const { port } = JSON.parse(await service.waitForLog("ingest listening")) as { port: number };
 started = performance.now();
 next = 0;
@@ -66,8 +66,7 @@ await Promise.all(
 const ingestSeconds = (performance.now() - started) / 1000;
 if (accepted !== total) throw new Error(`ingest accepted ${accepted} of ${total} valid events`);
 const serviceResources = processResources(service.child.pid!);
-service.child.kill("SIGTERM");
-await service.exited;
+await service.stop();
 
 const result = {
   benchmark: "ingest",

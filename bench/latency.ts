@@ -21,9 +21,9 @@ import { AvroSerde, createRegistry, JavaCompatiblePartitioner, partitionForKey }
 import type { ConfigResourceTypes } from "kafkajs";
 import { RedisLayout, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
-import { envOf, startService } from "../tests/integration/support/child-service.ts";
+import { envOf } from "../tests/integration/support/child-service.ts";
 import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
-import { machine, percentile, processResources } from "./support.ts";
+import { machine, percentile, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "30" }, warmup: { type: "string", default: "5" }, "cpu-profile-dir": { type: "string" } } });
 const rate = Number(values.rate);
@@ -46,7 +46,7 @@ await changes.register();
 
 // --cpu-profile-dir: the processor writes a V8 CPU profile of its whole run there (0.5 ms samples).
 const profileFlags = values["cpu-profile-dir"] ? ["--cpu-prof", `--cpu-prof-dir=${values["cpu-profile-dir"]}`, "--cpu-prof-interval=500"] : [];
-const processor = startService("services/processor/src/main.ts", envOf(config), [], profileFlags);
+const processor = startBenchService("services/processor/src/main.ts", envOf(config), [], profileFlags);
 const warmUpMs = (JSON.parse(await processor.waitForLog("code paths warmed up", 120_000)) as { ms: number }).ms;
 await processor.waitForLog("processor running", 120_000);
 // Load before the group has assigned partitions would measure the group join, not the event path.
@@ -151,8 +151,7 @@ const elapsed = (performance.now() - started) / 1000;
 // Let the last stage changes arrive.
 for (let waited = 0; latencies.length + coldPublishLatencies.length < sent && waited < 30_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
 const resources = processResources(processor.child.pid!);
-processor.child.kill("SIGTERM");
-await processor.exited;
+await processor.stop();
 await consumer.disconnect();
 await producer.disconnect();
 

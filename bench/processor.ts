@@ -19,8 +19,8 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
-import { envOf, startService, type RunningService } from "../tests/integration/support/child-service.ts";
-import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startAllocationProfile, startCpuProfile, topicRecordCount } from "./support.ts";
+import { envOf } from "../tests/integration/support/child-service.ts";
+import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startAllocationProfile, startBenchService, startCpuProfile, topicRecordCount, type BenchService } from "./support.ts";
 
 const { values } = parseArgs({
   options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" } },
@@ -82,13 +82,13 @@ const allocations = values["allocation-profile"] && processor ? await startAlloc
 const sampler = resourceSampler();
 const stackSampler = stackCpuSampler();
 started = performance.now();
-const children: RunningService[] = [];
+const children: BenchService[] = [];
 if (processor) await processor.start();
 else {
-  for (let index = 0; index < instances; index++) {
-    children.push(startService("services/processor/src/main.ts", envOf(config, { PROCESSOR_HTTP_PORT: String(config.PROCESSOR_HTTP_PORT + index) })));
-  }
+  // Any free port: a fixed one may be taken (by another processor, or a bench that is still running).
+  for (let index = 0; index < instances; index++) children.push(startBenchService("services/processor/src/main.ts", envOf(config, { PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" })));
 }
+const ports = children.map(async (child) => (JSON.parse(await child.waitForLog("processor running", 120_000)) as { port: number }).port);
 let firstApplied: number | null = null;
 let busyReplies = 0;
 for (;;) {
@@ -135,13 +135,10 @@ if (allocations) await allocations.stop(values["allocation-profile"]!);
 // loads the state cache served, and the processors' GC pauses: from the in-process registry or
 // from each process's /metrics, summed.
 const batchShape = await batchStatistics(
-  processor ? [await metrics.metrics()] : await Promise.all(children.map(async (_, index) => (await fetch(`http://127.0.0.1:${config.PROCESSOR_HTTP_PORT + index}/metrics`)).text())),
+  processor ? [await metrics.metrics()] : await Promise.all(ports.map(async (port) => (await fetch(`http://127.0.0.1:${await port}/metrics`)).text())),
 );
 if (processor) await processor.stop();
-for (const child of children) {
-  child.child.kill("SIGTERM");
-  await child.exited;
-}
+for (const child of children) await child.stop();
 
 // Redis per customer: the packed state, what MEMORY USAGE reports for a sample of state and history
 // keys, the partitions' timer indexes, and everything this run added (INFO used_memory, before vs after).

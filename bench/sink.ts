@@ -13,9 +13,9 @@ import { parseArgs } from "node:util";
 import { customerEventToRecord } from "@clm/contracts";
 import { syntheticEvents } from "@clm/datasets";
 import { createClickHouse, eventRow, insertLines, migrate, queryRows, serializeRow } from "@clm/sink";
-import { envOf, startService } from "../tests/integration/support/child-service.ts";
+import { envOf } from "../tests/integration/support/child-service.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka } from "../tests/integration/support/pipeline.ts";
-import { machine, processResources } from "./support.ts";
+import { machine, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({
   options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, "batch-rows": { type: "string", default: "50000" }, keep: { type: "boolean", default: false } },
@@ -48,15 +48,14 @@ console.log(`raw @clickhouse/client JSONEachRow insert of ready lines (batches o
 rows.length = 0;
 
 // 2. The sink as its own process (as deployed), from offset 0. No copies are written here, so the row count is the progress.
-const service = startService("services/sink/src/main.ts", envOf(config, { SINK_HTTP_PORT: "0", LOG_LEVEL: "info" }));
+const service = startBenchService("services/sink/src/main.ts", envOf(config, { SINK_HTTP_PORT: "0", LOG_LEVEL: "info" }));
 await service.waitForLog("sink running", 120_000);
 const written = async () => Number((await queryRows<{ n: string }>(clickhouse, `SELECT count() AS n FROM ${db}.events`))[0]!.n);
 started = performance.now();
 while ((await written()) < total) await new Promise((resolve) => setTimeout(resolve, 200));
 const sinkSeconds = (performance.now() - started) / 1000;
 const sinkProcess = processResources(service.child.pid!);
-service.child.kill("SIGTERM");
-await service.exited;
+await service.stop();
 const sinkRate = total / sinkSeconds;
 console.log(`sink process (Kafka → Avro decode → rows → ClickHouse): ${Math.round(sinkRate).toLocaleString("en-US")} rows/s (${sinkSeconds.toFixed(1)} s, from its group join)`);
 console.log(`ratio sink / raw insert: ${(sinkRate / rawRate).toFixed(2)}; sink process ${sinkProcess.cpuSeconds} CPU s (${(sinkProcess.cpuSeconds / sinkSeconds).toFixed(2)} cores), peak RSS ${sinkProcess.peakRssMiB} MiB`);

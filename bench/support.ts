@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import type { Kafka, KafkaMessage } from "kafkajs";
+import { startService, type RunningService } from "../tests/integration/support/child-service.ts";
 
 export function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -143,4 +144,35 @@ export async function topicRecordCount(kafka: Kafka, topic: string): Promise<num
   } finally {
     await admin.disconnect();
   }
+}
+
+export interface BenchService extends RunningService {
+  /** SIGTERM, then waits for the exit: the only exit the bench expects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A service as its own process for a bench. It dies with the bench (a crashed bench left its
+ * processors consuming and holding their HTTP ports, and the next run's processors failed to start),
+ * and the bench fails at once, with the service's last output, if it exits before `stop()`.
+ */
+export function startBenchService(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: readonly string[] = []): BenchService {
+  const service = startService(entry, env, args, nodeFlags);
+  let stopping = false;
+  const killWithBench = () => service.child.kill("SIGKILL");
+  process.on("exit", killWithBench);
+  void service.exited.then((code) => {
+    process.off("exit", killWithBench);
+    if (stopping) return;
+    console.error(`${entry} (pid ${service.child.pid}) exited (code ${code}, signal ${service.child.signalCode}) during the bench; its last output:\n${service.output().slice(-4000)}`);
+    process.exit(1);
+  });
+  return {
+    ...service,
+    stop: async () => {
+      stopping = true;
+      service.child.kill("SIGTERM");
+      await service.exited;
+    },
+  };
 }
