@@ -194,6 +194,12 @@ const result = {
   batches: batchShape,
   resources,
   stackCpuSeconds,
+  // Per event, CPU varies less than rates with the machine's phase (the same build ran 1.6–2× faster on some days).
+  cpuMicrosecondsPerEvent: {
+    processor: Number(((resources.cpuSeconds * 1e6) / total).toFixed(1)),
+    redis: Number((((stackCpuSeconds.redis ?? NaN) * 1e6) / total).toFixed(1)),
+    kafka: Number((((stackCpuSeconds.kafka ?? NaN) * 1e6) / total).toFixed(1)),
+  },
   redisBusyRepliesToProgressPolls: busyReplies,
 };
 console.log(JSON.stringify(result, null, 2));
@@ -206,6 +212,8 @@ console.log(
 console.log(
   `processor: ${result.processor.eventsPerSecond.toLocaleString("en-US")} events/s (steady ${result.processor.steadyEventsPerSecond.toLocaleString("en-US")}) vs raw consume ${result.raw.consumeEventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratio}; vs consume + decode ${result.consumeAndDecode.eventsPerSecond.toLocaleString("en-US")} events/s → ratio ${result.ratioToConsumeAndDecode}`,
 );
+const perEvent = result.cpuMicrosecondsPerEvent;
+console.log(`CPU per event: processor ${perEvent.processor} µs, Redis ${perEvent.redis} µs, Kafka ${perEvent.kafka} µs`);
 /** Sums, over Prometheus text expositions, every sample of `name` whose labels include `label` (e.g. 'source="cache"'). */
 function sampleSum(expositions: readonly string[], name: string, label = ""): number {
   let sum = 0;
