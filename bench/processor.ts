@@ -20,6 +20,7 @@ import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix 
 import { Redis } from "ioredis";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
 import { envOf } from "../tests/integration/support/child-service.ts";
+import { coreCeiling } from "./core-ceiling.ts";
 import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startAllocationProfile, startBenchService, startCpuProfile, topicRecordCount, type BenchService } from "./support.ts";
 
 const { values } = parseArgs({
@@ -60,6 +61,16 @@ const decoded = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total, async (m
   for (const message of messages) recordToCustomerEvent(eventsSerde.decode(message.value));
 });
 console.log(`kafkajs consume + Avro decode to events: ${Math.round(decoded.eventsPerSecond).toLocaleString("en-US")} events/s`);
+// A third: the pure core folding the same events in memory, no I/O at all (regenerated from the seed).
+const core = coreCeiling(syntheticEventStream({ seed: Number(values.seed), events: total }), {
+  partitions: config.TOPIC_PARTITIONS,
+  lifecycle: DEFAULT_LIFECYCLE_CONFIG,
+  latenessMs: config.EVENT_TIME_LATENESS_MS,
+});
+const coreRatioBound = (machine().cores * core.eventsPerSecond) / raw.eventsPerSecond;
+console.log(
+  `pure core fold, one core, in memory: ${core.eventsPerSecond.toLocaleString("en-US")} events/s (${core.foldSeconds} s); on all ${machine().cores} cores at most ${coreRatioBound.toFixed(2)} × raw consume`,
+);
 
 const metrics = createMetricsRegistry("bench");
 const processor =
@@ -174,6 +185,8 @@ const result = {
   stageChangesPublished: transitionCount,
   raw: { consumeEventsPerSecond: Math.round(raw.eventsPerSecond), seconds: raw.seconds },
   consumeAndDecode: { eventsPerSecond: Math.round(decoded.eventsPerSecond), seconds: decoded.seconds },
+  // No processor can fold faster than the core alone: its rate on every core bounds the ratio.
+  coreFold: { ...core, ratioBoundOnAllCores: Number(coreRatioBound.toFixed(3)), stageChangesAgree: core.stageChanges === transitionCount },
   processor: {
     eventsPerSecond: Math.round(total / processSeconds),
     steadyEventsPerSecond: Math.round(total / steadySeconds),

@@ -1,0 +1,64 @@
+import { foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type EpochMs, type LifecycleConfig } from "@clm/core";
+import { partitionForKey } from "@clm/kafka";
+
+export interface CoreCeiling {
+  eventsPerSecond: number;
+  /** Time inside foldPartitionBatch only. */
+  foldSeconds: number;
+  stageChanges: number;
+}
+
+/**
+ * The pure core's own limit on one core: the same events, split by the same partitioner, folded
+ * in batches of `batchEvents` per partition exactly as the processor folds them (each batch gets
+ * the states of its customers and of those with a deadline it can reach, nothing else), with
+ * states, timers and records held in memory. Only the time inside foldPartitionBatch counts —
+ * what Redis, Kafka and Avro would add is left out, so no processor process can fold faster.
+ */
+export function coreCeiling(
+  events: Iterable<CustomerEvent>,
+  options: { partitions: number; lifecycle: LifecycleConfig; latenessMs: number; batchEvents?: number },
+): CoreCeiling {
+  const { partitions, lifecycle, latenessMs, batchEvents = 40_000 } = options;
+  const parts = Array.from({ length: partitions }, () => ({
+    states: new Map<string, CustomerState>(),
+    deadlines: new Map<string, EpochMs>(),
+    watermark: null as EpochMs | null,
+    pending: [] as BatchRecord[],
+    next: 0,
+  }));
+  let foldMs = 0;
+  let stageChanges = 0;
+  let folded = 0;
+  const fold = (part: (typeof parts)[number]) => {
+    const records = part.pending;
+    part.pending = [];
+    // The processor's loads: the batch's customers, and every customer a sweep of it can reach.
+    let horizon: EpochMs | null = part.watermark;
+    for (const record of records) horizon = horizon === null ? record.event.occurredAt : Math.max(horizon, record.event.occurredAt);
+    const loaded = new Map<string, CustomerState>();
+    for (const record of records) {
+      const state = part.states.get(record.event.customerId);
+      if (state) loaded.set(record.event.customerId, state);
+    }
+    if (horizon !== null) for (const [customerId, deadline] of part.deadlines) if (deadline <= horizon - latenessMs - 1) loaded.set(customerId, part.states.get(customerId)!);
+    const started = performance.now();
+    const result = foldPartitionBatch(loaded, records, { watermark: part.watermark, latenessMs }, lifecycle);
+    foldMs += performance.now() - started;
+    folded += records.length;
+    part.watermark = result.watermark;
+    for (const [customerId, state] of result.changed) part.states.set(customerId, state);
+    for (const [customerId, deadline] of result.deadlines) {
+      if (deadline === null) part.deadlines.delete(customerId);
+      else part.deadlines.set(customerId, deadline);
+    }
+    for (const { effect } of result.effects) if (effect.kind === "stage_changed") stageChanges++;
+  };
+  for (const event of events) {
+    const part = parts[partitionForKey(event.customerId, partitions)]!;
+    part.pending.push({ offset: String(part.next++), event });
+    if (part.pending.length >= batchEvents) fold(part);
+  }
+  for (const part of parts) if (part.pending.length > 0) fold(part);
+  return { eventsPerSecond: Math.round(folded / (foldMs / 1000)), foldSeconds: Number((foldMs / 1000).toFixed(2)), stageChanges };
+}
