@@ -1,4 +1,4 @@
-import { foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type EpochMs, type LifecycleConfig } from "@clm/core";
+import { decodeState, encodeState, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type EpochMs, type LifecycleConfig } from "@clm/core";
 import { partitionForKey } from "@clm/kafka";
 
 export interface CoreCeiling {
@@ -14,6 +14,8 @@ export interface CoreCeiling {
  * the states of its customers and of those with a deadline it can reach, nothing else), with
  * states, timers and records held in memory. Only the time inside foldPartitionBatch counts —
  * what Redis, Kafka and Avro would add is left out, so no processor process can fold faster.
+ * States wait between batches packed, as in the processor's cache: 300k customers as objects
+ * made the fold's own GC scan ~290 MB of old generation that no processor holds.
  */
 export function coreCeiling(
   events: Iterable<CustomerEvent>,
@@ -21,7 +23,7 @@ export function coreCeiling(
 ): CoreCeiling {
   const { partitions, lifecycle, latenessMs, batchEvents = 40_000 } = options;
   const parts = Array.from({ length: partitions }, () => ({
-    states: new Map<string, CustomerState>(),
+    states: new Map<string, string>(),
     deadlines: new Map<string, EpochMs>(),
     watermark: null as EpochMs | null,
     pending: [] as BatchRecord[],
@@ -38,16 +40,20 @@ export function coreCeiling(
     for (const record of records) horizon = horizon === null ? record.event.occurredAt : Math.max(horizon, record.event.occurredAt);
     const loaded = new Map<string, CustomerState>();
     for (const record of records) {
-      const state = part.states.get(record.event.customerId);
-      if (state) loaded.set(record.event.customerId, state);
+      const packed = part.states.get(record.event.customerId);
+      if (packed !== undefined) loaded.set(record.event.customerId, decodeState(record.event.customerId, Buffer.from(packed, "latin1")));
     }
-    if (horizon !== null) for (const [customerId, deadline] of part.deadlines) if (deadline <= horizon - latenessMs - 1) loaded.set(customerId, part.states.get(customerId)!);
+    if (horizon !== null) {
+      for (const [customerId, deadline] of part.deadlines) {
+        if (deadline <= horizon - latenessMs - 1) loaded.set(customerId, decodeState(customerId, Buffer.from(part.states.get(customerId)!, "latin1")));
+      }
+    }
     const started = performance.now();
     const result = foldPartitionBatch(loaded, records, { watermark: part.watermark, latenessMs }, lifecycle);
     foldMs += performance.now() - started;
     folded += records.length;
     part.watermark = result.watermark;
-    for (const [customerId, state] of result.changed) part.states.set(customerId, state);
+    for (const [customerId, state] of result.changed) part.states.set(customerId, Buffer.from(encodeState(state)).toString("latin1"));
     for (const [customerId, deadline] of result.deadlines) {
       if (deadline === null) part.deadlines.delete(customerId);
       else part.deadlines.set(customerId, deadline);
