@@ -1,6 +1,7 @@
 /**
  * Processor throughput against the raw limit, on the local stack:
  *   npm run bench -- processor [--events 1000000] [--seed 42] [--partitions 6] [--instances 1]
+ *     [--skip-core-ceiling] [--service-node-flags="--max-semi-space-size=128"]
  * Produces a synthetic population (deterministic) to a fresh topic, measures the
  * raw kafkajs consume-only rate on that topic, then the processor (event clock)
  * folding it into Redis, in the same run. With --instances 1 the processor runs in this
@@ -24,9 +25,11 @@ import { coreCeiling } from "./core-ceiling.ts";
 import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startAllocationProfile, startBenchService, startCpuProfile, topicRecordCount, type BenchService } from "./support.ts";
 
 const { values } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" } },
+  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" }, "skip-core-ceiling": { type: "boolean", default: false }, "service-node-flags": { type: "string", default: "" } },
 });
 const total = Number(values.events);
+// After SERVICE_NODE_FLAGS, so they override them (V8 keeps a flag's last value); processes only (--instances > 1).
+const serviceNodeFlags = values["service-node-flags"]!.split(" ").filter((flag) => flag !== "");
 const instances = Number(values.instances);
 if (!Number.isInteger(instances) || instances < 1) throw new Error("--instances must be a positive integer");
 const config = isolatedConfig({ TOPIC_PARTITIONS: values.partitions, TRANSITION_HISTORY_PER_CUSTOMER: "10" });
@@ -62,15 +65,19 @@ const decoded = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total, async (m
 });
 console.log(`kafkajs consume + Avro decode to events: ${Math.round(decoded.eventsPerSecond).toLocaleString("en-US")} events/s`);
 // A third: the pure core folding the same events in memory, no I/O at all (regenerated from the seed).
-const core = coreCeiling(syntheticEventStream({ seed: Number(values.seed), events: total }), {
+const core = values["skip-core-ceiling"]
+  ? null
+  : coreCeiling(syntheticEventStream({ seed: Number(values.seed), events: total }), {
   partitions: config.TOPIC_PARTITIONS,
   lifecycle: DEFAULT_LIFECYCLE_CONFIG,
   latenessMs: config.EVENT_TIME_LATENESS_MS,
 });
-const coreRatioBound = (machine().cores * core.eventsPerSecond) / raw.eventsPerSecond;
-console.log(
-  `pure core fold, one core, in memory: ${core.eventsPerSecond.toLocaleString("en-US")} events/s (${core.foldSeconds} s); on all ${machine().cores} cores at most ${coreRatioBound.toFixed(2)} × raw consume`,
-);
+const coreRatioBound = core && (machine().cores * core.eventsPerSecond) / raw.eventsPerSecond;
+if (core && coreRatioBound !== null) {
+  console.log(
+    `pure core fold, one core, in memory: ${core.eventsPerSecond.toLocaleString("en-US")} events/s (${core.foldSeconds} s); on all ${machine().cores} cores at most ${coreRatioBound.toFixed(2)} × raw consume`,
+  );
+}
 
 const metrics = createMetricsRegistry("bench");
 const processor =
@@ -97,7 +104,7 @@ const children: BenchService[] = [];
 if (processor) await processor.start();
 else {
   // Any free port: a fixed one may be taken (by another processor, or a bench that is still running).
-  for (let index = 0; index < instances; index++) children.push(startBenchService("services/processor/src/main.ts", envOf(config, { PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" })));
+  for (let index = 0; index < instances; index++) children.push(startBenchService("services/processor/src/main.ts", envOf(config, { PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" }), [], serviceNodeFlags));
 }
 const ports = children.map(async (child) => (JSON.parse(await child.waitForLog("processor running", 120_000)) as { port: number }).port);
 let firstApplied: number | null = null;
@@ -186,7 +193,8 @@ const result = {
   raw: { consumeEventsPerSecond: Math.round(raw.eventsPerSecond), seconds: raw.seconds },
   consumeAndDecode: { eventsPerSecond: Math.round(decoded.eventsPerSecond), seconds: decoded.seconds },
   // No processor can fold faster than the core alone: its rate on every core bounds the ratio.
-  coreFold: { ...core, ratioBoundOnAllCores: Number(coreRatioBound.toFixed(3)), stageChangesAgree: core.stageChanges === transitionCount },
+  coreFold: core && coreRatioBound !== null ? { ...core, ratioBoundOnAllCores: Number(coreRatioBound.toFixed(3)), stageChangesAgree: core.stageChanges === transitionCount } : null,
+  serviceNodeFlags: values["service-node-flags"] || null,
   processor: {
     eventsPerSecond: Math.round(total / processSeconds),
     steadyEventsPerSecond: Math.round(total / steadySeconds),
