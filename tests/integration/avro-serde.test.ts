@@ -9,7 +9,8 @@ import { deleteSubjects, isolatedConfig } from "./support/pipeline.ts";
 /** The Confluent wire format the services write, with the real registry giving the schema id. */
 const config = isolatedConfig();
 const subject = `avro-serde-${randomUUID()}-value`;
-afterAll(() => deleteSubjects(config.SCHEMA_REGISTRY_URL, [subject]));
+const sharedSubject = `avro-serde-${randomUUID()}-value`;
+afterAll(() => deleteSubjects(config.SCHEMA_REGISTRY_URL, [subject, sharedSubject]));
 
 const event = (customerId: string): CustomerEvent => ({ eventId: `e-${customerId.length}`, customerId, occurredAt: Date.UTC(1997, 0, 1), type: "purchase", properties: { orderId: "o-1", amountE4: 123_456, currency: "USD", quantity: 2 } });
 
@@ -28,5 +29,13 @@ describe("AvroSerde", () => {
       await serde.prepare([encoded]);
       expect(serde.decode(encoded)).toEqual(record);
     }
+  });
+
+  it("registers a new subject from several processes at once: each gets the one id", async () => {
+    // As processors started together do: each its own client, the subject new to all. The registry
+    // refuses every compatibility setting after the first (409), which once stopped a processor at start.
+    const serdes = Array.from({ length: 6 }, () => new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), sharedSubject, CUSTOMER_EVENT_SCHEMA_TEXT));
+    const ids = await Promise.all(serdes.map((serde) => serde.register()));
+    expect(new Set(ids).size).toBe(1);
   });
 });

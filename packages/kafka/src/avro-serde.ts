@@ -45,9 +45,7 @@ export class AvroSerde<T> {
         ({ id } = await this.registry.register({ type: SchemaType.AVRO, schema: this.schemaText }, { subject: this.subject }));
         break;
       } catch (error) {
-        // Two services registering a new subject at once: the client sets BACKWARD right after the first
-        // registration, and a registry can report NONE in between; asked again a moment later it agrees.
-        if ((error as Error).name !== "ConfluentSchemaRegistryCompatibilityError" || attempt >= 5) throw error;
+        if (!registeringConcurrently(error) || attempt >= 5) throw error;
         await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
       }
     }
@@ -112,4 +110,17 @@ export class AvroSerde<T> {
       throw new AvroDecodeError("AVRO_INVALID", `Avro body does not decode with schema ${id}: ${(error as Error).message}`);
     }
   }
+}
+
+/**
+ * Whether `error` is what a registry answers when services register a new subject at once; asked
+ * again a moment later, it agrees. The client sets BACKWARD right after a subject's first
+ * registration: a registry can report NONE in between, and Apicurio refuses every setting after
+ * the first with 409 ("A rule named 'COMPATIBILITY' already exists"), which stopped the second of
+ * two processors started together.
+ */
+function registeringConcurrently(error: unknown): boolean {
+  if ((error as Error).name === "ConfluentSchemaRegistryCompatibilityError") return true;
+  const { status, url } = error as { status?: unknown; url?: unknown };
+  return status === 409 && typeof url === "string" && url.includes("/config/");
 }
