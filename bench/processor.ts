@@ -65,17 +65,11 @@ const decoded = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total, async (m
 });
 console.log(`kafkajs consume + Avro decode to events: ${Math.round(decoded.eventsPerSecond).toLocaleString("en-US")} events/s`);
 // A third: the pure core folding the same events in memory, no I/O at all (regenerated from the seed).
-const core = values["skip-core-ceiling"]
-  ? null
-  : coreCeiling(syntheticEventStream({ seed: Number(values.seed), events: total }), {
-  partitions: config.TOPIC_PARTITIONS,
-  lifecycle: DEFAULT_LIFECYCLE_CONFIG,
-  latenessMs: config.EVENT_TIME_LATENESS_MS,
-});
-const coreRatioBound = core && (machine().cores * core.eventsPerSecond) / raw.eventsPerSecond;
-if (core && coreRatioBound !== null) {
+// No processor can fold faster than the core alone, so its rate on every core bounds the ratio.
+const coreFold = values["skip-core-ceiling"] ? null : coreFoldCeiling();
+if (coreFold) {
   console.log(
-    `pure core fold, one core, in memory: ${core.eventsPerSecond.toLocaleString("en-US")} events/s (${core.foldSeconds} s); on all ${machine().cores} cores at most ${coreRatioBound.toFixed(2)} × raw consume`,
+    `pure core fold, one core, in memory: ${coreFold.eventsPerSecond.toLocaleString("en-US")} events/s (${coreFold.foldSeconds} s); on all ${machine().cores} cores at most ${coreFold.ratioBoundOnAllCores} × raw consume`,
   );
 }
 
@@ -193,7 +187,7 @@ const result = {
   raw: { consumeEventsPerSecond: Math.round(raw.eventsPerSecond), seconds: raw.seconds },
   consumeAndDecode: { eventsPerSecond: Math.round(decoded.eventsPerSecond), seconds: decoded.seconds },
   // No processor can fold faster than the core alone: its rate on every core bounds the ratio.
-  coreFold: core && coreRatioBound !== null ? { ...core, ratioBoundOnAllCores: Number(coreRatioBound.toFixed(3)), stageChangesAgree: core.stageChanges === transitionCount } : null,
+  coreFold: coreFold && { ...coreFold, stageChangesAgree: coreFold.stageChanges === transitionCount },
   serviceNodeFlags: values["service-node-flags"] || null,
   processor: {
     eventsPerSecond: Math.round(total / processSeconds),
@@ -235,6 +229,14 @@ console.log(
 );
 const perEvent = result.cpuMicrosecondsPerEvent;
 console.log(`CPU per event: processor ${perEvent.processor} µs, Redis ${perEvent.redis} µs, Kafka ${perEvent.kafka} µs`);
+function coreFoldCeiling() {
+  const core = coreCeiling(syntheticEventStream({ seed: Number(values.seed), events: total }), {
+    partitions: config.TOPIC_PARTITIONS,
+    lifecycle: DEFAULT_LIFECYCLE_CONFIG,
+    latenessMs: config.EVENT_TIME_LATENESS_MS,
+  });
+  return { ...core, ratioBoundOnAllCores: Number(((machine().cores * core.eventsPerSecond) / raw.eventsPerSecond).toFixed(3)) };
+}
 /** Sums, over Prometheus text expositions, every sample of `name` whose labels include `label` (e.g. 'source="cache"'). */
 function sampleSum(expositions: readonly string[], name: string, label = ""): number {
   let sum = 0;
