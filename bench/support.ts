@@ -153,8 +153,9 @@ export interface BenchService extends RunningService {
 
 /**
  * A service as its own process for a bench. It dies with the bench (a crashed bench left its
- * processors consuming and holding their HTTP ports, and the next run's processors failed to start),
- * and the bench fails at once, with the service's last output, if it exits before `stop()`.
+ * processors consuming and holding their HTTP ports), and the bench fails at once, with the
+ * service's last output, if it exits before `stop()` (a processor that died at start went unseen
+ * until the bench read its CPU time).
  */
 export function startBenchService(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: readonly string[] = []): BenchService {
   const service = startService(entry, env, args, nodeFlags);
