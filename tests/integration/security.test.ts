@@ -25,7 +25,7 @@ describe("security", () => {
     expect(report.readOnlyUser).toContain("clm_analyst");
     const rows = await queryRows<{ n: string }>(analyst, "SELECT count() AS n FROM clm.cohort_retention_monthly");
     expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(0);
-    await expect(analyst.command({ query: "INSERT INTO clm.schema_migrations VALUES (999, 'x', 'x', now())" })).rejects.toThrow(/readonly|read-only/i);
+    await expect(analyst.command({ query: "INSERT INTO clm.migrations VALUES (999, 'x', 'x', now())" })).rejects.toThrow(/readonly|read-only/i);
     await expect(analyst.command({ query: "CREATE TABLE clm.analyst_table (x UInt8) ENGINE = Memory" })).rejects.toThrow(/readonly|read-only/i);
     await expect(analyst.command({ query: "DROP TABLE clm.events" })).rejects.toThrow(/readonly|read-only/i);
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${other}` });

@@ -59,9 +59,11 @@ export class MigrationError extends Error {
 }
 
 /**
- * Applies the migrations not yet recorded in `<db>.schema_migrations`, in order. Every statement
- * is idempotent (IF NOT EXISTS), so a run cut off half-way is simply run again. A recorded
- * migration whose file changed since is an error: published DDL is never edited, a new file is added.
+ * Applies the migrations not yet recorded in `<db>.migrations`, in order. Every statement
+ * is idempotent (IF NOT EXISTS), so a run cut off half-way is simply run again, and so are runs
+ * at once (sinks started together): the record is a MergeTree, which takes concurrent inserts,
+ * and a migration recorded twice is the same row twice. A recorded migration whose file changed
+ * since is an error: published DDL is never edited, a new file is added.
  */
 export async function migrate(
   client: ClickHouseClient,
@@ -72,20 +74,24 @@ export async function migrate(
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new MigrationError(`database name ${JSON.stringify(database)} is not an identifier`);
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({
-    query: `CREATE TABLE IF NOT EXISTS ${database}.schema_migrations (version UInt32, name String, checksum String, applied_at DateTime) ENGINE = TinyLog`,
+    query: `CREATE TABLE IF NOT EXISTS ${database}.migrations (version UInt32, name String, checksum String, applied_at DateTime) ENGINE = MergeTree ORDER BY version`,
   });
-  const recorded = await queryRows<{ version: number; name: string; checksum: string }>(
-    client,
-    `SELECT version, name, checksum FROM ${database}.schema_migrations ORDER BY version`,
-  );
-  const byVersion = new Map(recorded.map((row) => [Number(row.version), row]));
+  // Every checksum recorded per version: rows recorded twice agree, an edited file does not.
+  const checksums = new Map<number, Set<string>>();
+  for (const table of await recordTables(client, database)) {
+    for (const row of await queryRows<{ version: number; checksum: string }>(client, `SELECT version, checksum FROM ${database}.${table}`)) {
+      const version = Number(row.version);
+      checksums.set(version, (checksums.get(version) ?? new Set()).add(row.checksum));
+    }
+  }
   const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
   for (const migration of readMigrations(dir)) {
     const label = `${String(migration.version).padStart(4, "0")}_${migration.name}`;
-    const done = byVersion.get(migration.version);
-    if (done) {
-      if (done.checksum !== migration.checksum) {
-        throw new MigrationError(`migration ${label} was applied with checksum ${done.checksum} but the file now has ${migration.checksum}; add a new migration instead of editing an applied one`);
+    const recorded = checksums.get(migration.version);
+    if (recorded) {
+      const other = [...recorded].find((checksum) => checksum !== migration.checksum);
+      if (other !== undefined) {
+        throw new MigrationError(`migration ${label} was applied with checksum ${other} but the file now has ${migration.checksum}; add a new migration instead of editing an applied one`);
       }
       report.alreadyApplied.push(label);
       continue;
@@ -98,12 +104,25 @@ export async function migrate(
       }
     }
     await client.command({
-      query: `INSERT INTO ${database}.schema_migrations VALUES (${migration.version}, ${quoteString(migration.name)}, ${quoteString(migration.checksum)}, now())`,
+      query: `INSERT INTO ${database}.migrations VALUES (${migration.version}, ${quoteString(migration.name)}, ${quoteString(migration.checksum)}, now())`,
     });
     report.applied.push(label);
   }
   report.readOnlyUser = await ensureReadOnlyUser(client, database, options.analystPassword);
   return report;
+}
+
+/**
+ * Where applied migrations are recorded: `migrations`, and `schema_migrations` in databases first
+ * migrated before it. That one is a TinyLog, which breaks under concurrent inserts ("File not found:
+ * …/tmp_sizes.json" when three sinks migrated a new database at once); it is only read now.
+ */
+async function recordTables(client: ClickHouseClient, database: string): Promise<string[]> {
+  const legacy = await queryRows<{ name: string }>(
+    client,
+    `SELECT name FROM system.tables WHERE database = ${quoteString(database)} AND name = 'schema_migrations'`,
+  );
+  return legacy.length > 0 ? ["migrations", "schema_migrations"] : ["migrations"];
 }
 
 /**
