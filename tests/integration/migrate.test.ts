@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createClickHouse, migrate, queryRows, quoteString, readMigrations } from "@clm/sink";
+import { createClickHouse, migrate, migrationLabel, queryRows, quoteString, readMigrations } from "@clm/sink";
 import { afterAll, describe, expect, it } from "vitest";
 import { isolatedConfig } from "./support/pipeline.ts";
 
@@ -10,7 +10,7 @@ const freshDatabase = () => {
   databases.push(`migrate_${randomUUID().replaceAll("-", "").slice(0, 12)}`);
   return databases.at(-1)!;
 };
-const labels = readMigrations().map((migration) => `${String(migration.version).padStart(4, "0")}_${migration.name}`);
+const labels = readMigrations().map(migrationLabel);
 afterAll(async () => {
   for (const database of databases) await clients[0]!.command({ query: `DROP DATABASE IF EXISTS ${database}` });
   for (const client of clients) await client.close();

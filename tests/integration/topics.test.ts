@@ -7,7 +7,7 @@ afterAll(() => deleteTopics(kafka, config));
 
 describe("ensureProjectTopics", () => {
   it("creates the topics when several services start at once, each seeing them missing", async () => {
-    // Each its own admin client, as ingest, processor and sink have when `clm up` starts them together.
+    // Each its own admin client, as processors and sinks started together each ensure the topics at start.
     const outcomes = await Promise.allSettled(Array.from({ length: 4 }, () => createTopics(kafka, config)));
     expect(outcomes.map((outcome) => (outcome.status === "rejected" ? String(outcome.reason) : "ok"))).toEqual(["ok", "ok", "ok", "ok"]);
     const admin = kafka.admin();

@@ -1,5 +1,5 @@
 export { createClickHouse, insertLines, queryRows, quoteString } from "./clickhouse.ts";
-export { migrate, readMigrations, MigrationError, MIGRATIONS_DIR, type MigrationReport } from "./migrate.ts";
+export { migrate, migrationLabel, readMigrations, MigrationError, MIGRATIONS_DIR, type MigrationReport } from "./migrate.ts";
 export { Sink, type SinkOptions } from "./sink.ts";
 export { createSinkMetrics, type SinkMetrics } from "./metrics.ts";
 export { serializeRow, eventRow, transitionRow, snapshotRow, Decimal4 } from "./rows.ts";

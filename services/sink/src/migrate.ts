@@ -51,6 +51,11 @@ export interface MigrationReport {
 
 export const READ_ONLY_USER = "clm_analyst";
 
+/** How reports name a migration: its file name without `.sql`. */
+export function migrationLabel(migration: Pick<Migration, "version" | "name">): string {
+  return `${String(migration.version).padStart(4, "0")}_${migration.name}`;
+}
+
 export class MigrationError extends Error {
   constructor(message: string) {
     super(message);
@@ -86,7 +91,7 @@ export async function migrate(
   }
   const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
   for (const migration of readMigrations(dir)) {
-    const label = `${String(migration.version).padStart(4, "0")}_${migration.name}`;
+    const label = migrationLabel(migration);
     const recorded = checksums.get(migration.version);
     if (recorded) {
       const other = [...recorded].find((checksum) => checksum !== migration.checksum);
