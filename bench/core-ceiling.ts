@@ -1,4 +1,4 @@
-import { decodeState, encodeState, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type EpochMs, type LifecycleConfig } from "@clm/core";
+import { decodeState, encodeState, foldPartitionBatch, sweepHorizon, type BatchRecord, type CustomerEvent, type CustomerState, type EpochMs, type LifecycleConfig } from "@clm/core";
 import { partitionForKey } from "@clm/kafka";
 
 export interface CoreCeiling {
@@ -36,8 +36,8 @@ export function coreCeiling(
     const records = part.pending;
     part.pending = [];
     // The processor's loads: the batch's customers, and every customer a sweep of it can reach.
-    let horizon: EpochMs | null = part.watermark;
-    for (const record of records) horizon = horizon === null ? record.event.occurredAt : Math.max(horizon, record.event.occurredAt);
+    const clock = { watermark: part.watermark, latenessMs };
+    const horizon = sweepHorizon(records, clock);
     const loaded = new Map<string, CustomerState>();
     for (const record of records) {
       const packed = part.states.get(record.event.customerId);
@@ -45,15 +45,18 @@ export function coreCeiling(
     }
     if (horizon !== null) {
       for (const [customerId, deadline] of part.deadlines) {
-        if (deadline <= horizon - latenessMs - 1) loaded.set(customerId, decodeState(customerId, Buffer.from(part.states.get(customerId)!, "latin1")));
+        if (deadline <= horizon) loaded.set(customerId, decodeState(customerId, Buffer.from(part.states.get(customerId)!, "latin1")));
       }
     }
     const started = performance.now();
-    const result = foldPartitionBatch(loaded, records, { watermark: part.watermark, latenessMs }, lifecycle);
+    const result = foldPartitionBatch(loaded, records, clock, lifecycle);
     foldMs += performance.now() - started;
     folded += records.length;
     part.watermark = result.watermark;
-    for (const [customerId, state] of result.changed) part.states.set(customerId, Buffer.from(encodeState(state)).toString("latin1"));
+    for (const [customerId, state] of result.changed) {
+      const packed = encodeState(state);
+      part.states.set(customerId, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("latin1"));
+    }
     for (const [customerId, deadline] of result.deadlines) {
       if (deadline === null) part.deadlines.delete(customerId);
       else part.deadlines.set(customerId, deadline);
