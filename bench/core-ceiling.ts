@@ -65,7 +65,7 @@ export function coreCeiling(
   };
   for (const event of events) {
     const part = parts[partitionForKey(event.customerId, partitions)]!;
-    part.pending.push({ offset: String(part.next++), event });
+    part.pending.push({ offset: String(part.next++), event, receivedAt: 0 });
     if (part.pending.length >= batchEvents) fold(part);
   }
   for (const part of parts) if (part.pending.length > 0) fold(part);

@@ -1,5 +1,5 @@
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type CustomerEvent, type CustomerState } from "@clm/core";
-import { createRegistry } from "@clm/kafka";
+import { createRegistry, receivedAtOf } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
@@ -7,7 +7,7 @@ import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { coreExpectation, mismatchedStates, mismatchedTimers } from "./support/core-expectation.ts";
-import { createTopics, isolatedConfig, produceEvents, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
 
 /**
  * The processor keeps the states it committed in memory between batches
@@ -96,7 +96,8 @@ describe("processor state cache (real Kafka, registry, Redis)", () => {
     await appliedEverything();
 
     // Exactly what the core makes of the foreign state and the new purchase; a stale cache would miss the 1,000.
-    const after = foldPartitionBatch(new Map([[customerId, foreign]]), [{ offset: "0", event: purchase }], { watermark: meta.watermark, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle);
+    const received = receivedAtOf((await readTopic(kafka, config.TOPIC_EVENTS)).get(partition)!.at(-1)!);
+    const after = foldPartitionBatch(new Map([[customerId, foreign]]), [{ offset: "0", event: purchase, receivedAt: received }], { watermark: meta.watermark, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle);
     expect((await store.loadStates(partition, [customerId])).get(customerId)).toEqual(after.changed.get(customerId));
     expect((await metrics.fencedWrites.get()).values[0]!.value).toBe(fenced + 1);
   });

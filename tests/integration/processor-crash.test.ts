@@ -1,6 +1,6 @@
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState } from "@clm/core";
-import { AvroSerde, createRegistry } from "@clm/kafka";
+import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
 import { RedisLayout, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -105,7 +105,8 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
     }
     for (const [partition, list] of perPartitionOrder) {
       expect(list.length).toBe(byPartition.get(partition)!.length);
-      const records: BatchRecord[] = list.map((event, index) => ({ offset: String(index), event }));
+      const messages = byPartition.get(partition)!;
+      const records: BatchRecord[] = list.map((event, index) => ({ offset: String(index), event, receivedAt: receivedAtOf(messages[index]!) }));
       const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, DEFAULT_LIFECYCLE_CONFIG);
       for (const [customerId, state] of result.changed) expectedStates.set(customerId, { partition, state });
       for (const { effect } of result.effects) if (effect.kind === "stage_changed") expectedIds.add(effect.transition.transitionId);

@@ -1,6 +1,6 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, encodeHistoryEntry, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
-import { AvroSerde, createRegistry, type DeadLetter } from "@clm/kafka";
+import { AvroSerde, createRegistry, receivedAtOf, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, warmUp, warmUpClients, wipePrefix } from "@clm/processor";
 import { Redis } from "ioredis";
@@ -43,7 +43,7 @@ async function expectedFromCore(valid: Map<string, CustomerEvent>) {
         continue; // not Avro: a dead letter
       }
       const event = valid.get(eventId);
-      if (event && message.key?.toString() === event.customerId) records.push({ offset: message.offset, event });
+      if (event && message.key?.toString() === event.customerId) records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
     }
     const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
     for (const [customerId, state] of result.changed) states.set(customerId, { partition, state });
@@ -229,7 +229,7 @@ describe("the commit script", () => {
   it("writes every section exactly across its chunks: states, timers set and cleared, outbox order, history newest first and capped", async () => {
     const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-sections`);
     const store = new StateStore(redis, layout, 3);
-    const state = (index: number): CustomerState => foldPartitionBatch(new Map(), [{ offset: "0", event: { eventId: `s-${index}`, customerId: `c-${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, type: "login", properties: { channel: null } } }], { watermark: null, latenessMs: 0 }, lifecycle).changed.get(`c-${index}`)!;
+    const state = (index: number): CustomerState => foldPartitionBatch(new Map(), [{ offset: "0", receivedAt: 0, event: { eventId: `s-${index}`, customerId: `c-${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, type: "login", properties: { channel: null } } }], { watermark: null, latenessMs: 0 }, lifecycle).changed.get(`c-${index}`)!;
     // 2,500 customers (past the script's 1,000-value chunks): even ones scheduled, odd ones not.
     const customers = Array.from({ length: 2500 }, (_, index) => ({ customerId: `c-${index}`, state: state(index), deadline: index % 2 === 0 ? 1_000_000 + index : null }));
     await redis.zadd(layout.timers(0), 5, "c-1"); // scheduled before: this write clears it
@@ -261,7 +261,7 @@ describe("the commit script", () => {
     const ids = ["kundin-ä-€-😀", "c", "x".repeat(31), "y".repeat(32), "z".repeat(300)];
     const customers = ids.map((customerId, index) => ({
       customerId,
-      state: foldPartitionBatch(new Map(), [{ offset: "0", event: { eventId: `p-${index}`, customerId, occurredAt: Date.UTC(2024, 0, 1), type: "login", properties: { channel: null } } }], { watermark: null, latenessMs: 0 }, lifecycle).changed.get(customerId)!,
+      state: foldPartitionBatch(new Map(), [{ offset: "0", receivedAt: 0, event: { eventId: `p-${index}`, customerId, occurredAt: Date.UTC(2024, 0, 1), type: "login", properties: { channel: null } } }], { watermark: null, latenessMs: 0 }, lifecycle).changed.get(customerId)!,
       deadline: index % 2 === 0 ? 2_000_000 + index : null,
     }));
     const outbox = [0, 1, 31, 32, 65_535, 65_536, 200_000].map((size) => Buffer.alloc(size, size % 251));
@@ -282,7 +282,7 @@ describe("large writes", () => {
     const layout = new RedisLayout(`${config.REDIS_KEY_PREFIX}-large`);
     const store = new StateStore(redis, layout, 10);
     const event = (index: number): CustomerEvent => ({ eventId: `e-${index}`, customerId: `c-${index}`, occurredAt: Date.UTC(2024, 0, 1) + index, type: "purchase", properties: { orderId: `o-${index}`, amountE4: 10_000, currency: "USD", quantity: 1 } });
-    const records: BatchRecord[] = Array.from({ length: 60_000 }, (_, index) => ({ offset: String(index), event: event(index) }));
+    const records: BatchRecord[] = Array.from({ length: 60_000 }, (_, index) => ({ offset: String(index), event: event(index), receivedAt: 0 }));
     const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
     const customers = [...result.changed].map(([customerId, state]) => ({ customerId, state, deadline: result.deadlines.get(customerId) ?? null }));
     const history = result.effects.flatMap(({ effect }) => (effect.kind === "stage_changed" ? [{ customerId: effect.transition.customerId, entry: Buffer.from(encodeHistoryEntry(effect.transition)) }] : []));

@@ -6,6 +6,23 @@
 // Scratch for float conversion, shared: encoding and decoding are synchronous.
 const FLOAT_BYTES = new Uint8Array(8);
 const FLOAT_VIEW = new DataView(FLOAT_BYTES.buffer);
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes of `text` in UTF-8 (lone surrogates count as U+FFFD's 3). */
+export function utf8Length(text: string): number {
+  let length = text.length;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) length += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length && (text.charCodeAt(index + 1) & 0xfc00) === 0xdc00) {
+      length += 2; // a surrogate pair: 4 bytes for 2 code units
+      index++;
+    } else length += 2;
+  }
+  return length;
+}
 
 export class ByteWriter {
   private bytes = new Uint8Array(512);
@@ -70,6 +87,19 @@ export class ByteWriter {
     this.length += value.length;
   }
 
+  /**
+   * Text as UTF-8 bytes (no length: the caller writes it first, see utf8Length). Text that is
+   * not well-formed Unicode is written with U+FFFD for its lone surrogates.
+   */
+  utf8(text: string, byteLength: number): void {
+    this.room(byteLength);
+    if (byteLength === text.length) {
+      for (let index = 0; index < text.length; index++) this.bytes[this.length++] = text.charCodeAt(index);
+      return;
+    }
+    this.length += UTF8_ENCODER.encodeInto(text, this.bytes.subarray(this.length)).written;
+  }
+
   /** A fresh copy of what was written. */
   result(): Uint8Array {
     return this.bytes.slice(0, this.length);
@@ -126,6 +156,19 @@ export class ByteReader {
       scale *= 256;
     }
     return value;
+  }
+
+  /** The next `length` bytes as UTF-8 text; bytes that are not UTF-8 are an error. */
+  utf8(length: number): string {
+    const bytes = this.take(length);
+    let ascii = true;
+    for (let index = 0; index < bytes.length; index++) if (bytes[index]! >= 0x80) ascii = false;
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    try {
+      return UTF8_DECODER.decode(bytes);
+    } catch {
+      throw new RangeError(`${this.what}: text is not UTF-8`);
+    }
   }
 
   /** The next `length` bytes (a view, not a copy). */

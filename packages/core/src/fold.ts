@@ -1,9 +1,9 @@
 import type { CustomerEvent } from "./contract.ts";
-import { dedupeFingerprint } from "./fingerprint.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { addToScore } from "./score.ts";
+import { lookUpEventId, rememberEventId } from "./seen-events.ts";
 import { copyState, type CustomerState, type MutableState } from "./state.ts";
-import { DAY_MS, utcDay } from "./time.ts";
+import { DAY_MS, utcDay, type EpochMs } from "./time.ts";
 
 /**
  * The aggregate half of the fold: how one event changes the customer's counters,
@@ -11,9 +11,10 @@ import { DAY_MS, utcDay } from "./time.ts";
  * commutative, which is what makes out-of-order delivery exact.
  */
 
-export type EventCheck = { kind: "new"; fingerprint: number } | { kind: "duplicate" } | { kind: "invalid"; reason: string };
+/** `slot`: where the new event's id goes in the sorted ledger. */
+export type EventCheck = { kind: "new"; slot: number } | { kind: "duplicate" } | { kind: "invalid"; reason: string };
 
-/** Whether the event is already folded (same eventId within the dedupe window) or would break an exact total. */
+/** Whether the event is already folded (its eventId is in the ledger) or would break an exact total. */
 export function checkEvent(state: CustomerState | undefined, event: CustomerEvent, config: LifecycleConfig): EventCheck {
   if (state !== undefined && state.customerId !== event.customerId) {
     return { kind: "invalid", reason: `event for customer ${event.customerId} folded into state of ${state.customerId}` };
@@ -26,12 +27,9 @@ export function checkEvent(state: CustomerState | undefined, event: CustomerEven
       return { kind: "invalid", reason: "monetary total would exceed the exact integer range" };
     }
   }
-  const fingerprint = dedupeFingerprint(event.eventId);
-  if (state !== undefined) {
-    const kept = state.recentEvents;
-    for (let index = 1; index < kept.length; index += 2) if (kept[index] === fingerprint) return { kind: "duplicate" };
-  }
-  return { kind: "new", fingerprint };
+  if (state === undefined) return { kind: "new", slot: 0 };
+  const { found, slot } = lookUpEventId(state.seenEventIds, event.eventId);
+  return found ? { kind: "duplicate" } : { kind: "new", slot };
 }
 
 /** A state for a customer's first event, before any stage has been decided (the machine sets it). */
@@ -57,19 +55,25 @@ export function seedState(event: CustomerEvent): CustomerState {
     stage: "prospect",
     stageSince: event.occurredAt,
     wonBackAt: null,
-    recentEvents: [],
+    seenEventIds: [],
+    seenReceivedAt: [],
   };
 }
 
-/** Folds one new (checked) event into the aggregates; version and stage are left to the machine. */
-export function foldAggregates(state: CustomerState, event: CustomerEvent, fingerprint: number, config: LifecycleConfig): MutableState {
+/**
+ * Folds one new (checked) event into the aggregates and its id into the ledger (at `slot`,
+ * arrived at `receivedAt`); version and stage are left to the machine.
+ */
+export function foldAggregates(state: CustomerState, event: CustomerEvent, slot: number, receivedAt: EpochMs, config: LifecycleConfig): MutableState {
   const at = event.occurredAt;
   const halfLifeMs = config.score.halfLifeDays * DAY_MS;
   const next = copyState(state);
   next.firstSeenAt = Math.min(state.firstSeenAt, at);
   next.lastEventAt = Math.max(state.lastEventAt, at);
   next.score = addToScore(state.score, config.score.weights[event.type], at, halfLifeMs);
-  next.recentEvents = rememberEvent(state.recentEvents, at, fingerprint, config.dedupe.recentEventsPerCustomer);
+  const seen = rememberEventId({ ids: state.seenEventIds, receivedAt: state.seenReceivedAt }, slot, event.eventId, receivedAt, config.dedupe.retentionDays * DAY_MS);
+  next.seenEventIds = seen.ids;
+  next.seenReceivedAt = seen.receivedAt;
   switch (event.type) {
     case "purchase": {
       next.purchaseCount = state.purchaseCount + 1;
@@ -102,18 +106,6 @@ export function foldAggregates(state: CustomerState, event: CustomerEvent, finge
       break;
     }
   }
-  return next;
-}
-
-/** Keeps the `limit` most recent (time, fingerprint) pairs, ascending, so the kept set is order-independent. */
-function rememberEvent(kept: readonly number[], at: number, fingerprint: number, limit: number): number[] {
-  let index = kept.length;
-  while (index > 0 && (kept[index - 2]! > at || (kept[index - 2] === at && kept[index - 1]! > fingerprint))) index -= 2;
-  const overflow = kept.length / 2 + 1 > limit;
-  if (overflow && index === 0) return kept as number[]; // older than everything kept: it would be evicted at once
-  const next = kept.slice(overflow ? 2 : 0, index);
-  next.push(at, fingerprint);
-  for (let rest = index; rest < kept.length; rest++) next.push(kept[rest]!);
   return next;
 }
 

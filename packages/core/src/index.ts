@@ -12,7 +12,6 @@ export { churnThresholds, riskLevel, type ChurnThresholds } from "./thresholds.t
 export { classify, decideReason, STAGE_OF_REASON, tenureDays, tenurePhase, type Classification } from "./classify.ts";
 export { applyEvent, advanceTo, nextDeadline, type Effect, type Step, type StageTransition, type CustomerSnapshot } from "./machine.ts";
 export * from "./rfm.ts";
-export { DEDUPE_FINGERPRINT_BITS, dedupeFingerprint, fingerprint53 } from "./fingerprint.ts";
 export { describeCustomer, type CustomerView } from "./view.ts";
 export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";
 export { encodeState, decodeState } from "./state-codec.ts";

@@ -130,13 +130,15 @@ export const lifecycleConfigSchema = z
       .strict()
       .default({ halfLifeDays: 30, weights: { purchase: 1, login: 0.2, support: 0.1 }, floor: 0.05 }),
     /**
-     * Duplicate detection keeps the fingerprints of a customer's N most recent
-     * events (by event time). A repeated eventId among them changes nothing; an
-     * id older than all N kept ones cannot be recognised and counts again.
-     * Kafka redelivery never reaches this: the processor's applied offsets cover it.
+     * Duplicate detection is exact: every event id folded within the retention (processing
+     * time, from the id's first arrival) is kept in the customer's state, and a repeat of one
+     * changes nothing. Kafka redelivery never reaches this: the processor's applied offsets cover it.
      */
-    // 8: a retry arrives within a few of the customer's events; each kept id costs ~9 bytes per customer in Redis.
-    dedupe: z.object({ recentEventsPerCustomer: z.number().int().min(1).max(256).default(8) }).strict().default({ recentEventsPerCustomer: 8 }),
+    // 7 days: a client retrying after a timeout or an outage, or a source re-sending a day's export, repeats within it.
+    dedupe: z
+      .object({ retentionDays: z.number().positive().max(3650).default(7) })
+      .strict()
+      .default({ retentionDays: 7 }),
     /** Distinct purchase days are kept exactly up to this many per customer (for exact out-of-order folding). */
     maxPurchaseDaysKept: z.number().int().min(16).max(10_000).default(400),
   })

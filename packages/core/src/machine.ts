@@ -52,8 +52,13 @@ export interface Step {
  * aggregates, then re-decides the stage at max(event time, evaluated-through).
  * A late event changes the totals exactly but re-decides the stage only from
  * "now" on: published transitions are facts and are never rewritten.
+ *
+ * `receivedAt` is when the pipeline received the event (processing time: the Kafka
+ * record's timestamp); it only decides how long the event's id is kept for dedupe.
+ * Folds without one (replays of a log in memory) treat every event as arriving at
+ * once, so no id is forgotten.
  */
-export function applyEvent(state: CustomerState | undefined, event: CustomerEvent, config: LifecycleConfig): Step {
+export function applyEvent(state: CustomerState | undefined, event: CustomerEvent, config: LifecycleConfig, receivedAt: EpochMs = 0): Step {
   const check = checkEvent(state, event, config);
   if (check.kind === "invalid") return { state, effects: [{ kind: "event_rejected", eventId: event.eventId, reason: check.reason }] };
   if (check.kind === "duplicate") return { state, effects: [{ kind: "duplicate_ignored", eventId: event.eventId }] };
@@ -74,7 +79,7 @@ export function applyEvent(state: CustomerState | undefined, event: CustomerEven
   }
   const before = current ?? seedState(event);
   const at = current === undefined ? event.occurredAt : Math.max(event.occurredAt, evaluatedThrough(current));
-  const folded = foldAggregates(before, event, check.fingerprint, config);
+  const folded = foldAggregates(before, event, check.slot, receivedAt, config);
   folded.version = before.version + 1;
   if (
     event.type === "purchase" &&

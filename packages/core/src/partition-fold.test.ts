@@ -29,7 +29,7 @@ const recordsArbitrary = fc
           kind === "purchase"
             ? { ...base, type: "purchase", properties: { orderId: `o${index}`, amountE4: 100_000, currency: "USD", quantity: null } }
             : { ...base, type: "login", properties: { channel: null } };
-        return { offset: String(index), event };
+        return { offset: String(index), event, receivedAt: 0 };
       }),
   );
 
@@ -95,6 +95,34 @@ describe("partition fold (event-time semantics)", () => {
         expect(new Map([...folded.changed].sort())).toEqual(new Map([...replay.states].sort()));
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("a partition log with repeats of its events (any event time, any place after the original) ends exactly as the log without them", () => {
+    fc.assert(
+      fc.property(
+        recordsArbitrary,
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: -400, max: 400 })), { maxLength: 40 }),
+        fc.constantFrom(0, DAY_MS),
+        (records, repeats, latenessMs) => {
+          const withRepeats: BatchRecord[] = [...records];
+          for (const [pick, place, shiftDays] of repeats) {
+            const original = records[pick % records.length]!;
+            const after = withRepeats.indexOf(original) + 1;
+            const at = after + (place % (withRepeats.length - after + 1));
+            const event = { ...original.event, occurredAt: original.event.occurredAt + shiftDays * DAY_MS };
+            withRepeats.splice(at, 0, { offset: `repeat-${at}`, event, receivedAt: original.receivedAt });
+          }
+          const once = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs }, config);
+          const repeated = foldPartitionBatch(new Map(), withRepeats, { watermark: null, latenessMs }, config);
+          expect(repeated.watermark).toBe(once.watermark);
+          expect(new Map([...repeated.changed].sort())).toEqual(new Map([...once.changed].sort()));
+          const transitions = (result: typeof once) => result.effects.filter(({ effect }) => effect.kind === "stage_changed").map(({ effect }) => effect);
+          expect(transitions(repeated)).toEqual(transitions(once));
+          expect(repeated.effects.filter(({ effect }) => effect.kind === "duplicate_ignored")).toHaveLength(repeats.length);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

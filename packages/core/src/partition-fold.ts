@@ -1,4 +1,5 @@
 import type { CustomerEvent } from "./contract.ts";
+import { hasSeenEvent } from "./seen-events.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { advanceTo, applyEvent, nextDeadline, type Effect } from "./machine.ts";
 import type { CustomerState } from "./state.ts";
@@ -26,6 +27,8 @@ export interface BatchRecord {
   /** Position in the partition (Kafka offset), for reports. */
   offset: string;
   event: CustomerEvent;
+  /** Processing time: the record's Kafka timestamp (how long its event id is kept for dedupe). */
+  receivedAt: EpochMs;
 }
 
 export interface BatchResult {
@@ -81,12 +84,16 @@ export function foldPartitionBatch(
 
   for (const record of records) {
     const { event } = record;
-    watermark = watermark === null ? event.occurredAt : Math.max(watermark, event.occurredAt);
-    sweep(watermark - clock.latenessMs - 1);
-    const before = current.get(event.customerId);
-    const step = applyEvent(before, event, config);
+    const known = current.get(event.customerId);
+    // A repeat is not a new event in any way: it neither moves the watermark nor sweeps,
+    // so a log with repeats ends exactly as the log without them.
+    if (known === undefined || !hasSeenEvent(known, event.eventId)) {
+      watermark = watermark === null ? event.occurredAt : Math.max(watermark, event.occurredAt);
+      sweep(watermark - clock.latenessMs - 1);
+    }
+    const step = applyEvent(current.get(event.customerId), event, config, record.receivedAt);
     for (const effect of step.effects) effects.push({ offset: record.offset, effect });
-    if (step.state !== undefined && step.state !== before) {
+    if (step.state !== undefined && step.state !== current.get(event.customerId)) {
       current.set(event.customerId, step.state);
       changed.set(event.customerId, step.state);
       schedule(event.customerId, step.state);

@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CustomerEvent } from "./contract.ts";
 import { DEFAULT_LIFECYCLE_CONFIG as config } from "./lifecycle-config.ts";
-import { dedupeFingerprint, fingerprint53 } from "./fingerprint.ts";
 import { applyEvent } from "./machine.ts";
 import { decodeState, encodeState } from "./state-codec.ts";
 import { STAGES } from "./stages.ts";
@@ -44,8 +43,18 @@ describe("state codec", () => {
 
   it("keeps a typical customer well under 256 bytes", () => {
     const events = toEvents([0, 35, 80, 160, 300].map((day, index) => ({ offset: day * DAY_MS + index * 3_600_000, kind: index === 2 ? "login" : "purchase", amountE4: 250_000, satisfaction: null })));
-    const bytes = encodeState(foldAll(events, config).state!);
-    expect(bytes.length).toBeLessThan(120);
+    const state = foldAll(events, config).state!;
+    const withoutLedger = encodeState({ ...state, seenEventIds: [], seenReceivedAt: [] });
+    expect(withoutLedger.length).toBeLessThan(120);
+    // The ledger: a time base, then per id its unshared suffix and 3 bytes at most (prefix, length, time).
+    const suffixes = state.seenEventIds.map((id, index) => {
+      const previous = state.seenEventIds[index - 1] ?? "";
+      let shared = 0;
+      while (shared < id.length && id[shared] === previous[shared]) shared++;
+      return id.length - shared;
+    });
+    const ledgerBytes = encodeState(state).length - withoutLedger.length;
+    expect(ledgerBytes).toBeLessThanOrEqual(1 + suffixes.reduce((sum, length) => sum + length + 3, 0));
   });
 
   it("rejects damaged input instead of inventing a state", () => {
@@ -56,7 +65,7 @@ describe("state codec", () => {
   });
 });
 
-describe("state codec, format v1 (53-bit fingerprints)", () => {
+describe("state codec, formats v1 and v2 (fingerprint windows)", () => {
   const varint = (value: number): number[] => {
     const bytes: number[] = [];
     while (value >= 0x80) {
@@ -65,51 +74,42 @@ describe("state codec, format v1 (53-bit fingerprints)", () => {
     }
     return [...bytes, value];
   };
-  const fixed7 = (value: number): number[] => Array.from({ length: 7 }, (_, index) => Math.floor(value / 256 ** index) % 256);
   const float = (value: number): number[] => {
     const view = new DataView(new ArrayBuffer(8));
     view.setFloat64(0, value, true);
     return [...new Uint8Array(view.buffer)];
   };
 
-  it("is still read, its fingerprints shortened to the ids' 40-bit dedupe fingerprints, so duplicates stay recognised", () => {
-    const ids = ["login-a", "login-b", "login-c"];
-    // Two entries at the same instant: shortening can change their order, which decoding restores.
-    const window = [
-      [0, fingerprint53(ids[0]!)],
-      [5, fingerprint53(ids[1]!)],
-      [0, fingerprint53(ids[2]!)],
-    ].map(([delta, fingerprint]) => ({ delta: delta!, fingerprint: fingerprint! }));
-    const sortedByOldFingerprint = [window[0]!, window[2]!].sort((left, right) => left.fingerprint - right.fingerprint);
-    const v1 = Uint8Array.from([
-      1, // format
-      ...varint(3), // version
-      ...varint(T0), // firstSeenAt
-      ...varint(5), // Δ lastEventAt
-      0, 0, // first/last purchase: none
-      0, 0, 3, 0, 0, 0, // purchases, monetary, logins, support opened/resolved/escalated
-      0, 0, // satisfaction, its time: none
-      ...float(2.5),
-      ...varint(5), // Δ score.at
-      STAGES.indexOf("prospect"),
-      0, // Δ stageSince
-      0, // wonBackAt: none
-      0, // purchase days dropped
-      0, // purchase days: none
-      ...varint(3),
-      ...varint(0), ...fixed7(sortedByOldFingerprint[0]!.fingerprint),
-      ...varint(0), ...fixed7(sortedByOldFingerprint[1]!.fingerprint),
-      ...varint(5), ...fixed7(window[1]!.fingerprint),
-    ]);
-    const state = decodeState("customer-1", v1);
-    const shortened = [...ids.map((id) => dedupeFingerprint(id))];
-    expect(shortened.every((value, index) => value === fingerprint53(ids[index]!) % 2 ** 40)).toBe(true);
-    const atZero = [shortened[0]!, shortened[2]!].sort((left, right) => left - right);
-    expect(state.recentEvents).toEqual([T0, atZero[0], T0, atZero[1], T0 + 5, shortened[1]]);
-    expect(state.logins).toBe(3);
-    // Re-encoded as v2: 2 bytes shorter per kept id.
-    expect(encodeState(state).length).toBe(v1.length - 3 * 2);
-    const again = applyEvent(state, { eventId: "login-b", customerId: "customer-1", occurredAt: T0 + 5, type: "login", properties: { channel: null } }, config);
-    expect(again.effects).toEqual([{ kind: "duplicate_ignored", eventId: "login-b" }]);
+  it("are still read, with an empty ledger in place of the fingerprint window", () => {
+    const fixed = (value: number, size: number): number[] => Array.from({ length: size }, (_, index) => Math.floor(value / 256 ** index) % 256);
+    for (const [format, size] of [[1, 7], [2, 5]] as const) {
+      const old = Uint8Array.from([
+        format,
+        ...varint(3), // version
+        ...varint(T0), // firstSeenAt
+        ...varint(5), // Δ lastEventAt
+        0, 0, // first/last purchase: none
+        0, 0, 3, 0, 0, 0, // purchases, monetary, logins, support opened/resolved/escalated
+        0, 0, // satisfaction, its time: none
+        ...float(2.5),
+        ...varint(5), // Δ score.at
+        STAGES.indexOf("prospect"),
+        0, // Δ stageSince
+        0, // wonBackAt: none
+        0, // purchase days dropped
+        0, // purchase days: none
+        ...varint(3), // the window: three (Δ time, fingerprint) pairs
+        ...varint(0), ...fixed(123_456_789, size),
+        ...varint(0), ...fixed(987_654_321, size),
+        ...varint(5), ...fixed(555_555_555, size),
+      ]);
+      const state = decodeState("customer-1", old);
+      expect(state).toMatchObject({ version: 3, logins: 3, lastEventAt: T0 + 5, seenEventIds: [], seenReceivedAt: [] });
+      // Re-encoded as v3: the window is gone, an empty ledger is one byte.
+      expect(encodeState(state).length).toBe(old.length - 3 * (1 + size));
+      expect(encodeState(state)[0]).toBe(3);
+      const again = applyEvent(state, { eventId: "login-b", customerId: "customer-1", occurredAt: T0 + 5, type: "login", properties: { channel: null } }, config);
+      expect(again.state!.logins).toBe(4);
+    }
   });
 });

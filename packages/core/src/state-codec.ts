@@ -1,5 +1,4 @@
-import { ByteReader, ByteWriter } from "./bytes.ts";
-import { DEDUPE_FINGERPRINT_BITS } from "./fingerprint.ts";
+import { ByteReader, ByteWriter, utf8Length } from "./bytes.ts";
 import { STAGES, type Stage } from "./stages.ts";
 import type { CustomerState } from "./state.ts";
 
@@ -7,21 +6,25 @@ import type { CustomerState } from "./state.ts";
  * A compact binary form of CustomerState for Redis (one string per customer).
  * Integers are unsigned LEB128 varints; every time is stored as a delta from
  * firstSeenAt (the minimum of all event times, so deltas are ≥ 0), nullable times
- * as delta + 1 (0 = null); days and the dedupe window are delta-encoded. The
- * customer id is the Redis key and is not repeated. A typical customer with a
- * handful of events takes 50–90 bytes.
+ * as delta + 1 (0 = null); days are delta-encoded. The customer id is the Redis
+ * key and is not repeated. A typical customer with a handful of events takes
+ * 50–90 bytes plus its dedupe ledger.
  *
- * Layout v2: format(1) version firstSeenAt Δ(lastEventAt) Δ?(firstPurchaseAt)
+ * Layout v3: format(1) version firstSeenAt Δ(lastEventAt) Δ?(firstPurchaseAt)
  * Δ?(lastPurchaseAt) purchaseCount monetaryE4 logins supportOpened supportResolved
  * supportEscalated lastSatisfaction+1 Δ?(lastSatisfactionAt) score.value(f64)
  * Δ(score.at) stage(1) Δ(stageSince) Δ?(wonBackAt) purchaseDaysDropped
- * days(n, first, gaps…) recent(n, [Δtime, fingerprint(5 bytes)]…)
- * v1 (still read) differs only in 7-byte, 53-bit fingerprints; reading one keeps their
- * low 40 bits, which is what dedupeFingerprint gives the same ids.
+ * days(n, first, gaps…) ledger(n, [latest receivedAt, then per id: shared ASCII
+ * prefix with the previous id, suffix byte length, suffix UTF-8, latest − receivedAt])
+ * The ids are sorted, so front coding takes out what consecutive ids share (a source's
+ * common prefix, the customer id inside event ids): ~1–4 bytes of overhead per id.
+ * v1 and v2 (still read) kept 53- or 40-bit fingerprints of the customer's last N
+ * events instead of a ledger; they are read with an empty ledger (docs/lifecycle.md).
  */
 const FORMAT_V1 = 1;
 const FORMAT_V2 = 2;
-const FINGERPRINT_BYTES = { [FORMAT_V1]: 7, [FORMAT_V2]: DEDUPE_FINGERPRINT_BITS / 8 } as const;
+const FORMAT_V3 = 3;
+const FINGERPRINT_BYTES = { [FORMAT_V1]: 7, [FORMAT_V2]: 5 } as const;
 
 /** One scratch writer for every call (encoding is synchronous); the result is always a fresh copy. */
 const scratch = new ByteWriter("state codec");
@@ -30,7 +33,7 @@ export function encodeState(state: CustomerState): Uint8Array {
   const base = state.firstSeenAt;
   const out = scratch.reset();
 
-  out.byte(FORMAT_V2);
+  out.byte(FORMAT_V3);
   out.uint(state.version);
   out.uint(base);
   out.uint(state.lastEventAt - base);
@@ -55,20 +58,14 @@ export function encodeState(state: CustomerState): Uint8Array {
   out.uint(days.length);
   for (let index = 0; index < days.length; index++) out.uint(index === 0 ? days[0]! : days[index]! - days[index - 1]!);
 
-  const recent = state.recentEvents;
-  out.uint(recent.length / 2);
-  for (let index = 0; index < recent.length; index += 2) {
-    out.uint(index === 0 ? recent[0]! - base : recent[index]! - recent[index - 2]!);
-    out.fixed(recent[index + 1]!, FINGERPRINT_BYTES[FORMAT_V2]);
-  }
+  writeLedger(out, state.seenEventIds, state.seenReceivedAt);
   return out.result();
 }
 
 export function decodeState(customerId: string, bytes: Uint8Array): CustomerState {
   const input = new ByteReader(bytes, "state codec");
   const format = input.byte();
-  if (format !== FORMAT_V1 && format !== FORMAT_V2) throw new RangeError(`state codec: unknown format ${format}`);
-  const fingerprintBytes = FINGERPRINT_BYTES[format];
+  if (format !== FORMAT_V1 && format !== FORMAT_V2 && format !== FORMAT_V3) throw new RangeError(`state codec: unknown format ${format}`);
   const version = input.uint();
   const base = input.uint();
   const lastEventAt = input.at(base);
@@ -94,16 +91,11 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
   const purchaseDayList: number[] = [];
   for (let index = 0; index < dayCount; index++) purchaseDayList.push((index === 0 ? 0 : purchaseDayList[index - 1]!) + input.uint());
 
-  const recentCount = input.uint();
-  const recentEvents: number[] = [];
-  let time = base;
-  for (let index = 0; index < recentCount; index++) {
-    time += input.uint();
-    recentEvents.push(time, input.fixed(fingerprintBytes) % 2 ** DEDUPE_FINGERPRINT_BITS);
-  }
+  const seenEventIds: string[] = [];
+  const seenReceivedAt: number[] = [];
+  if (format === FORMAT_V3) readLedger(input, seenEventIds, seenReceivedAt);
+  else skipFingerprints(input, FINGERPRINT_BYTES[format]);
   if (!input.done()) throw new RangeError("state codec: trailing bytes");
-  // Shortened v1 fingerprints can reorder entries with equal times: restore the window's order.
-  if (format === FORMAT_V1) sortWindow(recentEvents);
   return {
     customerId,
     version,
@@ -125,22 +117,68 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
     stage,
     stageSince,
     wonBackAt,
-    recentEvents,
+    seenEventIds,
+    seenReceivedAt,
   };
 }
 
-/** Sorts flat [time, fingerprint] pairs by time, then fingerprint (insertion sort: a window is small). */
-function sortWindow(pairs: number[]): void {
-  for (let index = 2; index < pairs.length; index += 2) {
-    const time = pairs[index]!;
-    const fingerprint = pairs[index + 1]!;
-    let slot = index;
-    while (slot > 0 && (pairs[slot - 2]! > time || (pairs[slot - 2] === time && pairs[slot - 1]! > fingerprint))) {
-      pairs[slot] = pairs[slot - 2]!;
-      pairs[slot + 1] = pairs[slot - 1]!;
-      slot -= 2;
-    }
-    pairs[slot] = time;
-    pairs[slot + 1] = fingerprint;
+/** The ledger, front-coded (see the layout above). */
+function writeLedger(out: ByteWriter, ids: readonly string[], receivedAt: readonly number[]): void {
+  out.uint(ids.length);
+  if (ids.length === 0) return;
+  let latest = receivedAt[0]!;
+  for (let index = 1; index < receivedAt.length; index++) if (receivedAt[index]! > latest) latest = receivedAt[index]!;
+  out.uint(latest);
+  let previous = "";
+  for (let index = 0; index < ids.length; index++) {
+    const id = ids[index]!;
+    const shared = sharedAsciiPrefix(previous, id);
+    const suffix = shared === 0 ? id : id.slice(shared);
+    const suffixBytes = utf8Length(suffix);
+    out.uint(shared);
+    out.uint(suffixBytes);
+    out.utf8(suffix, suffixBytes);
+    out.uint(latest - receivedAt[index]!);
+    previous = id;
+  }
+}
+
+function readLedger(input: ByteReader, ids: string[], receivedAt: number[]): void {
+  const count = input.uint();
+  if (count === 0) return;
+  const latest = input.uint();
+  let previous = "";
+  for (let index = 0; index < count; index++) {
+    const shared = input.uint();
+    if (shared > previous.length) throw new RangeError("state codec: ledger prefix longer than the previous id");
+    const suffix = input.utf8(input.uint());
+    const id = shared === 0 ? suffix : previous.slice(0, shared) + suffix;
+    ids.push(id);
+    receivedAt.push(latest - input.uint());
+    previous = id;
+  }
+}
+
+/**
+ * Code units `left` and `right` share at the start, counting only ASCII ones: an ASCII code
+ * unit is one UTF-8 byte and never half of a surrogate pair, so the suffix is whole text.
+ */
+function sharedAsciiPrefix(left: string, right: string): number {
+  const limit = Math.min(left.length, right.length);
+  let index = 0;
+  while (index < limit) {
+    const code = left.charCodeAt(index);
+    if (code >= 0x80 || code !== right.charCodeAt(index)) break;
+    index++;
+  }
+  return index;
+}
+
+/** Formats 1 and 2: the window of (time delta, fingerprint) pairs, which the ledger replaces. */
+function skipFingerprints(input: ByteReader, fingerprintBytes: number): void {
+  const count = input.uint();
+  for (let index = 0; index < count; index++) {
+    input.uint();
+    input.take(fingerprintBytes);
   }
 }

@@ -35,11 +35,17 @@ export interface CustomerState {
   /** Time of the purchase that won the customer back after churn, while it matters. */
   readonly wonBackAt: EpochMs | null;
   /**
-   * Dedupe window: the customer's most recent events by event time (then by
-   * fingerprint), at most config.dedupe.recentEventsPerCustomer, as flat pairs
-   * [occurredAt₀, fingerprint₀, occurredAt₁, fingerprint₁, …] ascending.
+   * Dedupe ledger: the id of every event folded within the retention
+   * (config.dedupe.retentionDays of processing time), ascending in code-unit order
+   * so a lookup is a binary search and the ledger does not depend on arrival order.
    */
-  readonly recentEvents: readonly number[];
+  readonly seenEventIds: readonly string[];
+  /**
+   * When each ledger id first arrived (processing time, epoch ms), index for index with
+   * seenEventIds. Never earlier than an arrival before it: a producer's clock running
+   * behind cannot make an id expire early.
+   */
+  readonly seenReceivedAt: readonly number[];
 }
 
 export function purchaseDays(state: CustomerState): number {
@@ -79,6 +85,7 @@ export function copyState(state: CustomerState): MutableState {
     stage: state.stage,
     stageSince: state.stageSince,
     wonBackAt: state.wonBackAt,
-    recentEvents: state.recentEvents,
+    seenEventIds: state.seenEventIds,
+    seenReceivedAt: state.seenReceivedAt,
   };
 }

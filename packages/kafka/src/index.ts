@@ -3,6 +3,7 @@ export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSett
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { createIdempotentProducer } from "./producer.ts";
+export { receivedAtOf } from "./received-at.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
 export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";
 export { KAFKAJS_INTERNAL_PATHS, loadKafkajsInternals, type KafkajsInternals } from "./kafkajs-internals.ts";

@@ -17,7 +17,7 @@ import {
   type StageTransition,
 } from "@clm/core";
 import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, deadLetterMessage, receivedAtOf, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -203,7 +203,7 @@ export class PartitionWorker {
         dead(message, "KEY_MISMATCH", `record key ${JSON.stringify(message.key?.toString("utf8") ?? null)} is not the customerId ${JSON.stringify(event.customerId)}`);
         continue;
       }
-      records.push({ offset: message.offset, event });
+      records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
     }
 
     // Load the batch's customers, and in event-time mode every customer a sweep can reach.

@@ -44,7 +44,7 @@ export function warmUp(events: AvroSerde<CustomerEventRecord>, stageChanges: Avr
       // Through the Avro encoding and back, as a consumed record would come.
       const decoded = recordToCustomerEvent(events.decode(events.encode(customerEventToRecord(event, start))));
       if (domainEventProblems(decoded, lifecycle.reportingCurrency).length > 0) throw new Error("warm-up event is invalid");
-      records.push({ offset: String(records.length), event: decoded });
+      records.push({ offset: String(records.length), event: decoded, receivedAt: start });
     }
   }
   const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);

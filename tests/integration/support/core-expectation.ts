@@ -1,7 +1,7 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
 import { domainEventProblems, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
 import type { Config } from "@clm/config";
-import { AvroSerde, createRegistry } from "@clm/kafka";
+import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
 import type { RedisLayout, StateStore } from "@clm/processor";
 import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -39,7 +39,7 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
         continue; // not decodable: a dead letter
       }
       if (domainEventProblems(event, lifecycle.reportingCurrency).length > 0 || message.key?.toString() !== event.customerId) continue;
-      records.push({ offset: message.offset, event });
+      records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
       unique.add(`${event.customerId}\u0000${event.eventId}`);
     }
     const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
