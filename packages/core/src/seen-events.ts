@@ -37,8 +37,21 @@ export function hasSeenEvent(state: { readonly seenEventIds: readonly string[] }
 export function rememberEventId(seen: SeenEvents, slot: number, eventId: string, receivedAt: EpochMs, retentionMs: number): SeenEvents {
   const { ids, receivedAt: times } = seen;
   let latest = receivedAt;
-  for (let index = 0; index < times.length; index++) if (times[index]! > latest) latest = times[index]!;
+  let earliest = receivedAt;
+  for (let index = 0; index < times.length; index++) {
+    const at = times[index]!;
+    if (at > latest) latest = at;
+    if (at < earliest) earliest = at;
+  }
   const horizon = latest - retentionMs;
+  if (earliest >= horizon) {
+    // Nothing expires (the common case): one copy of each array, made natively.
+    const nextIds = ids.slice();
+    nextIds.splice(slot, 0, eventId);
+    const nextTimes = times.slice();
+    nextTimes.splice(slot, 0, latest);
+    return { ids: nextIds, receivedAt: nextTimes };
+  }
   const nextIds: string[] = [];
   const nextTimes: number[] = [];
   for (let index = 0; index <= ids.length; index++) {
