@@ -120,6 +120,7 @@ beforeAll(async () => {
     logger: testLogger,
     maxBytes: 5 * 1024 * 1024,
     maxEvents: 5000,
+    maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

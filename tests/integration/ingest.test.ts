@@ -37,6 +37,7 @@ async function startServer(options: { publisher: EventPublisher; maxBytes?: numb
     logger: testLogger,
     maxBytes: options.maxBytes ?? 1024 * 1024,
     maxEvents: options.maxEvents ?? 1000,
+    maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   servers.push(server);
@@ -151,6 +152,40 @@ describe("POST /v1/events", () => {
       [1, "(line)"],
       [3, "properties.ticketId"],
     ]);
+  });
+
+  it("rejects each item dated beyond MAX_FUTURE_SKEW_MS (FUTURE_EVENT) and accepts the other items of the batch", async () => {
+    const hourAhead = new Date(Date.now() + 3_600_000).toISOString();
+    const twoDaysAhead = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const response = await post(
+      base,
+      JSON.stringify([
+        purchase("future-ok-1", "gina", "10.00"),
+        purchase("future-2099", "gina", "10.00", "2099-01-01T00:00:00Z"),
+        purchase("future-hour", "gina", "10.00", hourAhead),
+        purchase("future-9999", "hank", "10.00", "9999-12-31T23:59:59+00:00"),
+        purchase("future-2d", "hank", "10.00", twoDaysAhead),
+        purchase("future-ok-2", "hank", "10.00"),
+      ]),
+    );
+    expect(response.status).toBe(202);
+    const futureError = (text: string) => ({ path: "occurredAt", code: "FUTURE_EVENT", message: expect.stringContaining(`occurredAt ${text} is later than the receiving clock allows: at most 86400000 ms ahead`) });
+    expect(await response.json()).toEqual({
+      accepted: 3,
+      rejected: [
+        { index: 1, eventId: "future-2099", errors: [futureError("2099-01-01T00:00:00.000Z")] },
+        { index: 3, eventId: "future-9999", errors: [futureError("9999-12-31T23:59:59.000Z")] },
+        { index: 4, eventId: "future-2d", errors: [futureError(new Date(Date.parse(twoDaysAhead)).toISOString())] },
+      ],
+    });
+    // Only the accepted items reached the topic.
+    const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    const onTopic: string[] = [];
+    for (const messages of (await readTopic(kafka, config.TOPIC_EVENTS)).values()) {
+      await serde.prepare(messages.map((message) => message.value));
+      for (const message of messages) onTopic.push(serde.decode(message.value).eventId);
+    }
+    expect(onTopic.filter((eventId) => eventId.startsWith("future-")).sort()).toEqual(["future-hour", "future-ok-1", "future-ok-2"]);
   });
 
   it("answers every request-level problem with its status and a clear error", async () => {

@@ -21,6 +21,13 @@ describe("loadConfig", () => {
     expect(config.INGEST_API_KEYS).toEqual(["k1", "k2"]);
   });
 
+  it("holds events to at most one day ahead of the receiving clock unless told otherwise, and never more than 30 days", () => {
+    expect(loadConfig({}).MAX_FUTURE_SKEW_MS).toBe(86_400_000);
+    expect(loadConfig({ MAX_FUTURE_SKEW_MS: "0" }).MAX_FUTURE_SKEW_MS).toBe(0);
+    expect(() => loadConfig({ MAX_FUTURE_SKEW_MS: String(31 * 86_400_000) })).toThrow(/MAX_FUTURE_SKEW_MS/);
+    expect(() => loadConfig({ MAX_FUTURE_SKEW_MS: "-1" })).toThrow(/MAX_FUTURE_SKEW_MS/);
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toBe("redis://127.0.0.1:16379");
   });

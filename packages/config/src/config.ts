@@ -52,6 +52,13 @@ export const configSchema = z
     /** Path to a JSON file with lifecycle model overrides (see packages/core lifecycleConfigSchema). */
     LIFECYCLE_CONFIG_FILE: z.string().min(1).optional(),
 
+    /**
+     * How far an event's occurredAt may be ahead of the receiving service's clock: ingest rejects and
+     * the processor dead-letters anything later, so one far-future event cannot move a partition's
+     * event-time watermark. At most 30 days.
+     */
+    MAX_FUTURE_SKEW_MS: z.coerce.number().int("must be an integer").min(0).max(30 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+
     INGEST_PORT: port.default(8080),
     /** Interface the ingest server binds to (0.0.0.0 in containers). */
     INGEST_HOST: z.string().min(1).default("127.0.0.1"),

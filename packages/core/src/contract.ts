@@ -166,9 +166,14 @@ export function createInputEventSchema(options: { reportingCurrency: string }) {
 
 export type InputEventSchema = ReturnType<typeof createInputEventSchema>;
 
+/** Codes of the field errors a client or operator may act on by code; the others are told by path and message. */
+export const FIELD_ERROR_CODES = ["FUTURE_EVENT"] as const;
+export type FieldErrorCode = (typeof FIELD_ERROR_CODES)[number];
+
 export interface FieldError {
   path: string;
   message: string;
+  code?: FieldErrorCode;
 }
 
 export type ParseEventResult = { ok: true; event: CustomerEvent } | { ok: false; errors: FieldError[] };

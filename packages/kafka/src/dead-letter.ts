@@ -11,7 +11,7 @@ export interface DeadLetter {
   service: string;
   source: { topic: string; partition: number; offset: string; key: string | null };
   /** Field problems when the record decoded but its values are invalid. */
-  errors?: { path: string; message: string }[];
+  errors?: { path: string; message: string; code?: string }[];
   valueBase64: string | null;
   deadLetteredAt: string;
 }

@@ -2,6 +2,7 @@ export { createKafka } from "./client.ts";
 export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSettings, type TopicSpec } from "./topics.ts";
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
+export { producedAt } from "./produced-at.ts";
 export { createIdempotentProducer } from "./producer.ts";
 export { receivedAtOf } from "./received-at.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     logger,
     maxBytes: config.INGEST_MAX_BODY_BYTES,
     maxEvents: config.INGEST_MAX_BATCH_EVENTS,
+    maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

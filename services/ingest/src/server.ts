@@ -19,6 +19,8 @@ export interface IngestServerDeps {
   logger: Logger;
   maxBytes: number;
   maxEvents: number;
+  /** Items dated further ahead of the server clock are rejected (MAX_FUTURE_SKEW_MS). */
+  maxFutureSkewMs: number;
   now?: () => number;
 }
 

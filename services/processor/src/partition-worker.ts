@@ -5,6 +5,7 @@ import {
   encodeState,
   encodeHistoryEntry,
   foldPartitionBatch,
+  futureEventProblem,
   nextDeadline,
   rfmScores,
   sweepHorizon,
@@ -17,7 +18,7 @@ import {
   type StageTransition,
 } from "@clm/core";
 import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, receivedAtOf, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, deadLetterMessage, producedAt, receivedAtOf, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -38,6 +39,8 @@ export interface WorkerDeps {
   topics: { events: string; stageChanges: string; deadLetter: string };
   clockMode: "wall" | "event";
   latenessMs: number;
+  /** How far an event may be dated ahead of when its record was produced (MAX_FUTURE_SKEW_MS); later ones are dead letters. */
+  maxFutureSkewMs: number;
   /** false for a rebuild: state is rebuilt, stage changes are not published again. */
   publish: boolean;
   service: string;
@@ -196,6 +199,12 @@ export class PartitionWorker {
       const problems = domainEventProblems(event, deps.lifecycle.reportingCurrency);
       if (problems.length > 0) {
         dead(message, "INVALID_EVENT", problems.map((problem) => `${problem.path}: ${problem.message}`).join("; "), problems);
+        continue;
+      }
+      // Before the fold: in event-clock mode a far-future event would move the watermark and fire every deadline before it.
+      const future = futureEventProblem(event.occurredAt, producedAt(message, now.getTime()), deps.maxFutureSkewMs);
+      if (future !== null) {
+        dead(message, "FUTURE_EVENT", `${future.path}: ${future.message}`, [future]);
         continue;
       }
       // State lives with the partition: a record keyed by another id would split a customer.

@@ -169,6 +169,7 @@ export class Processor {
         topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
         clockMode: config.CLOCK_MODE,
         latenessMs: config.EVENT_TIME_LATENESS_MS,
+        maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
         maxCustomersPerWrite: config.PROCESSOR_MAX_CUSTOMERS_PER_WRITE,
         cachedCustomers: config.PROCESSOR_CACHED_CUSTOMERS_PER_PARTITION,
         publish: this.options.publish,

@@ -1,6 +1,6 @@
 import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { domainEventProblems } from "@clm/core";
-import { AvroDecodeError, type AvroSerde } from "@clm/kafka";
+import { domainEventProblems, futureEventProblem } from "@clm/core";
+import { AvroDecodeError, producedAt, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
 import { eventRow, serializeRow, snapshotRow, transitionRow } from "./rows.ts";
@@ -18,14 +18,15 @@ export interface DecodedBatch {
 
 /**
  * Input events → `events` rows. Records the processor dead-letters (not Avro, unknown schema,
- * values out of range, key not the customerId) are skipped here, so ClickHouse holds exactly the events the lifecycle
- * state was folded from.
+ * values out of range, dated beyond `maxFutureSkewMs` after they were produced, key not the customerId)
+ * are skipped here, so ClickHouse holds exactly the events the lifecycle state was folded from.
  */
 export function decodeEvents(
   serde: AvroSerde<CustomerEventRecord>,
   messages: readonly KafkaMessage[],
   partition: number,
   reportingCurrency: string,
+  maxFutureSkewMs: number,
   writtenAt: number,
 ): DecodedBatch {
   const rows: string[] = [];
@@ -35,6 +36,10 @@ export function decodeEvents(
       const record = serde.decode(message.value);
       if (domainEventProblems(recordToCustomerEvent(record), reportingCurrency).length > 0) {
         skipped.push({ offset: message.offset, reason: "INVALID_EVENT" });
+        continue;
+      }
+      if (futureEventProblem(record.occurredAt, producedAt(message, writtenAt), maxFutureSkewMs) !== null) {
+        skipped.push({ offset: message.offset, reason: "FUTURE_EVENT" });
         continue;
       }
       if (message.key?.toString("utf8") !== record.customerId) {

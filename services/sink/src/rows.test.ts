@@ -1,6 +1,6 @@
 import { customerEventToRecord } from "@clm/contracts";
 import { describe, expect, it } from "vitest";
-import { Decimal4, eventRow, serializeRow } from "./rows.ts";
+import { dateTimeSeconds, Decimal4, eventRow, MAX_DATETIME_SECONDS, serializeRow } from "./rows.ts";
 
 describe("sink rows", () => {
   it("writes money as exact decimal text, never through a float", () => {
@@ -12,6 +12,21 @@ describe("sink rows", () => {
     expect(serializeRow({ text: 'a"b\\c\n', missing: null, keys: ["x", "y"], values: [1.5], score: Number.NaN })).toBe(
       '{"text":"a\\"b\\\\c\\n","missing":null,"keys":["x","y"],"values":[1.5],"score":0}',
     );
+  });
+
+  it("never writes a DateTime beyond 2106-02-07T06:28:15Z (18.16 would wrap it around); the _ms column keeps the exact instant", () => {
+    expect(MAX_DATETIME_SECONDS).toBe(Date.UTC(2106, 1, 7, 6, 28, 15) / 1000);
+    expect(dateTimeSeconds(Date.UTC(2106, 1, 7, 6, 28, 15, 999))).toBe(MAX_DATETIME_SECONDS);
+    expect(dateTimeSeconds(Date.UTC(2106, 1, 7, 6, 28, 16))).toBe(MAX_DATETIME_SECONDS);
+    expect(dateTimeSeconds(Date.UTC(2099, 0, 1))).toBe(Date.UTC(2099, 0, 1) / 1000);
+    expect(dateTimeSeconds(-1)).toBe(0);
+    const farFuture = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    const row = eventRow(
+      customerEventToRecord({ eventId: "e9", customerId: "c9", occurredAt: farFuture, type: "login", properties: { channel: null } }),
+      { partition: 0, offset: "0" },
+      Date.UTC(2026, 0, 1),
+    );
+    expect([row.occurred_at, row.occurred_at_ms]).toEqual([MAX_DATETIME_SECONDS, farFuture]);
   });
 
   it("maps each event type to the typed columns, others left empty", () => {

@@ -20,12 +20,16 @@ export interface KafkaPosition {
   offset: string;
 }
 
+/** The last second a ClickHouse DateTime holds (2106-02-07T06:28:15Z): it is a UInt32, and 18.16 wraps a later one around (a 9999 date reads back as 2105). */
+export const MAX_DATETIME_SECONDS = 2 ** 32 - 1;
+
 /**
  * A ClickHouse DateTime as epoch seconds: JSONEachRow reads a number as a Unix time on 18.16 and on
- * current versions alike, with no time-zone question and no date formatting on the hot path.
+ * current versions alike, with no time-zone question and no date formatting on the hot path. Clamped
+ * to what a DateTime holds; the `*_ms` columns keep the exact instant.
  */
 export function dateTimeSeconds(epochMs: number): number {
-  return Math.floor(epochMs / 1000);
+  return Math.min(MAX_DATETIME_SECONDS, Math.max(0, Math.floor(epochMs / 1000)));
 }
 
 export function eventRow(record: CustomerEventRecord, position: KafkaPosition, writtenAt: number): Row {

@@ -101,7 +101,7 @@ export class Sink {
     let decoded;
     if (batch.topic === config.TOPIC_EVENTS) {
       await this.eventsSerde.prepare(batch.messages.map((message) => message.value));
-      decoded = decodeEvents(this.eventsSerde, batch.messages, batch.partition, this.options.lifecycle.reportingCurrency, now);
+      decoded = decodeEvents(this.eventsSerde, batch.messages, batch.partition, this.options.lifecycle.reportingCurrency, config.MAX_FUTURE_SKEW_MS, now);
     } else {
       await this.stageSerde.prepare(batch.messages.map((message) => message.value));
       decoded = decodeStageChanges(this.stageSerde, batch.messages, batch.partition, now);

@@ -1,7 +1,7 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { domainEventProblems, foldPartitionBatch, nextDeadline, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
+import { domainEventProblems, foldPartitionBatch, futureEventProblem, nextDeadline, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
 import type { Config } from "@clm/config";
-import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
+import { AvroSerde, createRegistry, producedAt, receivedAtOf } from "@clm/kafka";
 import type { RedisLayout, StateStore } from "@clm/processor";
 import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -20,8 +20,8 @@ export interface CoreExpectation {
 /**
  * What the pure core says about the input topic as it is: every partition's records, in offset
  * order, folded by foldPartitionBatch exactly as the processor's contract defines (duplicates,
- * invalid and mis-keyed records included, since they are on the topic). The processor, whatever
- * it went through, must end with exactly this.
+ * invalid, far-future and mis-keyed records included, since they are on the topic). The processor,
+ * whatever it went through, must end with exactly this.
  */
 export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: LifecycleConfig): Promise<CoreExpectation> {
   const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
@@ -39,6 +39,7 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
         continue; // not decodable: a dead letter
       }
       if (domainEventProblems(event, lifecycle.reportingCurrency).length > 0 || message.key?.toString() !== event.customerId) continue;
+      if (futureEventProblem(event.occurredAt, producedAt(message, Date.now()), config.MAX_FUTURE_SKEW_MS) !== null) continue;
       records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
       unique.add(`${event.customerId}\u0000${event.eventId}`);
     }
