@@ -2,6 +2,7 @@ export { createKafka } from "./client.ts";
 export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSettings, type TopicSpec } from "./topics.ts";
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
+export { CLOCK_ADVANCE_HEADER, clockAdvanceMessage, readClockAdvance, type ClockAdvanceHeader } from "./clock-advance.ts";
 export { createIdempotentProducer } from "./producer.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
 export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";
