@@ -1,12 +1,15 @@
 /**
  * The demo's report from Redis: population RFM boundaries, stage distribution and RFM segments
- * on 1998-07-01 (the day after the CDNOW log ends), checked customer by customer against the
- * pure core folding the same log in memory.
+ * on 1998-07-01 (the day after the CDNOW log ends, to which the demo advanced the event clock),
+ * checked customer by customer against the pure core folding the same log and the same advance,
+ * and against the latest stage per customer in ClickHouse.
  */
 import { loadConfig } from "@clm/config";
-import { advanceTo, DEFAULT_LIFECYCLE_CONFIG, replayPopulation, rfmScores, RFM_SEGMENTS, stageDistribution, STAGES, type CustomerState } from "@clm/core";
+import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, rfmScores, RFM_SEGMENTS, stageDistribution, STAGES, type CustomerState, type PartitionRecord } from "@clm/core";
 import { readCdnowCustomerEvents } from "@clm/datasets";
+import { partitionForKey } from "@clm/kafka";
 import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
+import { createClickHouse, queryRows } from "@clm/sink";
 import { Redis } from "ioredis";
 
 const END = Date.UTC(1998, 6, 1);
@@ -22,6 +25,7 @@ const { boundaries, customers } = await rfm.computeFromStates(END);
 await rfm.save(boundaries, { computedAt: END, customers });
 console.log(`  recency days ${boundaries.recencyDays.map((value) => value.toFixed(0)).join(" / ")}, purchases ${boundaries.frequency.join(" / ")}, spend ${boundaries.monetaryE4.map((value) => (value / 10_000).toFixed(2)).join(" / ")}`);
 
+// The states as the processor left them: the clock advance has fired every deadline up to 1998-07-01.
 const states: CustomerState[] = [];
 let cursor = "0";
 do {
@@ -31,12 +35,32 @@ do {
     const customerId = /:c:(.*)$/.exec(key)![1]!;
     const partition = Number(/\{p(\d+)\}/.exec(key)![1]);
     const [state] = (await store.loadStates(partition, [customerId])).values();
-    if (state) states.push(advanceTo(state, END, DEFAULT_LIFECYCLE_CONFIG).state);
+    if (state) states.push(state);
   }
 } while (cursor !== "0");
 
-const reference = replayPopulation(await readCdnowCustomerEvents(), DEFAULT_LIFECYCLE_CONFIG, END);
-const agreeing = states.filter((state) => JSON.stringify(state) === JSON.stringify(reference.states.get(state.customerId))).length;
+// The pure core over the same input: each partition's events in the order they were loaded, then the advance.
+const partitions = new Map<number, PartitionRecord[]>();
+for (const [index, event] of (await readCdnowCustomerEvents()).entries()) {
+  const partition = partitionForKey(event.customerId, config.TOPIC_PARTITIONS);
+  if (!partitions.has(partition)) partitions.set(partition, []);
+  partitions.get(partition)!.push({ offset: String(index), event, receivedAt: 0 });
+}
+const reference = new Map<string, CustomerState>();
+for (const records of partitions.values()) {
+  records.push({ offset: "advance", clockAdvanceTo: END });
+  const folded = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, DEFAULT_LIFECYCLE_CONFIG);
+  for (const [customerId, state] of folded.changed) reference.set(customerId, state);
+}
+// Arrival times in the dedupe ledger belong to this delivery (Kafka timestamps), not to the log: compared without them.
+const withoutArrivals = (state: CustomerState | undefined) => JSON.stringify(state, (key, value: unknown) => (key === "seenReceivedAt" ? undefined : value));
+const agreeing = states.filter((state) => withoutArrivals(state) === withoutArrivals(reference.get(state.customerId))).length;
+
+const clickhouse = createClickHouse(config);
+const latest = await queryRows<{ customer_id: string; stage: string }>(clickhouse, `SELECT customer_id, stage FROM ${config.CLICKHOUSE_DATABASE}.customer_latest`);
+await clickhouse.close();
+const stageInClickHouse = new Map(latest.map((row) => [row.customer_id, row.stage]));
+const sameInClickHouse = states.filter((state) => stageInClickHouse.get(state.customerId) === state.stage).length;
 
 const line = (label: string, count: number, total: number) => `  ${label.padEnd(20)} ${String(count).padStart(7)}  ${((100 * count) / total).toFixed(1).padStart(5)}%`;
 step(`Lifecycle stages on 1998-07-01 (from Redis, ${states.length.toLocaleString("en-US")} customers)`);
@@ -49,6 +73,7 @@ for (const state of states) {
   if (scores) segments.set(scores.segment, segments.get(scores.segment)! + 1);
 }
 for (const [segment, count] of [...segments].sort((left, right) => right[1] - left[1])) console.log(line(segment, count, states.length));
-console.log(`\n  Check: the Redis state of ${agreeing.toLocaleString("en-US")} of ${reference.states.size.toLocaleString("en-US")} customers is identical to the pure core folding the same log in memory.`);
+console.log(`\n  Check: the Redis state of ${agreeing.toLocaleString("en-US")} of ${reference.size.toLocaleString("en-US")} customers is identical to the pure core folding the same log and the clock advance to 1998-07-01 in memory.`);
+console.log(`  Check: ClickHouse's latest stage (customer_latest) is the Redis stage for ${sameInClickHouse.toLocaleString("en-US")} of ${states.length.toLocaleString("en-US")} customers.`);
 redis.disconnect();
-if (agreeing !== reference.states.size || states.length !== reference.states.size) process.exit(1);
+if (agreeing !== reference.size || states.length !== reference.size || sameInClickHouse !== states.length || stageInClickHouse.size !== states.length) process.exit(1);

@@ -2,8 +2,10 @@
 # The main job, runnable as the first command on a fresh clone: installs what is missing, brings up
 # the local stack (Kafka, schema registry, Redis, ClickHouse), starts ingest, the stream processor
 # (event-time clock) and the ClickHouse sink, sends the real CDNOW purchase log (69,659 purchases,
-# 23,570 customers) through the ingest API, waits until the pipeline has caught up, and prints the
-# stage distribution, RFM segments and the monthly retention matrix 1997-01..1998-06.
+# 23,570 customers) through the ingest API, waits until the pipeline has caught up, advances the
+# event clock to 1998-07-01 (so the deadlines after the last purchase fire in Redis, on the
+# stage-change topic and in ClickHouse), and prints the stage distribution, RFM segments and the
+# monthly retention matrix 1997-01..1998-06.
 # It resets the pipeline's data on the local stack first (topics clm.*, Redis prefix clm, database clm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +38,11 @@ step "Sending the CDNOW purchase log (data/cdnow/CDNOW_master.txt) through the i
 # One request at a time keeps each customer's events in file order on Kafka, so the stage changes are
 # exactly those of the ordered log (the pure-core check below compares them); 4 in flight is faster.
 clm load data/cdnow/CDNOW_master.txt --format cdnow --batch 500 --concurrency 1
+
+step "Advancing the event clock to 1998-07-01, so the deadlines after the log's last purchase fire too"
+# The event clock stops at the last event. The advance goes to every partition of the input topic,
+# after that partition's events, and the processor fires every deadline up to it like any other.
+clm clock advance --to 1998-07-01
 
 step "Waiting until the processor and the sink have caught up"
 clm wait --timeout 300

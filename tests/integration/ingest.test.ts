@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
-import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
+import { AvroSerde, clockAdvanceMessage, createKafka, createRegistry } from "@clm/kafka";
 import { createIngestMetrics, createApiKeyCheck, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
@@ -20,6 +20,7 @@ let kafka: Kafka;
 let redis: Redis;
 let processor: Processor;
 let publisher: EventPublisher;
+const processorRegistry = createMetricsRegistry("processor");
 const servers: Server[] = [];
 let base: string;
 
@@ -67,7 +68,7 @@ beforeAll(async () => {
     config,
     lifecycle: DEFAULT_LIFECYCLE_CONFIG,
     logger: testLogger,
-    metrics: createProcessorMetrics(createMetricsRegistry("processor")),
+    metrics: createProcessorMetrics(processorRegistry),
     kafka,
     redis,
     registry: schemaRegistry,
@@ -218,6 +219,43 @@ describe("POST /v1/events", () => {
   });
 });
 
+describe("one instant per answer, and the clock (wall clock)", () => {
+  it("answers at the wall clock or at the asked instant, refuses an instant before the state, and refuses and ignores clock advances", async () => {
+    const get = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEY}` } });
+    const boughtAt = Date.now() - 1000;
+    expect((await post(base, JSON.stringify([purchase("clock-1", "gina", "20.00", new Date(boughtAt).toISOString())]))).status).toBe(202);
+    await waitFor(async () => (await get("/v1/customers/gina")).status === 200, "gina in Redis", 20_000);
+
+    const before = Date.now();
+    const now = (await (await get("/v1/customers/gina")).json()) as { asOf: string; asOfClock: string; stage: string };
+    expect(now.asOfClock).toBe("wall_clock");
+    expect(Date.parse(now.asOf)).toBeGreaterThanOrEqual(before);
+    expect(now.stage).toBe("new");
+    // 200 days later, if nothing happens: the deadlines between are applied at read time, nothing is written.
+    const later = new Date(boughtAt + 200 * 86_400_000).toISOString();
+    expect(await (await get(`/v1/customers/gina?asOf=${later}`)).json()).toMatchObject({ asOf: later, asOfClock: "requested", stage: "churned", churnRisk: "high", nextDeadline: null, version: 3 });
+    expect(await (await get("/v1/customers/gina")).json()).toMatchObject({ stage: "new", version: 1 });
+
+    const errorOf = async (response: Response) => [response.status, ((await response.json()) as { error: { code: string } }).error.code];
+    expect(await errorOf(await get("/v1/customers/gina?asOf=yesterday"))).toEqual([400, "INVALID_AS_OF"]);
+    expect(await errorOf(await get("/v1/customers/gina?asOf=2020-01-01T00:00:00Z"))).toEqual([400, "AS_OF_BEFORE_STATE"]);
+    expect(await errorOf(await get("/v1/customers/nobody?asOf=2020-01-01T00:00:00Z"))).toEqual([404, "NOT_FOUND"]);
+    const advance = (body: string, key: string | null = KEY) =>
+      fetch(`${base}/v1/clock/advance`, { method: "POST", body, headers: { "content-type": "application/json", ...(key === null ? {} : { authorization: `Bearer ${key}` }) } });
+    expect(await errorOf(await advance('{"to":"2024-01-01T00:00:00Z"}', null))).toEqual([401, "UNAUTHORIZED"]);
+    expect(await errorOf(await advance('{"to":"2024-01-01T00:00:00Z"}'))).toEqual([409, "CLOCK_NOT_EVENT_TIME"]);
+
+    // An advance that reaches a wall-clock processor anyway (not through ingest) changes nothing and is no dead letter.
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: config.TOPIC_EVENTS, acks: -1, messages: [clockAdvanceMessage(boughtAt + 400 * 86_400_000, 0), clockAdvanceMessage(boughtAt + 400 * 86_400_000, 1)] });
+    await producer.disconnect();
+    await waitFor(async () => (await processorRegistry.getSingleMetricAsString("clm_processor_clock_advances_total")).match(/outcome="ignored"[^}]*\} 2/) !== null, "the processor to pass the advances", 20_000);
+    expect(await processorRegistry.getSingleMetricAsString("clm_processor_dead_letters_total")).not.toMatch(/ [1-9]/);
+    expect(await (await get("/v1/customers/gina")).json()).toMatchObject({ stage: "new", version: 1 });
+  });
+});
+
 describe("the typed client", () => {
   it("sends a large set in batches through the real ingest API and reports the rejections by input index", async () => {
     const events = Array.from({ length: 1234 }, (_, index) => (index % 100 === 7 ? purchase(`client-${index}`, "erin", -1) : purchase(`client-${index}`, `client-customer-${index % 50}`, "2.00")));
@@ -286,6 +324,7 @@ describe("fuzzing the ingest API", () => {
     for (const messages of (await readTopic(kafka, config.TOPIC_EVENTS)).values()) {
       await serde.prepare(messages.map((message) => message.value));
       for (const message of messages) {
+        if (message.value === null) continue; // a clock advance (the wall-clock test above sends two)
         const eventId = serde.decode(message.value).eventId;
         if (eventId.startsWith("fuzz-")) onTopic.set(eventId, (onTopic.get(eventId) ?? 0) + 1);
       }

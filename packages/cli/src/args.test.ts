@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { choiceOption, intOption, parseCommandArgs, UsageError, yearMonthOption } from "./args.ts";
+import { choiceOption, instantOption, intOption, parseCommandArgs, UsageError, yearMonthOption } from "./args.ts";
 
 describe("parseCommandArgs", () => {
   it("parses flags and positionals", () => {
@@ -34,5 +34,12 @@ describe("option values", () => {
     expect(yearMonthOption("from", undefined)).toBeUndefined();
     expect(yearMonthOption("from", "1997-03")).toEqual({ year: 1997, month: 3 });
     for (const bad of ["1997-13", "1997-3", "97-03", "1997-03-01", "1997-00"]) expect(() => yearMonthOption("from", bad)).toThrow(/YYYY-MM/);
+  });
+
+  it("reads instants: a day is its midnight UTC, a date-time needs an offset", () => {
+    expect(instantOption("to", undefined)).toBeUndefined();
+    expect(instantOption("to", "1998-07-01")).toBe("1998-07-01T00:00:00Z");
+    expect(instantOption("as-of", "1998-07-01T12:30:00+02:00")).toBe("1998-07-01T12:30:00+02:00");
+    for (const bad of ["1998-07", "1998-07-01T12:00:00", "yesterday", "1998-13-45"]) expect(() => instantOption("to", bad)).toThrow(/YYYY-MM-DD/);
   });
 });

@@ -55,3 +55,16 @@ export function yearMonthOption(name: string, value: string | undefined): YearMo
   if (!match) throw new UsageError(`--${name} expects YYYY-MM, got ${JSON.stringify(value)}`);
   return { year: Number(match[1]), month: Number(match[2]) };
 }
+
+/**
+ * An instant for the ingest API: `YYYY-MM-DD` (midnight UTC) or an ISO-8601 date-time with an
+ * offset, passed on as ISO text; the server checks it exactly (a real date, its range).
+ */
+export function instantOption(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/.test(text) || Number.isNaN(Date.parse(text))) {
+    throw new UsageError(`--${name} expects YYYY-MM-DD (midnight UTC) or an ISO-8601 date-time with an offset, got ${JSON.stringify(value)}`);
+  }
+  return text;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCustomerView, formatTransitions } from "./customer-text.ts";
+import { formatAsOf, formatCustomerView, formatTransitions } from "./customer-text.ts";
 
 describe("customer text", () => {
   it("lists every figure, nested ones with dotted names, nulls as -", () => {
@@ -26,5 +26,10 @@ describe("customer text", () => {
       "1997-02-01T10:24:23.493Z  active  at_risk  SCORE_BELOW_FLOOR (score 0.05, floor 0.05)  timer    low",
     ]);
     expect(formatTransitions([])).toMatch(/no stage changes/);
+  });
+
+  it("says which instant the answer is at and which clock gave it", () => {
+    expect(formatAsOf({ asOf: "1998-07-01T00:00:00.000Z", asOfClock: "event_watermark" })).toBe("as of 1998-07-01T00:00:00.000Z (the event-time watermark of the customer's partition)");
+    expect(formatAsOf({ asOf: "2024-05-01T00:00:00.000Z", asOfClock: "requested" })).toBe("as of 2024-05-01T00:00:00.000Z (as asked)");
   });
 });

@@ -32,6 +32,19 @@ export function formatCustomerView(view: Record<string, unknown>): string {
   return renderTable(["field", "value"], rows);
 }
 
+const AS_OF_CLOCKS: Record<string, string> = {
+  wall_clock: "the wall clock",
+  event_watermark: "the event-time watermark of the customer's partition",
+  requested: "as asked",
+  evaluated_through: "the state's own evaluated-through instant, later than the pipeline's clock",
+};
+
+/** "as of 1998-07-01T00:00:00.000Z (the event-time watermark of the customer's partition)": the one instant every figure is read at. */
+export function formatAsOf(view: Record<string, unknown>): string {
+  const clock = String(view.asOfClock ?? "");
+  return `as of ${String(view.asOf ?? "-")} (${AS_OF_CLOCKS[clock] ?? clock})`;
+}
+
 /** Stage changes, oldest first, one per line. */
 export function formatTransitions(transitions: readonly TransitionJson[]): string {
   if (transitions.length === 0) return "(no stage changes recorded)";

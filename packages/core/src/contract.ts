@@ -49,9 +49,9 @@ const id = (what: string) =>
     .max(128, `${what} must be at most 128 characters`);
 
 /** 1970-01-01 .. 9999-12-31; an ISO-8601 date-time with seconds optional and an explicit offset (Z or ±hh:mm). */
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
-const MIN_TIME = 0;
-const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+export const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
+export const MIN_TIME = 0;
+export const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const occurredAt = z
   .string({ error: "occurredAt must be an ISO-8601 string with offset, e.g. 2024-05-01T12:00:00Z" })
@@ -73,7 +73,7 @@ const occurredAt = z
   });
 
 /** Date.parse rolls 2024-02-30 over to March; reject such dates by checking the fields survive. */
-function sameCalendarFields(text: string, parsed: number): boolean {
+export function sameCalendarFields(text: string, parsed: number): boolean {
   const offsetMatch = /(Z|([+-])(\d{2}):(\d{2}))$/.exec(text);
   const offsetMinutes =
     !offsetMatch || offsetMatch[1] === "Z"

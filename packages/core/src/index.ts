@@ -5,6 +5,7 @@ export * from "./money.ts";
 export * from "./stages.ts";
 export * from "./contract.ts";
 export * from "./future-events.ts";
+export { parseIsoInstant, type ParsedInstant } from "./instant.ts";
 export * from "./lifecycle-config.ts";
 export type { CustomerState } from "./state.ts";
 export { purchaseDays, evaluatedThrough } from "./state.ts";
@@ -13,8 +14,8 @@ export { churnThresholds, riskLevel, type ChurnThresholds } from "./thresholds.t
 export { classify, decideReason, STAGE_OF_REASON, tenureDays, tenurePhase, type Classification } from "./classify.ts";
 export { applyEvent, advanceTo, nextDeadline, type Effect, type Step, type StageTransition, type CustomerSnapshot } from "./machine.ts";
 export * from "./rfm.ts";
-export { describeCustomer, type CustomerView } from "./view.ts";
+export { viewAt, type AsOf, type AsOfClock, type CustomerAnswer, type CustomerView } from "./view.ts";
 export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";
 export { encodeState, decodeState } from "./state-codec.ts";
-export { foldPartitionBatch, sweepHorizon, type BatchRecord, type BatchResult, type PartitionClock } from "./partition-fold.ts";
+export { foldPartitionBatch, isClockAdvance, sweepHorizon, type BatchRecord, type BatchResult, type ClockAdvanceRecord, type PartitionClock, type PartitionRecord } from "./partition-fold.ts";
 export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";

@@ -2,9 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CustomerEvent } from "./contract.ts";
 import { DEFAULT_LIFECYCLE_CONFIG as config } from "./lifecycle-config.ts";
-import { foldPartitionBatch, sweepHorizon, type BatchRecord } from "./partition-fold.ts";
+import { foldPartitionBatch, isClockAdvance, sweepHorizon, type BatchRecord, type PartitionRecord } from "./partition-fold.ts";
 import { replayPopulation } from "./population.ts";
-import { nextDeadline } from "./machine.ts";
+import { nextDeadline, type StageTransition } from "./machine.ts";
 import type { CustomerState } from "./state.ts";
 import { T0 } from "./testing/builders.ts";
 import { DAY_MS } from "./time.ts";
@@ -32,6 +32,15 @@ const recordsArbitrary = fc
         return { offset: String(index), event, receivedAt: 0 };
       }),
   );
+
+/** Records with clock advances in between (and often one after the last event, as a replay ends). */
+const withAdvancesArbitrary = fc
+  .tuple(recordsArbitrary, fc.array(fc.record({ position: fc.nat(), day: fc.integer({ min: 0, max: 900 }) }), { minLength: 1, maxLength: 6 }))
+  .map(([records, advances]) => {
+    const mixed: PartitionRecord[] = [...records];
+    for (const { position, day } of advances) mixed.splice(position % (mixed.length + 1), 0, { offset: "", clockAdvanceTo: T0 + day * DAY_MS });
+    return mixed.map((record, index) => ({ ...record, offset: String(index) }));
+  });
 
 const perCustomer = (effects: ReturnType<typeof foldPartitionBatch>["effects"]) => {
   const byCustomer = new Map<string, string[]>();
@@ -124,5 +133,71 @@ describe("partition fold (event-time semantics)", () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("with clock advances, gives the same result however the records are split, each batch loading only what the processor loads", () => {
+    fc.assert(
+      fc.property(withAdvancesArbitrary, fc.array(fc.integer({ min: 1, max: 10 }), { minLength: 1, maxLength: 20 }), fc.constantFrom(0, DAY_MS, 7 * DAY_MS), (records, sizes, latenessMs) => {
+        const whole = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs }, config);
+
+        let states = new Map<string, CustomerState>();
+        let watermark: number | null = null;
+        const effects: typeof whole.effects = [];
+        for (let start = 0, chunk = 0; start < records.length; chunk++) {
+          const batch = records.slice(start, start + sizes[chunk % sizes.length]!);
+          start += batch.length;
+          // As the processor: the batch's customers, and those with a deadline a sweep of the batch can reach.
+          const horizon = sweepHorizon(batch, { watermark, latenessMs });
+          const loaded = new Map<string, CustomerState>();
+          for (const [customerId, state] of states) {
+            const deadline = nextDeadline(state, config);
+            const inBatch = batch.some((record) => !isClockAdvance(record) && record.event.customerId === customerId);
+            if (inBatch || (deadline !== null && horizon !== null && deadline <= horizon)) loaded.set(customerId, state);
+          }
+          const result = foldPartitionBatch(loaded, batch, { watermark, latenessMs }, config);
+          states = new Map([...states, ...result.changed]);
+          watermark = result.watermark;
+          effects.push(...result.effects);
+        }
+        expect(watermark).toBe(whole.watermark);
+        expect(new Map([...states].sort())).toEqual(new Map([...whole.changed].sort()));
+        expect(perCustomer(effects)).toEqual(perCustomer(whole.effects));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("an advance after time-ordered events fires exactly what advanceTo fires at its instant, whatever the lateness", () => {
+    fc.assert(
+      fc.property(recordsArbitrary, fc.integer({ min: 0, max: 400 }), fc.constantFrom(0, DAY_MS, 30 * DAY_MS), (records, daysAfter, latenessMs) => {
+        const ordered = [...records].sort((left, right) => left.event.occurredAt - right.event.occurredAt);
+        const to = ordered.at(-1)!.event.occurredAt + daysAfter * DAY_MS;
+        const folded = foldPartitionBatch(new Map(), [...ordered, { offset: "advance", clockAdvanceTo: to }], { watermark: null, latenessMs }, config);
+        const replay = replayPopulation(
+          ordered.map((record) => record.event),
+          config,
+          to,
+        );
+        expect(folded.watermark).toBe(to);
+        expect(new Map([...folded.changed].sort())).toEqual(new Map([...replay.states].sort()));
+        const transitions = (list: readonly StageTransition[]) => list.map((transition) => JSON.stringify(transition)).sort();
+        expect(transitions(folded.effects.flatMap(({ effect }) => (effect.kind === "stage_changed" ? [effect.transition] : [])))).toEqual(transitions(replay.transitions));
+        // Nothing is left due at the advanced instant.
+        for (const state of folded.changed.values()) expect(nextDeadline(state, config) ?? Number.POSITIVE_INFINITY).toBeGreaterThan(to);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("an advance to an instant before the watermark changes nothing", () => {
+    const records: PartitionRecord[] = [
+      { offset: "0", receivedAt: 0, event: { eventId: "p", customerId: "c", occurredAt: T0, type: "purchase", properties: { orderId: "o", amountE4: 10_000, currency: "USD", quantity: null } } },
+      { offset: "1", receivedAt: 0, event: { eventId: "l", customerId: "c", occurredAt: T0 + 10 * DAY_MS, type: "login", properties: { channel: null } } },
+    ];
+    const before = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, config);
+    const after = foldPartitionBatch(before.changed, [{ offset: "2", clockAdvanceTo: T0 + 5 * DAY_MS }], { watermark: before.watermark, latenessMs: 0 }, config);
+    expect(after.watermark).toBe(T0 + 10 * DAY_MS);
+    expect(after.changed.size).toBe(0);
+    expect(after.effects).toEqual([]);
   });
 });

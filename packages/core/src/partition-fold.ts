@@ -16,10 +16,16 @@ import type { EpochMs } from "./time.ts";
  * sequence — never on where batches start and end — splitting a partition's
  * records into any batches gives the same states and the same transitions
  * (property-tested), which is what lets a rebuild reproduce a live run exactly.
+ *
+ * A clock-advance record says the partition's event time has reached an instant
+ * (a replay whose last deadlines lie after its last event): the watermark moves to
+ * at least that instant and every deadline at or before it fires. Lateness does not
+ * hold it back — it is a statement that event time has passed `clockAdvanceTo`, not an
+ * event that may have arrived out of order.
  */
 export interface PartitionClock {
   watermark: EpochMs | null;
-  /** Deadlines fire only once the watermark is this far past them (allowed lateness). */
+  /** Deadlines fire only once the watermark is this far past them (allowed lateness); a clock advance fires them at once. */
   latenessMs: number;
 }
 
@@ -29,6 +35,20 @@ export interface BatchRecord {
   event: CustomerEvent;
   /** Processing time: the record's Kafka timestamp (how long its event id is kept for dedupe). */
   receivedAt: EpochMs;
+}
+
+/** A control record of the partition: its event time has reached `clockAdvanceTo`. */
+export interface ClockAdvanceRecord {
+  /** Position in the partition (Kafka offset), for reports. */
+  offset: string;
+  clockAdvanceTo: EpochMs;
+}
+
+/** What a partition holds, in order: events and clock advances. */
+export type PartitionRecord = BatchRecord | ClockAdvanceRecord;
+
+export function isClockAdvance(record: PartitionRecord): record is ClockAdvanceRecord {
+  return "clockAdvanceTo" in record;
 }
 
 export interface BatchResult {
@@ -48,7 +68,7 @@ export interface BatchResult {
  */
 export function foldPartitionBatch(
   states: ReadonlyMap<string, CustomerState>,
-  records: readonly BatchRecord[],
+  records: readonly PartitionRecord[],
   clock: PartitionClock,
   config: LifecycleConfig,
 ): BatchResult {
@@ -83,6 +103,11 @@ export function foldPartitionBatch(
   };
 
   for (const record of records) {
+    if (isClockAdvance(record)) {
+      watermark = watermark === null ? record.clockAdvanceTo : Math.max(watermark, record.clockAdvanceTo);
+      sweep(record.clockAdvanceTo);
+      continue;
+    }
     const { event } = record;
     const known = current.get(event.customerId);
     // A repeat is not a new event in any way: it neither moves the watermark nor sweeps,
@@ -151,8 +176,15 @@ function swap<T>(items: T[], left: number, right: number): void {
 }
 
 /** The latest instant a batch's sweeps can reach: load every customer with a deadline at or before it. */
-export function sweepHorizon(records: readonly BatchRecord[], clock: PartitionClock): EpochMs | null {
+export function sweepHorizon(records: readonly PartitionRecord[], clock: PartitionClock): EpochMs | null {
   let watermark = clock.watermark;
-  for (const record of records) watermark = watermark === null ? record.event.occurredAt : Math.max(watermark, record.event.occurredAt);
-  return watermark === null ? null : watermark - clock.latenessMs - 1;
+  let advancedTo: EpochMs | null = null;
+  for (const record of records) {
+    const at = isClockAdvance(record) ? record.clockAdvanceTo : record.event.occurredAt;
+    watermark = watermark === null ? at : Math.max(watermark, at);
+    if (isClockAdvance(record)) advancedTo = advancedTo === null ? at : Math.max(advancedTo, at);
+  }
+  const eventSweeps = watermark === null ? null : watermark - clock.latenessMs - 1;
+  if (advancedTo === null) return eventSweeps;
+  return eventSweeps === null ? advancedTo : Math.max(eventSweeps, advancedTo);
 }

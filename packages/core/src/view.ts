@@ -1,17 +1,33 @@
 import { tenurePhase } from "./classify.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { formatE4 } from "./money.ts";
-import { nextDeadline as machineDeadline } from "./machine.ts";
+import { advanceTo, nextDeadline as machineDeadline } from "./machine.ts";
 import { rfmScores, type RfmBoundaries, type RfmScores } from "./rfm.ts";
 import { scoreAt } from "./score.ts";
 import type { RiskLevel, Stage, TenurePhase } from "./stages.ts";
-import { purchaseDays, type CustomerState } from "./state.ts";
+import { evaluatedThrough, purchaseDays, type CustomerState } from "./state.ts";
 import { churnThresholds, riskLevel } from "./thresholds.ts";
 import { DAY_MS, roundDays, type EpochMs } from "./time.ts";
 
-/** What the customer API and the CLI show: the state read at one instant. */
+/**
+ * Where an answer's instant comes from: the pipeline's clock (`wall_clock` in wall mode, the
+ * partition's `event_watermark` in event mode), an instant the reader asked for (`requested`), or
+ * the state's own evaluated-through instant when that is later than the pipeline's clock
+ * (`evaluated_through`: an event stamped ahead of the wall clock).
+ */
+export type AsOfClock = "wall_clock" | "event_watermark" | "requested" | "evaluated_through";
+
+/** The instant to answer at, and where it comes from. */
+export interface AsOf {
+  at: EpochMs;
+  clock: Exclude<AsOfClock, "evaluated_through">;
+}
+
+/** What the customer API and the CLI show: the customer at one instant, every field at that instant. */
 export interface CustomerView {
   customerId: string;
+  asOf: string;
+  asOfClock: AsOfClock;
   stage: Stage;
   stageSince: string;
   tenurePhase: TenurePhase | null;
@@ -33,18 +49,35 @@ export interface CustomerView {
   version: number;
 }
 
+export type CustomerAnswer = { ok: true; view: CustomerView } | { ok: false; evaluatedThrough: EpochMs };
+
 const iso = (at: EpochMs | null) => (at === null ? null : new Date(at).toISOString());
 
-export function describeCustomer(
-  state: CustomerState,
-  at: EpochMs,
-  config: LifecycleConfig,
-  boundaries: RfmBoundaries | null,
-): CustomerView {
+/**
+ * The customer at instant `asOf`: the deadlines that fall due between the state's
+ * evaluated-through instant and `asOf` fire first (advanceTo, read only — nothing is
+ * written), so stage, stageSince, risk, score, tenure phase, RFM and the next deadline all
+ * describe the same instant. A requested instant before the evaluated-through one cannot be
+ * answered from this state (it holds events and stage changes after it): refused. The
+ * pipeline's clock can lag a state only by an event stamped ahead of it; then the answer is
+ * at the state's own instant, and says so.
+ */
+export function viewAt(state: CustomerState, asOf: AsOf, config: LifecycleConfig, boundaries: RfmBoundaries | null): CustomerAnswer {
+  const through = evaluatedThrough(state);
+  if (asOf.at < through && asOf.clock === "requested") return { ok: false, evaluatedThrough: through };
+  const at = Math.max(asOf.at, through);
+  const current = advanceTo(state, at, config).state;
+  return { ok: true, view: describeCustomer(current, at, at === asOf.at ? asOf.clock : "evaluated_through", config, boundaries) };
+}
+
+/** Every field of `state` read at `at`, which is at or after its evaluated-through instant and before its next deadline. */
+function describeCustomer(state: CustomerState, at: EpochMs, clock: AsOfClock, config: LifecycleConfig, boundaries: RfmBoundaries | null): CustomerView {
   const thresholds = state.lastPurchaseAt === null ? null : churnThresholds(state, config);
   const deadline = machineDeadline(state, config);
   return {
     customerId: state.customerId,
+    asOf: iso(at)!,
+    asOfClock: clock,
     stage: state.stage,
     stageSince: iso(state.stageSince)!,
     tenurePhase: tenurePhase(state, at, config),

@@ -3,6 +3,7 @@ export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSett
 export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { producedAt } from "./produced-at.ts";
+export { CLOCK_ADVANCE_HEADER, clockAdvanceMessage, readClockAdvance, type ClockAdvanceHeader } from "./clock-advance.ts";
 export { createIdempotentProducer } from "./producer.ts";
 export { receivedAtOf } from "./received-at.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";

@@ -1,11 +1,18 @@
-import { describeCustomer, type CustomerView, type LifecycleConfig, type RfmBoundaries } from "@clm/core";
+import { viewAt, type CustomerAnswer, type EpochMs, type LifecycleConfig, type RfmBoundaries } from "@clm/core";
 import type { StateStore } from "@clm/processor";
 import { partitionForKey } from "@clm/kafka";
 
 /**
  * Reads customers from the processor's Redis state. The partition of a customer
  * is the one Kafka's default (murmur2) partitioner gives its key — the same one
- * every producer used — so a lookup is one GET.
+ * every producer used — so a lookup is one GET (and, on the event clock, one HMGET
+ * of the partition's watermark).
+ *
+ * Each answer is the customer at one instant: the one asked for, else the pipeline's
+ * time — the wall clock in wall mode, the partition's event-time watermark in event mode.
+ * The watermark (not watermark − lateness) because it is the one instant at which
+ * everything in the state has happened: an answer at watermark − lateness would count
+ * events of the last `lateness` that lie after its own instant.
  */
 export class CustomerReader {
   constructor(
@@ -13,16 +20,23 @@ export class CustomerReader {
     private readonly lifecycle: LifecycleConfig,
     private readonly partitions: number,
     private readonly boundaries: () => RfmBoundaries | null,
+    private readonly clockMode: "wall" | "event" = "wall",
   ) {}
 
   partitionOf(customerId: string): number {
     return partitionForKey(customerId, this.partitions);
   }
 
-  async customer(customerId: string, now: number): Promise<CustomerView | null> {
+  /** null for an unknown customer; `asOf` null answers at the pipeline's time. */
+  async customer(customerId: string, time: { now: EpochMs; asOf: EpochMs | null }): Promise<CustomerAnswer | null> {
     const partition = this.partitionOf(customerId);
     const state = (await this.store.loadStates(partition, [customerId])).get(customerId);
-    return state === undefined ? null : describeCustomer(state, now, this.lifecycle, this.boundaries());
+    if (state === undefined) return null;
+    if (time.asOf !== null) return viewAt(state, { at: time.asOf, clock: "requested" }, this.lifecycle, this.boundaries());
+    if (this.clockMode === "wall") return viewAt(state, { at: time.now, clock: "wall_clock" }, this.lifecycle, this.boundaries());
+    // A partition with a customer has a watermark; the state's own instant stands in if it had none.
+    const { watermark } = await this.store.loadMeta(partition);
+    return viewAt(state, { at: watermark ?? Number.NEGATIVE_INFINITY, clock: "event_watermark" }, this.lifecycle, this.boundaries());
   }
 
   async transitions(customerId: string, limit: number): Promise<unknown[] | null> {

@@ -10,6 +10,10 @@ export const INGEST_ERRORS = {
   BATCH_TOO_LARGE: { status: 413, message: "request holds more events than the batch limit" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "send application/json (an array of events) or application/x-ndjson (one event per line)" },
   INVALID_BODY: { status: 400, message: "the body is not valid JSON / NDJSON" },
+  INVALID_AS_OF: { status: 400, message: "asOf must be an ISO-8601 instant with an offset, e.g. 1998-07-01T00:00:00Z" },
+  AS_OF_BEFORE_STATE: { status: 400, message: "asOf is earlier than the instant the customer's state is evaluated through: it cannot be answered from the current state" },
+  INVALID_CLOCK_ADVANCE: { status: 400, message: 'send {"to": "<ISO-8601 instant with an offset, not in the future>"}' },
+  CLOCK_NOT_EVENT_TIME: { status: 409, message: "the pipeline runs on the wall clock (CLOCK_MODE=wall); only an event-time pipeline's clock can be advanced" },
   KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
 } as const;
 

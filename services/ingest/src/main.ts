@@ -1,5 +1,5 @@
 /**
- * services/ingest entry point: POST /v1/events, GET /v1/customers/{id}[/transitions],
+ * services/ingest entry point: POST /v1/events, POST /v1/clock/advance, GET /v1/customers/{id}[/transitions],
  * /metrics, /healthz on INGEST_HOST:INGEST_PORT.
  */
 import type { AddressInfo } from "node:net";
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: lifecycle.reportingCurrency }),
     publisher,
-    customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_PARTITIONS, () => boundaries),
+    customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_PARTITIONS, () => boundaries, config.CLOCK_MODE),
     isAuthorized: createApiKeyCheck(keys),
     metrics,
     registry,
@@ -55,13 +55,14 @@ async function main(): Promise<void> {
     maxBytes: config.INGEST_MAX_BODY_BYTES,
     maxEvents: config.INGEST_MAX_BATCH_EVENTS,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
+    clockMode: config.CLOCK_MODE,
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.INGEST_PORT, config.INGEST_HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS }, "ingest listening");
+  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS, clock: config.CLOCK_MODE }, "ingest listening");
 
   // No new connections; requests in flight finish before the producer disconnects.
   installShutdown({

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { InputEventSchema } from "@clm/core";
+import { parseIsoInstant, type InputEventSchema } from "@clm/core";
 import { checkAll, type HealthCheck, type Logger } from "@clm/observability";
 import type { Registry } from "prom-client";
+import { handleClockAdvance } from "./clock-handler.ts";
 import type { CustomerReader } from "./customer-api.ts";
 import { IngestError, INGEST_ERRORS } from "./errors.ts";
 import { handleIngest } from "./ingest-handler.ts";
@@ -21,6 +22,8 @@ export interface IngestServerDeps {
   maxEvents: number;
   /** Items dated further ahead of the server clock are rejected (MAX_FUTURE_SKEW_MS). */
   maxFutureSkewMs: number;
+  /** CLOCK_MODE: an event-time pipeline's clock can be advanced (POST /v1/clock/advance). Default wall. */
+  clockMode?: "wall" | "event";
   now?: () => number;
 }
 
@@ -58,16 +61,25 @@ export function createIngestServer(deps: IngestServerDeps): Server {
         }
         if (route === "unknown") throw new IngestError("NOT_FOUND", url.pathname);
         if (!deps.isAuthorized(request.headers.authorization)) throw new IngestError("UNAUTHORIZED");
-        if (route === "events") {
+        if (route === "events" || route === "clock") {
           if (request.method !== "POST") throw new IngestError("METHOD_NOT_ALLOWED", "use POST");
+          if (route === "clock") {
+            const advanced = await handleClockAdvance(request, { clockMode: deps.clockMode ?? "wall", publisher: deps.publisher, maxBytes: deps.maxBytes, now });
+            deps.logger.info(advanced, "event clock advance published");
+            return send(response, 202, advanced);
+          }
           return send(response, 202, await handleIngest(request, { ...deps, now }));
         }
         if (request.method !== "GET") throw new IngestError("METHOD_NOT_ALLOWED", "use GET");
         const customerId = decodeURIComponent((CUSTOMER.exec(url.pathname) ?? TRANSITIONS.exec(url.pathname))![1]!);
         if (route === "customer") {
-          const view = await deps.customers.customer(customerId, now());
-          if (view === null) throw new IngestError("NOT_FOUND", `customer ${customerId}`);
-          return send(response, 200, view);
+          const asOfText = url.searchParams.get("asOf");
+          const asOf = asOfText === null ? null : parseIsoInstant(asOfText, "asOf");
+          if (asOf !== null && !asOf.ok) throw new IngestError("INVALID_AS_OF", asOf.message);
+          const answer = await deps.customers.customer(customerId, { now: now(), asOf: asOf === null ? null : asOf.at });
+          if (answer === null) throw new IngestError("NOT_FOUND", `customer ${customerId}`);
+          if (!answer.ok) throw new IngestError("AS_OF_BEFORE_STATE", `customer ${customerId} is evaluated through ${new Date(answer.evaluatedThrough).toISOString()}`);
+          return send(response, 200, answer.view);
         }
         const limit = Math.min(100, Math.max(1, Number(url.searchParams.get("limit") ?? 20) || 20));
         const transitions = await deps.customers.transitions(customerId, limit);
@@ -82,8 +94,9 @@ export function createIngestServer(deps: IngestServerDeps): Server {
   });
 }
 
-function routeOf(path: string): "events" | "customer" | "transitions" | "metrics" | "healthz" | "unknown" {
+function routeOf(path: string): "events" | "clock" | "customer" | "transitions" | "metrics" | "healthz" | "unknown" {
   if (path === "/v1/events") return "events";
+  if (path === "/v1/clock/advance") return "clock";
   if (TRANSITIONS.test(path)) return "transitions";
   if (CUSTOMER.test(path)) return "customer";
   if (path === "/metrics") return "metrics";

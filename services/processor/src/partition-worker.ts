@@ -9,16 +9,16 @@ import {
   nextDeadline,
   rfmScores,
   sweepHorizon,
-  type BatchRecord,
   type CustomerState,
   type Effect,
   type EpochMs,
   type LifecycleConfig,
+  type PartitionRecord,
   type RfmBoundaries,
   type StageTransition,
 } from "@clm/core";
 import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, producedAt, receivedAtOf, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, deadLetterMessage, producedAt, readClockAdvance, receivedAtOf, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -54,6 +54,8 @@ export interface WorkerDeps {
   cachedCustomers: number;
   /** Whether this process is assigned the partition now: background publishing stops when it is not. */
   owned: () => boolean;
+  /** A clock advance met in wall clock mode, where the wall clock is the only time: it changes nothing. */
+  clockAdvanceIgnored: (partition: number, to: EpochMs) => void;
 }
 
 export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string };
@@ -168,7 +170,10 @@ export class PartitionWorker {
 
     // Decode and check every record; bad ones become dead letters with the reason.
     await deps.events.prepare(fresh.map((message) => message.value));
-    const records: BatchRecord[] = [];
+    const records: PartitionRecord[] = [];
+    // The batch's customers; in event-time mode every customer a sweep can reach joins them below.
+    const wanted = new Set<string>();
+    let events = 0;
     const letters: Message[] = [];
     const now = new Date();
     const dead = (message: KafkaMessage, code: string, reason: string, errors?: { path: string; message: string }[]) => {
@@ -188,6 +193,23 @@ export class PartitionWorker {
       );
     };
     for (const message of fresh) {
+      // A control record (null value, a header) is recognised before anything tries to decode it.
+      const advance = readClockAdvance(message);
+      if (advance.kind === "invalid") {
+        dead(message, "INVALID_CLOCK_ADVANCE", advance.reason);
+        continue;
+      }
+      if (advance.kind === "advance") {
+        if (deps.clockMode === "event") {
+          records.push({ offset: message.offset, clockAdvanceTo: advance.to });
+          deps.metrics.clockAdvances.inc({ outcome: "applied" });
+          deps.logger.info({ partition: this.partition, offset: message.offset, to: new Date(advance.to).toISOString() }, "event clock advanced");
+        } else {
+          deps.metrics.clockAdvances.inc({ outcome: "ignored" });
+          deps.clockAdvanceIgnored(this.partition, advance.to);
+        }
+        continue;
+      }
       let event;
       try {
         event = recordToCustomerEvent(deps.events.decode(message.value));
@@ -213,11 +235,12 @@ export class PartitionWorker {
         continue;
       }
       records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
+      wanted.add(event.customerId);
+      events++;
     }
 
     // Load the batch's customers, and in event-time mode every customer a sweep can reach.
     const clock = { watermark: meta.watermark, latenessMs: deps.clockMode === "event" ? deps.latenessMs : Number.POSITIVE_INFINITY };
-    const wanted = new Set(records.map((record) => record.event.customerId));
     const horizon = sweepHorizon(records, clock);
     if (horizon !== null) for (const customerId of await deps.store.dueCustomers(this.partition, horizon)) wanted.add(customerId);
     const states = await this.loadStates(wanted);
@@ -244,7 +267,7 @@ export class PartitionWorker {
     const applied = result.effects.filter((entry) => entry.offset !== null && entry.effect.kind !== "stage_changed");
     const duplicates = applied.filter((entry) => entry.effect.kind === "duplicate_ignored").length;
     deps.metrics.events.inc({ outcome: "duplicate" }, duplicates);
-    deps.metrics.events.inc({ outcome: "applied" }, records.length - duplicates - applied.filter((entry) => entry.effect.kind === "event_rejected").length);
+    deps.metrics.events.inc({ outcome: "applied" }, events - duplicates - applied.filter((entry) => entry.effect.kind === "event_rejected").length);
     deps.metrics.events.inc({ outcome: "dead_letter" }, letters.length);
     deps.metrics.batchEvents.observe(fresh.length);
     deps.metrics.batchSeconds.observe((performance.now() - started) / 1000);

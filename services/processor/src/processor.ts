@@ -56,6 +56,7 @@ export class Processor {
   private readonly rfm: RfmBoundaryStore;
   private boundaries: RfmBoundaries | null = null;
   private boundariesReadAt = 0;
+  private clockAdvanceIgnoredLogged = false;
 
   private readonly options: Required<ProcessorOptions>;
 
@@ -177,6 +178,14 @@ export class Processor {
         earliestOffset: (p) => this.earliestOffset(p),
         rfmBoundaries: () => this.boundaries,
         owned: () => this.owned.has(partition),
+        clockAdvanceIgnored: (partition, to) => {
+          if (this.clockAdvanceIgnoredLogged) return;
+          this.clockAdvanceIgnoredLogged = true;
+          this.options.logger.warn(
+            { partition, to: new Date(to).toISOString() },
+            "clock advance ignored: CLOCK_MODE=wall follows the machine clock (counted in clm_processor_clock_advances_total; logged once)",
+          );
+        },
       });
       this.workers.set(partition, worker);
     }

@@ -1,6 +1,6 @@
 import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
-import { AvroDecodeError, producedAt, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, producedAt, readClockAdvance, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
 import { eventRow, serializeRow, snapshotRow, transitionRow } from "./rows.ts";
@@ -18,8 +18,10 @@ export interface DecodedBatch {
 
 /**
  * Input events → `events` rows. Records the processor dead-letters (not Avro, unknown schema,
- * values out of range, dated beyond `maxFutureSkewMs` after they were produced, key not the customerId)
- * are skipped here, so ClickHouse holds exactly the events the lifecycle state was folded from.
+ * values out of range, dated beyond `maxFutureSkewMs` after they were produced, key not the customerId,
+ * a malformed clock advance) are skipped here, so ClickHouse holds exactly the events the lifecycle
+ * state was folded from. A clock advance is a control record, not an event: passed over without a row
+ * and without counting as skipped.
  */
 export function decodeEvents(
   serde: AvroSerde<CustomerEventRecord>,
@@ -32,6 +34,12 @@ export function decodeEvents(
   const rows: string[] = [];
   const skipped: Skipped[] = [];
   for (const message of messages) {
+    const advance = readClockAdvance(message);
+    if (advance.kind === "advance") continue;
+    if (advance.kind === "invalid") {
+      skipped.push({ offset: message.offset, reason: "INVALID_CLOCK_ADVANCE" });
+      continue;
+    }
     try {
       const record = serde.decode(message.value);
       if (domainEventProblems(recordToCustomerEvent(record), reportingCurrency).length > 0) {

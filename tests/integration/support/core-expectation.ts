@@ -1,7 +1,7 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { domainEventProblems, foldPartitionBatch, futureEventProblem, nextDeadline, type BatchRecord, type CustomerState, type LifecycleConfig } from "@clm/core";
+import { domainEventProblems, foldPartitionBatch, futureEventProblem, nextDeadline, type CustomerState, type LifecycleConfig, type PartitionRecord } from "@clm/core";
 import type { Config } from "@clm/config";
-import { AvroSerde, createRegistry, producedAt, receivedAtOf } from "@clm/kafka";
+import { AvroSerde, createRegistry, producedAt, readClockAdvance, receivedAtOf } from "@clm/kafka";
 import type { RedisLayout, StateStore } from "@clm/processor";
 import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -20,8 +20,8 @@ export interface CoreExpectation {
 /**
  * What the pure core says about the input topic as it is: every partition's records, in offset
  * order, folded by foldPartitionBatch exactly as the processor's contract defines (duplicates,
- * invalid, far-future and mis-keyed records included, since they are on the topic). The processor,
- * whatever it went through, must end with exactly this.
+ * invalid, far-future and mis-keyed records included, since they are on the topic; clock advances
+ * applied on the event clock). The processor, whatever it went through, must end with exactly this.
  */
 export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: LifecycleConfig): Promise<CoreExpectation> {
   const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
@@ -30,8 +30,11 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
   const unique = new Set<string>();
   for (const [partition, messages] of byPartition) {
     await serde.prepare(messages.map((message) => message.value));
-    const records: BatchRecord[] = [];
+    const records: PartitionRecord[] = [];
     for (const message of messages) {
+      const advance = readClockAdvance(message);
+      if (advance.kind === "advance" && config.CLOCK_MODE === "event") records.push({ offset: message.offset, clockAdvanceTo: advance.to });
+      if (advance.kind !== "none") continue;
       let event;
       try {
         event = recordToCustomerEvent(serde.decode(message.value));
@@ -43,7 +46,7 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
       records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
       unique.add(`${event.customerId}\u0000${event.eventId}`);
     }
-    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: 0 }, lifecycle);
+    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle);
     for (const [customerId, state] of result.changed) expectation.states.set(customerId, { partition, state });
     for (const { effect } of result.effects) if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
     expectation.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());

@@ -1,25 +1,29 @@
-import { intOption, parseCommandArgs } from "../args.ts";
+import { instantOption, intOption, parseCommandArgs } from "../args.ts";
 import { apiKey, commandConfig, commandEnv, ingestUrl } from "../context.ts";
-import { formatCustomerView, formatTransitions, type TransitionJson } from "../customer-text.ts";
+import { formatAsOf, formatCustomerView, formatTransitions, type TransitionJson } from "../customer-text.ts";
 
-export const usage = `clm customer <id> [--json] [--limit 20] [--api-key KEY] [--url URL]
+export const usage = `clm customer <id> [--as-of YYYY-MM-DD|ISO] [--json] [--limit 20] [--api-key KEY] [--url URL]
   One customer's lifecycle state and recent stage changes, from the ingest service's customer API
-  (GET /v1/customers/<id> and /v1/customers/<id>/transitions).`;
+  (GET /v1/customers/<id> and /v1/customers/<id>/transitions). Every figure is read at one instant,
+  printed first: the pipeline's time (the wall clock, or on the event clock the partition's
+  watermark), or --as-of, which may not be earlier than the state is evaluated through.`;
 
 export async function run(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     args,
-    { json: { type: "boolean", default: false }, limit: { type: "string" }, "api-key": { type: "string" }, url: { type: "string" } },
+    { json: { type: "boolean", default: false }, limit: { type: "string" }, "as-of": { type: "string" }, "api-key": { type: "string" }, url: { type: "string" } },
     { min: 1, max: 1 },
   );
   const customerId = positionals[0]!;
   const limit = intOption("limit", values.limit, 20, { min: 1, max: 100 });
+  const asOf = instantOption("as-of", values["as-of"]);
   const env = commandEnv();
   const base = `${(values.url ?? ingestUrl(commandConfig(env))).replace(/\/$/, "")}/v1/customers/${encodeURIComponent(customerId)}`;
   // The customer API takes the same bearer key as ingest (services/ingest/src/auth.ts).
   const headers = { authorization: `Bearer ${apiKey(values["api-key"], env)}` };
 
-  const [view, history] = await Promise.all([getJson(base, headers), getJson(`${base}/transitions?limit=${limit}`, headers)]);
+  const viewUrl = asOf === undefined ? base : `${base}?asOf=${encodeURIComponent(asOf)}`;
+  const [view, history] = await Promise.all([getJson(viewUrl, headers), getJson(`${base}/transitions?limit=${limit}`, headers)]);
   if (view.status === 404) {
     console.error(`clm customer: no customer ${JSON.stringify(customerId)} (the processor has no state for it)`);
     return 1;
@@ -35,6 +39,7 @@ export async function run(args: readonly string[]): Promise<number> {
     console.log(JSON.stringify({ customer: view.body, transitions }));
     return 0;
   }
+  console.log(formatAsOf(view.body as Record<string, unknown>));
   console.log(formatCustomerView(view.body as Record<string, unknown>));
   console.log("");
   console.log(`stage changes (latest ${limit}):`);
