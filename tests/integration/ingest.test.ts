@@ -223,22 +223,22 @@ describe("one instant per answer, and the clock (wall clock)", () => {
   it("answers at the wall clock or at the asked instant, refuses an instant before the state, and refuses and ignores clock advances", async () => {
     const get = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEY}` } });
     const boughtAt = Date.now() - 1000;
-    expect((await post(base, JSON.stringify([purchase("clock-1", "gina", "20.00", new Date(boughtAt).toISOString())]))).status).toBe(202);
-    await waitFor(async () => (await get("/v1/customers/gina")).status === 200, "gina in Redis", 20_000);
+    expect((await post(base, JSON.stringify([purchase("clock-1", "ivy", "20.00", new Date(boughtAt).toISOString())]))).status).toBe(202);
+    await waitFor(async () => (await get("/v1/customers/ivy")).status === 200, "ivy in Redis", 20_000);
 
     const before = Date.now();
-    const now = (await (await get("/v1/customers/gina")).json()) as { asOf: string; asOfClock: string; stage: string };
+    const now = (await (await get("/v1/customers/ivy")).json()) as { asOf: string; asOfClock: string; stage: string };
     expect(now.asOfClock).toBe("wall_clock");
     expect(Date.parse(now.asOf)).toBeGreaterThanOrEqual(before);
     expect(now.stage).toBe("new");
     // 200 days later, if nothing happens: the deadlines between are applied at read time, nothing is written.
     const later = new Date(boughtAt + 200 * 86_400_000).toISOString();
-    expect(await (await get(`/v1/customers/gina?asOf=${later}`)).json()).toMatchObject({ asOf: later, asOfClock: "requested", stage: "churned", churnRisk: "high", nextDeadline: null, version: 3 });
-    expect(await (await get("/v1/customers/gina")).json()).toMatchObject({ stage: "new", version: 1 });
+    expect(await (await get(`/v1/customers/ivy?asOf=${later}`)).json()).toMatchObject({ asOf: later, asOfClock: "requested", stage: "churned", churnRisk: "high", nextDeadline: null, version: 3 });
+    expect(await (await get("/v1/customers/ivy")).json()).toMatchObject({ stage: "new", version: 1 });
 
     const errorOf = async (response: Response) => [response.status, ((await response.json()) as { error: { code: string } }).error.code];
-    expect(await errorOf(await get("/v1/customers/gina?asOf=yesterday"))).toEqual([400, "INVALID_AS_OF"]);
-    expect(await errorOf(await get("/v1/customers/gina?asOf=2020-01-01T00:00:00Z"))).toEqual([400, "AS_OF_BEFORE_STATE"]);
+    expect(await errorOf(await get("/v1/customers/ivy?asOf=yesterday"))).toEqual([400, "INVALID_AS_OF"]);
+    expect(await errorOf(await get("/v1/customers/ivy?asOf=2020-01-01T00:00:00Z"))).toEqual([400, "AS_OF_BEFORE_STATE"]);
     expect(await errorOf(await get("/v1/customers/nobody?asOf=2020-01-01T00:00:00Z"))).toEqual([404, "NOT_FOUND"]);
     const advance = (body: string, key: string | null = KEY) =>
       fetch(`${base}/v1/clock/advance`, { method: "POST", body, headers: { "content-type": "application/json", ...(key === null ? {} : { authorization: `Bearer ${key}` }) } });
@@ -252,7 +252,7 @@ describe("one instant per answer, and the clock (wall clock)", () => {
     await producer.disconnect();
     await waitFor(async () => (await processorRegistry.getSingleMetricAsString("clm_processor_clock_advances_total")).match(/outcome="ignored"[^}]*\} 2/) !== null, "the processor to pass the advances", 20_000);
     expect(await processorRegistry.getSingleMetricAsString("clm_processor_dead_letters_total")).not.toMatch(/ [1-9]/);
-    expect(await (await get("/v1/customers/gina")).json()).toMatchObject({ stage: "new", version: 1 });
+    expect(await (await get("/v1/customers/ivy")).json()).toMatchObject({ stage: "new", version: 1 });
   });
 });
 
