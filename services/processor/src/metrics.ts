@@ -46,6 +46,11 @@ export function createProcessorMetrics(registry: Registry) {
     outboxPending: new Gauge({ name: "clm_processor_outbox_pending", help: "Stage changes written but not yet published, per partition", labelNames: ["partition"] as const, registers }),
     published: new Counter({ name: "clm_processor_stage_changes_published_total", help: "Stage-change records published", registers }),
     deadLetters: new Counter({ name: "clm_processor_dead_letters_total", help: "Records sent to the dead-letter topic, by code", labelNames: ["code"] as const, registers }),
+    registryUnavailable: new Counter({
+      name: "clm_processor_registry_unavailable_total",
+      help: "Tries to fetch a batch's writer schemas that the schema registry did not answer (down, 5xx, timeout): the batch waits and retries, nothing is dead-lettered",
+      registers,
+    }),
     fencedWrites: new Counter({ name: "clm_processor_fenced_writes_total", help: "Writes refused because another writer committed first (rebalance, sweep race)", registers }),
   };
   // Series exist from the start (at 0), so rates and alerts work before the first event.
@@ -53,6 +58,7 @@ export function createProcessorMetrics(registry: Registry) {
   metrics.timersFired.inc(0);
   metrics.published.inc(0);
   metrics.fencedWrites.inc(0);
+  metrics.registryUnavailable.inc(0);
   metrics.customersWritten.inc(0);
   for (const source of ["cache", "redis"]) metrics.stateLoads.inc({ source }, 0);
   return metrics;
