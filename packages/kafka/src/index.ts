@@ -1,6 +1,6 @@
 export { createKafka } from "./client.ts";
 export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSettings, type TopicSpec } from "./topics.ts";
-export { AvroSerde, AvroDecodeError, createRegistry } from "./avro-serde.ts";
+export { AvroSerde, AvroDecodeError, createRegistry, RegistryUnavailableError, REGISTRY_REQUEST_TIMEOUT_MS, type RegistryClientOptions } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { producedAt } from "./produced-at.ts";
 export { CLOCK_ADVANCE_HEADER, clockAdvanceMessage, readClockAdvance, type ClockAdvanceHeader } from "./clock-advance.ts";
@@ -9,3 +9,4 @@ export { receivedAtOf } from "./received-at.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
 export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";
 export { KAFKAJS_INTERNAL_PATHS, loadKafkajsInternals, type KafkajsInternals } from "./kafkajs-internals.ts";
+export { prepareWhileRegistryAway, type RegistryWaitOptions } from "./registry-wait.ts";

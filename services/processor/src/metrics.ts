@@ -50,6 +50,10 @@ export function createProcessorMetrics(registry: Registry) {
       name: "clm_processor_clock_advances_total",
       help: "Clock-advance control records by outcome: applied (event clock) or ignored (wall clock)",
       labelNames: ["outcome"] as const,
+    }),
+    registryUnavailable: new Counter({
+      name: "clm_processor_registry_unavailable_total",
+      help: "Tries to fetch a batch's writer schemas that the schema registry did not answer (down, 5xx, timeout): the batch waits and retries, nothing is dead-lettered",
       registers,
     }),
     fencedWrites: new Counter({ name: "clm_processor_fenced_writes_total", help: "Writes refused because another writer committed first (rebalance, sweep race)", registers }),
@@ -60,6 +64,7 @@ export function createProcessorMetrics(registry: Registry) {
   metrics.published.inc(0);
   metrics.fencedWrites.inc(0);
   for (const outcome of ["applied", "ignored"]) metrics.clockAdvances.inc({ outcome }, 0);
+  metrics.registryUnavailable.inc(0);
   metrics.customersWritten.inc(0);
   for (const source of ["cache", "redis"]) metrics.stateLoads.inc({ source }, 0);
   return metrics;

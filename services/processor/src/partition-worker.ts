@@ -18,7 +18,7 @@ import {
   type StageTransition,
 } from "@clm/core";
 import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, producedAt, readClockAdvance, receivedAtOf, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, deadLetterMessage, prepareWhileRegistryAway, producedAt, readClockAdvance, receivedAtOf, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -58,7 +58,16 @@ export interface WorkerDeps {
   clockAdvanceIgnored: (partition: number, to: EpochMs) => void;
 }
 
-export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string };
+/** `stopped`: the consumer stopped (or the partition was sought) while the batch waited for the registry; nothing of it was applied. */
+export type BatchOutcome = { kind: "applied"; lastOffset: string | null } | { kind: "seek"; offset: string } | { kind: "stopped" };
+
+/** What processBatch needs of kafkajs's eachBatch payload besides the records. */
+export interface BatchControl {
+  /** Keeps the group membership during a long batch (kafkajs only heartbeats when asked). */
+  heartbeat: () => Promise<void>;
+  /** false once the consumer stops or the partition was sought: a batch waiting for the registry is given up. */
+  active: () => boolean;
+}
 
 // Stage changes per outbox send. kafkajs's grouping per partition was quadratic (tulios/kafkajs#1576;
 // linear since scripts/patch-kafkajs.mjs): 500 was the best of 100–500 then, and 2,000 measured no
@@ -130,18 +139,49 @@ export class PartitionWorker {
   /**
    * `heartbeat` keeps the group membership alive while a large batch is folded: kafkajs only
    * heartbeats when asked, and a catch-up batch of 4 MiB can take seconds beside another.
+   *
+   * The batch's writer schemas are fetched first, outside the partition's queue (timer sweeps go
+   * on meanwhile). While the registry does not answer — down, 5xx, timing out — the batch waits
+   * and retries with a backoff (500 ms doubling to 5 s), heartbeating: nothing is applied,
+   * committed or dead-lettered, and kafkajs fetches nothing later of this partition, so order
+   * holds. Only a registry's definite "no such schema" makes records UNKNOWN_SCHEMA dead letters.
    */
-  processBatch(messages: readonly KafkaMessage[], highWatermark: string, heartbeat?: () => Promise<void>): Promise<BatchOutcome> {
-    return this.serial(async () => {
-      let outcome: BatchOutcome = { kind: "applied", lastOffset: null };
-      // Folded and committed in slices of a bounded number of customers (results do not depend on
-      // where a partition's records are split; property-tested in the core).
-      for (const slice of slicesByCustomers(messages, this.deps.maxCustomersPerWrite)) {
-        outcome = await this.applySlice(slice, highWatermark, heartbeat);
-        if (outcome.kind === "seek") return outcome;
+  async processBatch(messages: readonly KafkaMessage[], highWatermark: string, control?: BatchControl): Promise<BatchOutcome> {
+    const { deps } = this;
+    const heartbeat = control?.heartbeat ?? (async () => undefined);
+    const values = messages.map((message) => message.value);
+    for (;;) {
+      const prepared = await prepareWhileRegistryAway(() => deps.events.prepare(values), {
+        heartbeat,
+        active: control?.active ?? (() => true),
+        onUnavailable: (error, retryInMs) => {
+          deps.metrics.registryUnavailable.inc();
+          deps.logger.warn(
+            { err: error, partition: this.partition, schemaId: error.schemaId, firstOffset: messages[0]?.offset, retryInMs },
+            "the schema registry does not answer; the batch waits (nothing applied, committed or dead-lettered)",
+          );
+        },
+        onRecovered: (failures, waitedMs) => deps.logger.info({ partition: this.partition, failures, waitedMs }, "the schema registry answers again; the batch goes on"),
+      });
+      if (!prepared) return { kind: "stopped" };
+      try {
+        return await this.serial(async () => {
+          let outcome: BatchOutcome = { kind: "applied", lastOffset: null };
+          // Folded and committed in slices of a bounded number of customers (results do not depend on
+          // where a partition's records are split; property-tested in the core).
+          for (const slice of slicesByCustomers(messages, this.deps.maxCustomersPerWrite)) {
+            outcome = await this.applySlice(slice, highWatermark, heartbeat);
+            if (outcome.kind === "seek") return outcome;
+          }
+          return outcome;
+        });
+      } catch (error) {
+        // An id the registry said it did not know is asked again in the batch; if the registry is
+        // away by then, wait as above and run the batch again (slices already applied are skipped
+        // by their offsets).
+        if (!(error instanceof RegistryUnavailableError)) throw error;
       }
-      return outcome;
-    });
+    }
   }
 
   private async applySlice(messages: readonly KafkaMessage[], highWatermark: string, heartbeat?: () => Promise<void>): Promise<BatchOutcome> {
@@ -168,7 +208,9 @@ export class PartitionWorker {
     deps.metrics.events.inc({ outcome: "redelivered" }, messages.length - fresh.length);
     if (fresh.length === 0) return { kind: "applied", lastOffset: messages[messages.length - 1]!.offset };
 
-    // Decode and check every record; bad ones become dead letters with the reason.
+    // Decode and check every record; bad ones become dead letters with the reason. processBatch
+    // prepared the schemas: this asks the registry only for ids it said it did not know, and
+    // throws RegistryUnavailableError (never a dead letter) if the registry does not answer now.
     await deps.events.prepare(fresh.map((message) => message.value));
     const records: PartitionRecord[] = [];
     // The batch's customers; in event-time mode every customer a sweep can reach joins them below.

@@ -141,7 +141,9 @@ export class Processor {
       partitionsConsumedConcurrently: Math.min(config.TOPIC_PARTITIONS, 2),
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
-        const outcome = await this.worker(batch.partition).processBatch(batch.messages, batch.highWatermark, heartbeat);
+        const outcome = await this.worker(batch.partition).processBatch(batch.messages, batch.highWatermark, { heartbeat, active: () => isRunning() && !isStale() });
+        // Stopped while waiting for the schema registry: nothing applied, nothing to resolve.
+        if (outcome.kind === "stopped") return;
         if (outcome.kind === "seek") {
           logger.info({ partition: batch.partition, offset: outcome.offset }, "resuming from the offset applied in Redis");
           consumer.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.offset });

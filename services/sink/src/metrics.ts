@@ -20,6 +20,12 @@ export function createSinkMetrics(registry: Registry) {
       registers,
     }),
     bufferedRows: new Gauge({ name: "clm_sink_buffered_rows", help: "Rows held in memory, not yet written", registers }),
+    registryUnavailable: new Counter({
+      name: "clm_sink_registry_unavailable_total",
+      help: "Tries to fetch a batch's writer schemas that the schema registry did not answer (down, 5xx, timeout), by topic: the batch waits and retries, nothing is skipped",
+      labelNames: ["topic"] as const,
+      registers,
+    }),
     commitFailures: new Counter({ name: "clm_sink_commit_failures_total", help: "Offset commits that failed after a successful write (the rows come again and are deduplicated)", registers }),
   };
 }

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig } from "@clm/core";
-import { AvroSerde, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
+import { AvroSerde, ensureProjectTopics, prepareWhileRegistryAway, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
@@ -96,19 +96,34 @@ export class Sink {
 
   private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
-    const { config, metrics } = this.options;
+    const { config, metrics, logger } = this.options;
+    const events = batch.topic === config.TOPIC_EVENTS;
+    const serde = events ? this.eventsSerde : this.stageSerde;
+    const values = batch.messages.map((message) => message.value);
+    // While the schema registry does not answer, the batch waits here, retrying with a backoff and
+    // heartbeating: nothing of it is buffered, skipped or committed (a registry outage is not bad
+    // input), and nothing later is consumed meanwhile (one batch at a time), so order holds.
+    const prepared = await prepareWhileRegistryAway(() => serde.prepare(values), {
+      heartbeat,
+      active: () => !this.stopping && isRunning() && !isStale(),
+      onUnavailable: (error, retryInMs) => {
+        metrics.registryUnavailable.inc({ topic: batch.topic });
+        logger.warn(
+          { err: error, topic: batch.topic, partition: batch.partition, schemaId: error.schemaId, firstOffset: batch.firstOffset(), retryInMs },
+          "the schema registry does not answer; the batch waits (nothing buffered, skipped or committed)",
+        );
+      },
+      onRecovered: (failures, waitedMs) => logger.info({ topic: batch.topic, partition: batch.partition, failures, waitedMs }, "the schema registry answers again; the batch goes on"),
+    });
+    // Stopping: the batch's offsets are not in the buffer, so they are never committed; it is read again.
+    if (!prepared) return;
     const now = Date.now();
-    let decoded;
-    if (batch.topic === config.TOPIC_EVENTS) {
-      await this.eventsSerde.prepare(batch.messages.map((message) => message.value));
-      decoded = decodeEvents(this.eventsSerde, batch.messages, batch.partition, this.options.lifecycle.reportingCurrency, config.MAX_FUTURE_SKEW_MS, now);
-    } else {
-      await this.stageSerde.prepare(batch.messages.map((message) => message.value));
-      decoded = decodeStageChanges(this.stageSerde, batch.messages, batch.partition, now);
-    }
+    const decoded = events
+      ? decodeEvents(this.eventsSerde, batch.messages, batch.partition, this.options.lifecycle.reportingCurrency, config.MAX_FUTURE_SKEW_MS, now)
+      : decodeStageChanges(this.stageSerde, batch.messages, batch.partition, now);
     for (const skip of decoded.skipped) metrics.skipped.inc({ topic: batch.topic, reason: skip.reason });
     if (decoded.skipped.length > 0) {
-      this.options.logger.warn({ topic: batch.topic, partition: batch.partition, skipped: decoded.skipped.slice(0, 5), count: decoded.skipped.length }, "records not written");
+      logger.warn({ topic: batch.topic, partition: batch.partition, skipped: decoded.skipped.slice(0, 5), count: decoded.skipped.length }, "records not written");
     }
     this.buffer.add(decoded.rows, batch.topic, batch.partition, BigInt(batch.lastOffset()) + 1n, now);
     metrics.bufferedRows.set(this.buffer.rowCount);
