@@ -30,7 +30,7 @@ async function startServer(options: { publisher: EventPublisher; maxBytes?: numb
     schema: createInputEventSchema({ reportingCurrency: "USD" }),
     publisher: options.publisher,
     customers: new CustomerReader(new StateStore(redis, layout, 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
-    isAuthorized: createApiKeyCheck([KEY, "second-key"]),
+    authorize: createApiKeyCheck({ write: [KEY, "second-key"], read: [KEY, "read-key"], admin: [] }),
     metrics: createIngestMetrics(registry),
     registry,
     checks: [{ name: "redis", check: async () => void (await redis.ping()) }],
@@ -194,6 +194,10 @@ describe("POST /v1/events", () => {
     expect(await errorOf(await post(base, "[]", "application/json", null))).toEqual([401, "UNAUTHORIZED"]);
     expect(await errorOf(await post(base, "[]", "application/json", "wrong-key"))).toEqual([401, "UNAUTHORIZED"]);
     expect((await post(base, "[]", "application/json", "second-key")).status).toBe(202);
+    expect(await errorOf(await post(base, "[]", "application/json", "read-key"))).toEqual([403, "FORBIDDEN"]);
+    expect(await errorOf(await fetch(`${base}/v1/customers/alice`, { headers: { authorization: "Bearer second-key" } }))).toEqual([403, "FORBIDDEN"]);
+    expect(await errorOf(await fetch(`${base}/v1/customers/alice/transitions`, { headers: { authorization: "Bearer second-key" } }))).toEqual([403, "FORBIDDEN"]);
+    expect(await errorOf(await fetch(`${base}/v1/customers/nobody`, { headers: { authorization: "Bearer read-key" } }))).toEqual([404, "NOT_FOUND"]);
     expect(await errorOf(await post(base, "[]", "text/plain"))).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
     expect(await errorOf(await post(base, "{oops"))).toEqual([400, "INVALID_BODY"]);
     expect(await errorOf(await post(base, '{"eventId":"x"}'))).toEqual([400, "INVALID_BODY"]);

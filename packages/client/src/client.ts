@@ -13,6 +13,7 @@ export interface SendResult {
 
 export interface ClientOptions {
   baseUrl: string;
+  /** A write key (INGEST_API_KEYS on the server). */
   apiKey: string;
   /** Events per request (the server's limit is INGEST_MAX_BATCH_EVENTS). */
   batchSize?: number;

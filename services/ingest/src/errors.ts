@@ -4,6 +4,7 @@
  */
 export const INGEST_ERRORS = {
   UNAUTHORIZED: { status: 401, message: "missing or unknown API key: send Authorization: Bearer <key>" },
+  FORBIDDEN: { status: 403, message: "the API key is valid but lacks the scope this request needs" },
   NOT_FOUND: { status: 404, message: "no such resource" },
   METHOD_NOT_ALLOWED: { status: 405, message: "method not allowed on this resource" },
   BODY_TOO_LARGE: { status: 413, message: "request body exceeds the byte limit" },

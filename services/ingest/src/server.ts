@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { InputEventSchema } from "@clm/core";
 import { checkAll, type HealthCheck, type Logger } from "@clm/observability";
 import type { Registry } from "prom-client";
+import { SCOPE_VARIABLES, type Scope } from "./auth.ts";
 import type { CustomerReader } from "./customer-api.ts";
 import { IngestError, INGEST_ERRORS } from "./errors.ts";
 import { handleIngest } from "./ingest-handler.ts";
@@ -12,7 +13,8 @@ export interface IngestServerDeps {
   schema: InputEventSchema;
   publisher: EventPublisher;
   customers: CustomerReader;
-  isAuthorized: (authorization: string | undefined) => boolean;
+  /** The scopes of the request's key, or null when it has no known key (createApiKeyCheck). */
+  authorize: (authorization: string | undefined) => ReadonlySet<Scope> | null;
   metrics: IngestMetrics;
   registry: Registry;
   checks: readonly HealthCheck[];
@@ -23,6 +25,11 @@ export interface IngestServerDeps {
   maxFutureSkewMs: number;
   now?: () => number;
 }
+
+type Route = ReturnType<typeof routeOf>;
+
+/** The scope a key needs on each API route; /metrics and /healthz need no key. */
+const REQUIRED_SCOPE: Record<Exclude<Route, "metrics" | "healthz" | "unknown">, Scope> = { events: "write", customer: "read", transitions: "read" };
 
 const CUSTOMER = /^\/v1\/customers\/([^/]+)$/;
 const TRANSITIONS = /^\/v1\/customers\/([^/]+)\/transitions$/;
@@ -47,17 +54,20 @@ export function createIngestServer(deps: IngestServerDeps): Server {
     response.on("finish", () => deps.metrics.requests.inc({ route, status: String(response.statusCode) }));
     void (async () => {
       try {
-        if (url.pathname === "/healthz") {
+        if (route === "healthz") {
           const report = await checkAll(deps.checks);
           return send(response, report.ok ? 200 : 503, report);
         }
-        if (url.pathname === "/metrics") {
+        if (route === "metrics") {
           const text = await deps.registry.metrics();
           response.writeHead(200, { "content-type": deps.registry.contentType }).end(text);
           return;
         }
         if (route === "unknown") throw new IngestError("NOT_FOUND", url.pathname);
-        if (!deps.isAuthorized(request.headers.authorization)) throw new IngestError("UNAUTHORIZED");
+        const scopes = deps.authorize(request.headers.authorization);
+        if (scopes === null) throw new IngestError("UNAUTHORIZED");
+        const needed = REQUIRED_SCOPE[route];
+        if (!scopes.has(needed)) throw new IngestError("FORBIDDEN", `this request needs a ${needed} key (one listed in ${SCOPE_VARIABLES[needed]})`);
         if (route === "events") {
           if (request.method !== "POST") throw new IngestError("METHOD_NOT_ALLOWED", "use POST");
           return send(response, 202, await handleIngest(request, { ...deps, now }));

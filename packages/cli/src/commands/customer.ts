@@ -4,7 +4,8 @@ import { formatCustomerView, formatTransitions, type TransitionJson } from "../c
 
 export const usage = `clm customer <id> [--json] [--limit 20] [--api-key KEY] [--url URL]
   One customer's lifecycle state and recent stage changes, from the ingest service's customer API
-  (GET /v1/customers/<id> and /v1/customers/<id>/transitions).`;
+  (GET /v1/customers/<id> and /v1/customers/<id>/transitions). The API key (a read key) is
+  --api-key, else CLM_READ_API_KEY, else CLM_API_KEY, else the development key.`;
 
 export async function run(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -16,8 +17,8 @@ export async function run(args: readonly string[]): Promise<number> {
   const limit = intOption("limit", values.limit, 20, { min: 1, max: 100 });
   const env = commandEnv();
   const base = `${(values.url ?? ingestUrl(commandConfig(env))).replace(/\/$/, "")}/v1/customers/${encodeURIComponent(customerId)}`;
-  // The customer API takes the same bearer key as ingest (services/ingest/src/auth.ts).
-  const headers = { authorization: `Bearer ${apiKey(values["api-key"], env)}` };
+  // The customer API needs a read key (services/ingest/src/auth.ts).
+  const headers = { authorization: `Bearer ${apiKey("read", values["api-key"], env)}` };
 
   const [view, history] = await Promise.all([getJson(base, headers), getJson(`${base}/transitions?limit=${limit}`, headers)]);
   if (view.status === 404) {
