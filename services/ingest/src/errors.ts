@@ -12,6 +12,7 @@ export const INGEST_ERRORS = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "send application/json (an array of events) or application/x-ndjson (one event per line)" },
   INVALID_BODY: { status: 400, message: "the body is not valid JSON / NDJSON" },
   KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
+  KAFKA_REJECTED: { status: 500, message: "Kafka refuses these records as they are: the request is not accepted, and sending it again fails the same way until the topic's limits change" },
 } as const;
 
 export type IngestErrorCode = keyof typeof INGEST_ERRORS;

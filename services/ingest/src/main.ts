@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     server.listen(config.INGEST_PORT, config.INGEST_HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS }, "ingest listening");
+  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS, maxBatchBytes: publisher.maxBatchBytes }, "ingest listening");
 
   // No new connections; requests in flight finish before the producer disconnects.
   installShutdown({

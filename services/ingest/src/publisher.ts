@@ -1,7 +1,7 @@
 import { customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
-import { JavaCompatiblePartitioner, type AvroSerde } from "@clm/kafka";
-import type { Kafka, Producer } from "kafkajs";
+import { isRecordRefusal, JavaCompatiblePartitioner, KAFKA_DEFAULT_MAX_MESSAGE_BYTES, splitIntoRecordBatches, topicMaxMessageBytes, type AvroSerde } from "@clm/kafka";
+import type { Admin, Kafka, Message, Producer } from "kafkajs";
 import { IngestError } from "./errors.ts";
 
 /**
@@ -10,9 +10,18 @@ import { IngestError } from "./errors.ts";
  * client hears 503 instead of waiting. Not idempotent on purpose: an idempotent
  * producer must retry forever. A retried send may duplicate a record; the
  * processor drops repeats by eventId.
+ *
+ * kafkajs puts a send's records for one partition into one record batch, and the
+ * broker refuses a batch above the topic's max.message.bytes, so a request's events
+ * go out in runs that each fit it, one run after the other (each partition keeps
+ * the request's order). A later run failing leaves the earlier runs on the topic;
+ * the request still fails as a whole, and its retry repeats them (dropped by eventId).
  */
 export class EventPublisher {
   private readonly producer: Producer;
+  /** Reads the topic's max.message.bytes at connect. */
+  private readonly admin: Admin;
+  private maxBatchBytesOfTopic = KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
 
   constructor(
     kafka: Kafka,
@@ -25,32 +34,52 @@ export class EventPublisher {
       maxInFlightRequests: 1,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
     });
+    this.admin = kafka.admin();
+  }
+
+  /** The most bytes one produce request puts into a partition's record batch: the topic's max.message.bytes as read at connect. */
+  get maxBatchBytes(): number {
+    return this.maxBatchBytesOfTopic;
   }
 
   async connect(): Promise<void> {
     await this.serde.register();
     await this.producer.connect();
+    await this.admin.connect();
+    this.maxBatchBytesOfTopic = await topicMaxMessageBytes(this.admin, this.topic);
   }
 
   async publish(events: readonly CustomerEvent[], receivedAt: number): Promise<void> {
     if (events.length === 0) return;
     const messages = events.map((event) => ({ key: event.customerId, value: this.serde.encode(customerEventToRecord(event, receivedAt)) }));
+    const deadline = Date.now() + this.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     try {
+      const runs = splitIntoRecordBatches(messages, this.maxBatchBytesOfTopic);
       await Promise.race([
-        this.producer.send({ topic: this.topic, acks: -1, timeout: this.timeoutMs, messages }),
+        this.sendInOrder(runs, deadline),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no acknowledgement within ${this.timeoutMs} ms`)), this.timeoutMs);
         }),
       ]);
     } catch (error) {
-      throw new IngestError("KAFKA_UNAVAILABLE", (error as Error).message);
+      throw new IngestError(isRecordRefusal(error) ? "KAFKA_REJECTED" : "KAFKA_UNAVAILABLE", (error as Error).message);
     } finally {
       clearTimeout(timer);
     }
   }
 
+  /** Each run once the previous one is acknowledged; none is started after the deadline. */
+  private async sendInOrder(runs: readonly Message[][], deadline: number): Promise<void> {
+    for (const messages of runs) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no acknowledgement within ${this.timeoutMs} ms`);
+      await this.producer.send({ topic: this.topic, acks: -1, timeout: left, messages });
+    }
+  }
+
   async disconnect(): Promise<void> {
     await this.producer.disconnect();
+    await this.admin.disconnect();
   }
 }

@@ -84,7 +84,11 @@ export function createIngestServer(deps: IngestServerDeps): Server {
         if (transitions === null) throw new IngestError("NOT_FOUND", `customer ${customerId}`);
         return send(response, 200, { customerId, transitions });
       } catch (error) {
-        if (error instanceof IngestError) return sendError(response, error);
+        if (error instanceof IngestError) {
+          // Records Kafka refuses for good need an operator (e.g. a topic limit lowered after ingest read it); the client is not told to retry.
+          if (error.code === "KAFKA_REJECTED") deps.logger.error({ route, reason: error.message }, "Kafka refused a request's records");
+          return sendError(response, error);
+        }
         deps.logger.error({ err: error, route }, "request failed");
         if (!response.headersSent) send(response, 500, { error: { code: "INTERNAL", message: "internal error" } });
       }
