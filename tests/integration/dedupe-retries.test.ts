@@ -113,7 +113,7 @@ beforeAll(async () => {
     schema: createInputEventSchema({ reportingCurrency: "USD" }),
     publisher,
     customers: new CustomerReader(store, lifecycle, config.TOPIC_PARTITIONS, () => null),
-    isAuthorized: createApiKeyCheck([KEY]),
+    authorize: createApiKeyCheck({ write: [KEY], read: [], admin: [] }),
     metrics: createIngestMetrics(metricsRegistry),
     registry: metricsRegistry,
     checks: [],

@@ -31,7 +31,7 @@ async function startServer(options: { publisher: EventPublisher; maxBytes?: numb
     schema: createInputEventSchema({ reportingCurrency: "USD" }),
     publisher: options.publisher,
     customers: new CustomerReader(new StateStore(redis, layout, 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
-    isAuthorized: createApiKeyCheck([KEY, "second-key"]),
+    authorize: createApiKeyCheck({ write: [KEY, "second-key"], read: [KEY, "read-key"], admin: [KEY] }),
     metrics: createIngestMetrics(registry),
     registry,
     checks: [{ name: "redis", check: async () => void (await redis.ping()) }],
@@ -195,6 +195,10 @@ describe("POST /v1/events", () => {
     expect(await errorOf(await post(base, "[]", "application/json", null))).toEqual([401, "UNAUTHORIZED"]);
     expect(await errorOf(await post(base, "[]", "application/json", "wrong-key"))).toEqual([401, "UNAUTHORIZED"]);
     expect((await post(base, "[]", "application/json", "second-key")).status).toBe(202);
+    expect(await errorOf(await post(base, "[]", "application/json", "read-key"))).toEqual([403, "FORBIDDEN"]);
+    expect(await errorOf(await fetch(`${base}/v1/customers/alice`, { headers: { authorization: "Bearer second-key" } }))).toEqual([403, "FORBIDDEN"]);
+    expect(await errorOf(await fetch(`${base}/v1/customers/alice/transitions`, { headers: { authorization: "Bearer second-key" } }))).toEqual([403, "FORBIDDEN"]);
+    expect(await errorOf(await fetch(`${base}/v1/customers/nobody`, { headers: { authorization: "Bearer read-key" } }))).toEqual([404, "NOT_FOUND"]);
     expect(await errorOf(await post(base, "[]", "text/plain"))).toEqual([415, "UNSUPPORTED_MEDIA_TYPE"]);
     expect(await errorOf(await post(base, "{oops"))).toEqual([400, "INVALID_BODY"]);
     expect(await errorOf(await post(base, '{"eventId":"x"}'))).toEqual([400, "INVALID_BODY"]);
@@ -243,6 +247,7 @@ describe("one instant per answer, and the clock (wall clock)", () => {
     const advance = (body: string, key: string | null = KEY) =>
       fetch(`${base}/v1/clock/advance`, { method: "POST", body, headers: { "content-type": "application/json", ...(key === null ? {} : { authorization: `Bearer ${key}` }) } });
     expect(await errorOf(await advance('{"to":"2024-01-01T00:00:00Z"}', null))).toEqual([401, "UNAUTHORIZED"]);
+    expect(await errorOf(await advance('{"to":"2024-01-01T00:00:00Z"}', "second-key"))).toEqual([403, "FORBIDDEN"]);
     expect(await errorOf(await advance('{"to":"2024-01-01T00:00:00Z"}'))).toEqual([409, "CLOCK_NOT_EVENT_TIME"]);
 
     // An advance that reaches a wall-clock processor anyway (not through ingest) changes nothing and is no dead letter.

@@ -1,14 +1,29 @@
 import { execFileSync } from "node:child_process";
 import { createClickHouse, migrate, queryRows } from "@clm/sink";
 import { afterAll, describe, expect, it } from "vitest";
-import { envOf, startService } from "./support/child-service.ts";
+import { envOf, startService, type RunningService } from "./support/child-service.ts";
+import { kafkaWithFileTopics } from "./support/file-topics.ts";
 import { isolatedConfig } from "./support/pipeline.ts";
 
 /**
- * The analysts' read-only ClickHouse user, and no secret in any log. (API keys on ingest:
- * ingest.test.ts and ingest-process.test.ts.)
+ * The analysts' read-only ClickHouse user, no secret in any log, and ingest's keys: none by default
+ * off loopback, scopes, and open endpoints without customer data. (More on API keys: ingest.test.ts
+ * and ingest-process.test.ts.)
  */
-const config = isolatedConfig({ LOG_LEVEL: "debug" });
+const config = isolatedConfig({ LOG_LEVEL: "debug", INGEST_PORT: "0" });
+kafkaWithFileTopics(config);
+const NO_KEYS = { INGEST_API_KEYS: "", INGEST_READ_API_KEYS: "", INGEST_ADMIN_API_KEYS: "" };
+
+/** Whether the service exits before it listens (it is stopped if it listens). */
+async function exitsBeforeListening(service: RunningService): Promise<boolean> {
+  const listened = await service.waitForLog("ingest listening").then(
+    () => true,
+    () => false,
+  );
+  if (listened) service.child.kill("SIGTERM");
+  await service.exited;
+  return !listened;
+}
 const admin = createClickHouse(config);
 const analyst = createClickHouse({ ...config, CLICKHOUSE_USER: "clm_analyst", CLICKHOUSE_PASSWORD: "clm-analyst-dev" });
 const other = `test_security_${Date.now().toString(36)}`;
@@ -43,10 +58,79 @@ describe("security", () => {
     expect(migrateRun.output()).toContain("ClickHouse migrations");
     expect(migrateRun.output()).not.toContain(SECRET);
 
-    const broken = startService("services/sink/src/main.ts", envOf(config, { CLICKHOUSE_URL: "not a url", CLICKHOUSE_PASSWORD: SECRET, INGEST_API_KEYS: `${SECRET}-key` }), ["migrate"]);
+    const broken = startService("services/sink/src/main.ts", envOf(config, { CLICKHOUSE_URL: "not a url", CLICKHOUSE_PASSWORD: SECRET, INGEST_API_KEYS: `${SECRET}-key`, INGEST_READ_API_KEYS: `${SECRET}-read`, INGEST_ADMIN_API_KEYS: `${SECRET}-admin` }), ["migrate"]);
     expect(await broken.exited).toBe(1);
     expect(broken.output()).toContain("CLICKHOUSE_URL");
     expect(broken.output()).not.toContain(SECRET);
+  });
+
+  it("ingest refuses to start without API keys unless it binds to loopback, where only the development key is accepted", async () => {
+    for (const host of ["0.0.0.0", "::"]) {
+      const exposed = startService("services/ingest/src/main.ts", envOf(config, { ...NO_KEYS, INGEST_HOST: host }));
+      expect(await exitsBeforeListening(exposed), `ingest on ${host} without keys`).toBe(true);
+      expect(await exposed.exited).toBe(1);
+      expect(exposed.output()).toMatch(/INGEST_API_KEYS: required when INGEST_HOST \(.+\) is not a loopback address/);
+    }
+
+    const local = startService("services/ingest/src/main.ts", envOf(config, { ...NO_KEYS, INGEST_HOST: "127.0.0.1" }));
+    const { port } = JSON.parse(await local.waitForLog("ingest listening")) as { port: number };
+    expect(local.output()).toContain("accepting only the development key");
+    const base = `http://127.0.0.1:${port}`;
+    const as = (key: string) => ({ authorization: `Bearer ${key}` });
+    expect((await fetch(`${base}/v1/events`, { method: "POST", body: "[]", headers: { "content-type": "application/json", ...as("clm-dev-key") } })).status).toBe(202);
+    expect((await fetch(`${base}/v1/customers/nobody`, { headers: as("clm-dev-key") })).status).toBe(404);
+    expect((await fetch(`${base}/v1/customers/nobody`, { headers: as("any-other-key") })).status).toBe(401);
+    local.child.kill("SIGTERM");
+    expect(await local.exited).toBe(0);
+  });
+
+  it("ingest keys have scopes; /metrics and /healthz carry no customer id, event id or key; no key is logged", async () => {
+    const keys = { write: "s3cret-write-key-4711", read: "s3cret-read-key-4711", both: "s3cret-read-write-key-4711", admin: "s3cret-admin-key-4711" };
+    const service = startService(
+      "services/ingest/src/main.ts",
+      envOf(config, { INGEST_API_KEYS: `${keys.write},${keys.both}`, INGEST_READ_API_KEYS: `${keys.read},${keys.both}`, INGEST_ADMIN_API_KEYS: keys.admin }),
+    );
+    const { port } = JSON.parse(await service.waitForLog("ingest listening")) as { port: number };
+    const base = `http://127.0.0.1:${port}`;
+    const customerId = "known-customer-zq81";
+    const eventIds = ["known-event-zq81-a", "known-event-zq81-b", "known-event-zq81-bad"];
+    const purchase = (eventId: string, amount: string) => ({ eventId, type: "purchase", customerId, occurredAt: "2024-05-01T12:00:00Z", properties: { orderId: `known-order-${eventId}`, amount, currency: "USD" } });
+    const post = (key: string) =>
+      fetch(`${base}/v1/events`, {
+        method: "POST",
+        body: JSON.stringify([purchase(eventIds[0]!, "5.00"), purchase(eventIds[1]!, "7.00"), purchase(eventIds[2]!, "-1")]),
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      });
+    const read = (path: string, key: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    const codeOf = async (response: Response) => [response.status, ((await response.json()) as { error?: { code: string } }).error?.code];
+
+    const accepted = await post(keys.write);
+    expect(accepted.status).toBe(202);
+    expect(await accepted.json()).toMatchObject({ accepted: 2, rejected: [{ index: 2, eventId: eventIds[2] }] });
+    expect((await post(keys.both)).status).toBe(202);
+    expect(await codeOf(await post(keys.read))).toEqual([403, "FORBIDDEN"]);
+    expect(await codeOf(await post(keys.admin))).toEqual([403, "FORBIDDEN"]);
+    expect(await codeOf(await post(`${keys.write}x`))).toEqual([401, "UNAUTHORIZED"]);
+    for (const path of [`/v1/customers/${customerId}`, `/v1/customers/${customerId}/transitions`]) {
+      expect(await codeOf(await read(path, keys.write)), path).toEqual([403, "FORBIDDEN"]);
+      expect(await codeOf(await read(path, keys.admin)), path).toEqual([403, "FORBIDDEN"]);
+      // No processor runs here: a read key gets past the scope check to the customer's absence.
+      expect(await codeOf(await read(path, keys.read)), path).toEqual([404, "NOT_FOUND"]);
+      expect(await codeOf(await read(path, keys.both)), path).toEqual([404, "NOT_FOUND"]);
+    }
+    expect((await read(`/v1/unknown/${customerId}`, keys.read)).status).toBe(404);
+
+    const metrics = await fetch(`${base}/metrics`);
+    const health = await fetch(`${base}/healthz`);
+    expect([metrics.status, health.status]).toEqual([200, 200]);
+    const open = (await metrics.text()) + (await health.text());
+    expect(open).toContain('clm_ingest_events_accepted_total{service="ingest"} 4');
+    expect(open).toContain('status="403"');
+    for (const secret of [customerId, ...eventIds, "known-order", "zq81", ...Object.values(keys), "s3cret"]) expect(open, secret).not.toContain(secret);
+
+    service.child.kill("SIGTERM");
+    expect(await service.exited).toBe(0);
+    expect(service.output()).not.toContain("s3cret");
   });
 
   it("binds every server of the local stack to loopback only", () => {

@@ -30,7 +30,14 @@ export function ingestUrl(config: Config): string {
   return `http://127.0.0.1:${config.INGEST_PORT}`;
 }
 
-/** The API key for ingest requests: --api-key, then CLM_API_KEY, then the development key (docs/ingest.md). */
-export function apiKey(option: string | undefined, env: NodeJS.ProcessEnv): string {
-  return option ?? (env.CLM_API_KEY || "clm-dev-key");
+/** Where the CLI finds the key of each scope ingest checks (docs/ingest.md). */
+export const API_KEY_VARIABLES = { write: "CLM_API_KEY", read: "CLM_READ_API_KEY", admin: "CLM_ADMIN_API_KEY" } as const;
+
+/**
+ * The API key for an ingest request that needs `scope`: --api-key, then the scope's variable, then
+ * CLM_API_KEY (one key may hold every scope), then the development key a loopback ingest without
+ * configured keys accepts.
+ */
+export function apiKey(scope: keyof typeof API_KEY_VARIABLES, option: string | undefined, env: NodeJS.ProcessEnv): string {
+  return option ?? (env[API_KEY_VARIABLES[scope]] || env.CLM_API_KEY || "clm-dev-key");
 }

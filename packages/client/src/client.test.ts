@@ -59,6 +59,12 @@ describe("IngestClient", () => {
     await expect(new IngestClient({ baseUrl: url, apiKey: "k" }).send([event(1)])).rejects.toEqual(new IngestRequestError(401, "UNAUTHORIZED", "missing key"));
   });
 
+  it("throws at once, without retrying, a server error that the same request meets again (KAFKA_REJECTED)", async () => {
+    const { url, bodies } = await serve([() => ({ status: 500, body: { error: { code: "KAFKA_REJECTED", message: "MESSAGE_TOO_LARGE" } } })]);
+    await expect(new IngestClient({ baseUrl: url, apiKey: "k", initialBackoffMs: 1 }).send([event(1)])).rejects.toEqual(new IngestRequestError(500, "KAFKA_REJECTED", "MESSAGE_TOO_LARGE"));
+    expect(bodies).toHaveLength(1);
+  });
+
   it("gives up after the last attempt", async () => {
     const { url } = await serve([() => ({ status: 503, body: { error: { code: "KAFKA_UNAVAILABLE", message: "down" } } })]);
     await expect(new IngestClient({ baseUrl: url, apiKey: "k", maxAttempts: 2, initialBackoffMs: 1 }).send([event(1)])).rejects.toThrow(/after 2 attempts/);

@@ -13,6 +13,7 @@ export interface SendResult {
 
 export interface ClientOptions {
   baseUrl: string;
+  /** A write key (INGEST_API_KEYS on the server). */
   apiKey: string;
   /** Events per request (the server's limit is INGEST_MAX_BATCH_EVENTS). */
   batchSize?: number;
@@ -36,12 +37,15 @@ export class IngestRequestError extends Error {
   }
 }
 
+/** Server errors that the same request meets again however often it is sent (docs/ingest.md). */
+const NOT_RETRIED_CODES: ReadonlySet<string> = new Set(["KAFKA_REJECTED"]);
+
 /**
  * Sends events to the ingest API in batches. A batch that meets 429, 5xx or a
  * network error is retried with backoff (same eventIds: the pipeline drops
- * repeats, so a retry never double-counts); a 4xx other than 429 is the caller's
- * error and is thrown at once. Item-level rejections are collected, with indexes
- * into the whole input.
+ * repeats, so a retry never double-counts); a 4xx other than 429, and a 5xx whose
+ * code says a retry cannot succeed (KAFKA_REJECTED), are thrown at once.
+ * Item-level rejections are collected, with indexes into the whole input.
  */
 export class IngestClient {
   private readonly options: Required<Omit<ClientOptions, "validateLocally" | "onProgress">> & Pick<ClientOptions, "validateLocally" | "onProgress">;
@@ -85,7 +89,7 @@ export class IngestClient {
         });
         if (response.status === 202) return (await response.json()) as { accepted: number; rejected: SendResult["rejected"] };
         const error = ((await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }).error ?? {};
-        if (response.status !== 429 && response.status < 500) throw new IngestRequestError(response.status, error.code ?? "UNKNOWN", error.message ?? response.statusText);
+        if ((response.status !== 429 && response.status < 500) || NOT_RETRIED_CODES.has(error.code ?? "")) throw new IngestRequestError(response.status, error.code ?? "UNKNOWN", error.message ?? response.statusText);
         retryable = `${response.status} ${error.code ?? ""}`;
         const retryAfter = Number(response.headers.get("retry-after"));
         if (attempt < this.options.maxAttempts && Number.isFinite(retryAfter) && retryAfter > 0) {

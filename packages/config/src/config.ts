@@ -62,7 +62,12 @@ export const configSchema = z
     INGEST_PORT: port.default(8080),
     /** Interface the ingest server binds to (0.0.0.0 in containers). */
     INGEST_HOST: z.string().min(1).default("127.0.0.1"),
+    /** Write keys (POST /v1/events); with no key variable set, only a loopback-bound ingest starts, with the development key. */
     INGEST_API_KEYS: commaList.optional(),
+    /** Read keys (GET /v1/customers/…). */
+    INGEST_READ_API_KEYS: commaList.optional(),
+    /** Admin keys (operator actions). */
+    INGEST_ADMIN_API_KEYS: commaList.optional(),
     INGEST_MAX_BATCH_EVENTS: positiveInt(100_000).default(5000),
     INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(5 * 1024 * 1024),
     /** How long a request waits for Kafka's acknowledgement before answering 503. */

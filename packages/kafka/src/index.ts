@@ -10,3 +10,12 @@ export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partition
 export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";
 export { KAFKAJS_INTERNAL_PATHS, loadKafkajsInternals, type KafkajsInternals } from "./kafkajs-internals.ts";
 export { prepareWhileRegistryAway, type RegistryWaitOptions } from "./registry-wait.ts";
+export {
+  isRecordRefusal,
+  KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+  RECORD_BATCH_OVERHEAD_BYTES,
+  recordBytes,
+  RecordTooLargeError,
+  splitIntoRecordBatches,
+  topicMaxMessageBytes,
+} from "./produce-limits.ts";

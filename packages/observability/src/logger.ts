@@ -12,8 +12,12 @@ export const REDACTED_PATHS = [
   "password",
   "config.CLICKHOUSE_PASSWORD",
   "config.INGEST_API_KEYS",
+  "config.INGEST_READ_API_KEYS",
+  "config.INGEST_ADMIN_API_KEYS",
   "CLICKHOUSE_PASSWORD",
   "INGEST_API_KEYS",
+  "INGEST_READ_API_KEYS",
+  "INGEST_ADMIN_API_KEYS",
 ];
 
 /** The one logger factory: JSON lines on stdout, service name on every line, secrets redacted. */

@@ -4,6 +4,7 @@
  */
 export const INGEST_ERRORS = {
   UNAUTHORIZED: { status: 401, message: "missing or unknown API key: send Authorization: Bearer <key>" },
+  FORBIDDEN: { status: 403, message: "the API key is valid but lacks the scope this request needs" },
   NOT_FOUND: { status: 404, message: "no such resource" },
   METHOD_NOT_ALLOWED: { status: 405, message: "method not allowed on this resource" },
   BODY_TOO_LARGE: { status: 413, message: "request body exceeds the byte limit" },
@@ -15,6 +16,7 @@ export const INGEST_ERRORS = {
   INVALID_CLOCK_ADVANCE: { status: 400, message: 'send {"to": "<ISO-8601 instant with an offset, not in the future>"}' },
   CLOCK_NOT_EVENT_TIME: { status: 409, message: "the pipeline runs on the wall clock (CLOCK_MODE=wall); only an event-time pipeline's clock can be advanced" },
   KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
+  KAFKA_REJECTED: { status: 500, message: "Kafka refuses these records as they are: the request is not accepted, and sending it again fails the same way until the topic's limits change" },
 } as const;
 
 export type IngestErrorCode = keyof typeof INGEST_ERRORS;

@@ -10,7 +10,7 @@ import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown } from "@clm/observability";
 import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
-import { createApiKeyCheck, DEVELOPMENT_API_KEY } from "./auth.ts";
+import { apiKeysOf, createApiKeyCheck } from "./auth.ts";
 import { CustomerReader } from "./customer-api.ts";
 import { createIngestMetrics } from "./metrics.ts";
 import { EventPublisher } from "./publisher.ts";
@@ -21,11 +21,11 @@ const SERVICE = "ingest";
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const lifecycle = loadLifecycleConfig(config);
+  const { keys, development } = apiKeysOf(config);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const registry = createMetricsRegistry(SERVICE);
   const metrics = createIngestMetrics(registry);
-  const keys = config.INGEST_API_KEYS ?? [DEVELOPMENT_API_KEY];
-  if (config.INGEST_API_KEYS === undefined) logger.warn("INGEST_API_KEYS is not set: accepting only the development key (docs/ingest.md)");
+  if (development) logger.warn("no INGEST_*API_KEYS set: accepting only the development key, on loopback (docs/ingest.md)");
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
   const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     schema: createInputEventSchema({ reportingCurrency: lifecycle.reportingCurrency }),
     publisher,
     customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_PARTITIONS, () => boundaries, config.CLOCK_MODE),
-    isAuthorized: createApiKeyCheck(keys),
+    authorize: createApiKeyCheck(keys),
     metrics,
     registry,
     checks: [
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     server.listen(config.INGEST_PORT, config.INGEST_HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS, clock: config.CLOCK_MODE }, "ingest listening");
+  logger.info({ host: config.INGEST_HOST, port, topic: config.TOPIC_EVENTS, clock: config.CLOCK_MODE, maxBatchBytes: publisher.maxBatchBytes }, "ingest listening");
 
   // No new connections; requests in flight finish before the producer disconnects.
   installShutdown({

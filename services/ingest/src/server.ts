@@ -3,6 +3,7 @@ import { parseIsoInstant, type InputEventSchema } from "@clm/core";
 import { checkAll, type HealthCheck, type Logger } from "@clm/observability";
 import type { Registry } from "prom-client";
 import { handleClockAdvance } from "./clock-handler.ts";
+import { SCOPE_VARIABLES, type Scope } from "./auth.ts";
 import type { CustomerReader } from "./customer-api.ts";
 import { IngestError, INGEST_ERRORS } from "./errors.ts";
 import { handleIngest } from "./ingest-handler.ts";
@@ -13,7 +14,8 @@ export interface IngestServerDeps {
   schema: InputEventSchema;
   publisher: EventPublisher;
   customers: CustomerReader;
-  isAuthorized: (authorization: string | undefined) => boolean;
+  /** The scopes of the request's key, or null when it has no known key (createApiKeyCheck). */
+  authorize: (authorization: string | undefined) => ReadonlySet<Scope> | null;
   metrics: IngestMetrics;
   registry: Registry;
   checks: readonly HealthCheck[];
@@ -26,6 +28,11 @@ export interface IngestServerDeps {
   clockMode?: "wall" | "event";
   now?: () => number;
 }
+
+type Route = ReturnType<typeof routeOf>;
+
+/** The scope a key needs on each API route; /metrics and /healthz need no key. */
+const REQUIRED_SCOPE: Record<Exclude<Route, "metrics" | "healthz" | "unknown">, Scope> = { events: "write", clock: "admin", customer: "read", transitions: "read" };
 
 const CUSTOMER = /^\/v1\/customers\/([^/]+)$/;
 const TRANSITIONS = /^\/v1\/customers\/([^/]+)\/transitions$/;
@@ -50,17 +57,20 @@ export function createIngestServer(deps: IngestServerDeps): Server {
     response.on("finish", () => deps.metrics.requests.inc({ route, status: String(response.statusCode) }));
     void (async () => {
       try {
-        if (url.pathname === "/healthz") {
+        if (route === "healthz") {
           const report = await checkAll(deps.checks);
           return send(response, report.ok ? 200 : 503, report);
         }
-        if (url.pathname === "/metrics") {
+        if (route === "metrics") {
           const text = await deps.registry.metrics();
           response.writeHead(200, { "content-type": deps.registry.contentType }).end(text);
           return;
         }
         if (route === "unknown") throw new IngestError("NOT_FOUND", url.pathname);
-        if (!deps.isAuthorized(request.headers.authorization)) throw new IngestError("UNAUTHORIZED");
+        const scopes = deps.authorize(request.headers.authorization);
+        if (scopes === null) throw new IngestError("UNAUTHORIZED");
+        const needed = REQUIRED_SCOPE[route];
+        if (!scopes.has(needed)) throw new IngestError("FORBIDDEN", `this request needs a ${needed} key (one listed in ${SCOPE_VARIABLES[needed]})`);
         if (route === "events" || route === "clock") {
           if (request.method !== "POST") throw new IngestError("METHOD_NOT_ALLOWED", "use POST");
           if (route === "clock") {
@@ -86,7 +96,11 @@ export function createIngestServer(deps: IngestServerDeps): Server {
         if (transitions === null) throw new IngestError("NOT_FOUND", `customer ${customerId}`);
         return send(response, 200, { customerId, transitions });
       } catch (error) {
-        if (error instanceof IngestError) return sendError(response, error);
+        if (error instanceof IngestError) {
+          // Records Kafka refuses for good need an operator (e.g. a topic limit lowered after ingest read it); the client is not told to retry.
+          if (error.code === "KAFKA_REJECTED") deps.logger.error({ route, reason: error.message }, "Kafka refused a request's records");
+          return sendError(response, error);
+        }
         deps.logger.error({ err: error, route }, "request failed");
         if (!response.headersSent) send(response, 500, { error: { code: "INTERNAL", message: "internal error" } });
       }

@@ -7,7 +7,8 @@ export const usage = `clm clock advance --to YYYY-MM-DD|ISO [--api-key KEY] [--u
   reaching it in order with each partition's events, moves the watermark there and fires every
   deadline up to it — the stage changes reach Redis, the stage-change topic and ClickHouse like any
   other ('clm wait' waits for them). Refused when the pipeline runs on the wall clock or the instant
-  is in the future. The API key is --api-key, else CLM_API_KEY, else the development key.`;
+  is in the future. The API key (an admin key) is --api-key, else CLM_ADMIN_API_KEY, else
+  CLM_API_KEY, else the development key.`;
 
 export async function run(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, { to: { type: "string" }, "api-key": { type: "string" }, url: { type: "string" } }, { min: 1, max: 1 });
@@ -18,7 +19,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const url = `${(values.url ?? ingestUrl(commandConfig(env))).replace(/\/$/, "")}/v1/clock/advance`;
   const response = await fetch(url, {
     method: "POST",
-    headers: { authorization: `Bearer ${apiKey(values["api-key"], env)}`, "content-type": "application/json" },
+    headers: { authorization: `Bearer ${apiKey("admin", values["api-key"], env)}`, "content-type": "application/json" },
     body: JSON.stringify({ to }),
     signal: AbortSignal.timeout(30_000),
   });

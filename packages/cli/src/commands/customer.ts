@@ -6,7 +6,9 @@ export const usage = `clm customer <id> [--as-of YYYY-MM-DD|ISO] [--json] [--lim
   One customer's lifecycle state and recent stage changes, from the ingest service's customer API
   (GET /v1/customers/<id> and /v1/customers/<id>/transitions). Every figure is read at one instant,
   printed first: the pipeline's time (the wall clock, or on the event clock the partition's
-  watermark), or --as-of, which may not be earlier than the state is evaluated through.`;
+  watermark), or --as-of, which may not be earlier than the state is evaluated through.
+  The API key (a read key) is --api-key, else CLM_READ_API_KEY, else CLM_API_KEY, else the
+  development key.`;
 
 export async function run(args: readonly string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(
@@ -19,8 +21,8 @@ export async function run(args: readonly string[]): Promise<number> {
   const asOf = instantOption("as-of", values["as-of"]);
   const env = commandEnv();
   const base = `${(values.url ?? ingestUrl(commandConfig(env))).replace(/\/$/, "")}/v1/customers/${encodeURIComponent(customerId)}`;
-  // The customer API takes the same bearer key as ingest (services/ingest/src/auth.ts).
-  const headers = { authorization: `Bearer ${apiKey(values["api-key"], env)}` };
+  // The customer API needs a read key (services/ingest/src/auth.ts).
+  const headers = { authorization: `Bearer ${apiKey("read", values["api-key"], env)}` };
 
   const viewUrl = asOf === undefined ? base : `${base}?asOf=${encodeURIComponent(asOf)}`;
   const [view, history] = await Promise.all([getJson(viewUrl, headers), getJson(`${base}/transitions?limit=${limit}`, headers)]);

@@ -21,7 +21,8 @@ export const usage = `clm generate [--events 100000] [--seed 42] [--per-customer
   order. Streams, so 10M events need about 1 GB of memory whatever the destination:
     --to file    NDJSON in the JSON form ingest takes, to FILE or standard output (default);
     --to kafka   straight onto TOPIC_EVENTS (Avro, idempotent producer, acks=all), as the benchmarks do;
-    --to ingest  through the ingest API, in batches of --batch with --concurrency requests in flight.`;
+    --to ingest  through the ingest API, in batches of --batch with --concurrency requests in flight
+                 (a write key: --api-key, else CLM_API_KEY, else the development key).`;
 
 /** Events handed to the ingest API per window: bounded memory, nearly in order (sendConcurrently). */
 const INGEST_WINDOW = 20_000;
@@ -127,7 +128,7 @@ async function toIngest(
 ): Promise<number | null> {
   const batch = intOption("batch", options.batch, 500, { min: 1, max: 100_000 });
   const concurrency = intOption("concurrency", options.concurrency, 4, { min: 1, max: 64 });
-  const client = new IngestClient({ baseUrl: options.url ?? ingestUrl(config), apiKey: apiKey(options["api-key"], env), batchSize: batch });
+  const client = new IngestClient({ baseUrl: options.url ?? ingestUrl(config), apiKey: apiKey("write", options["api-key"], env), batchSize: batch });
   let sent = 0;
   let window: InputEvent[] = [];
   const sendWindow = async () => {

@@ -10,8 +10,8 @@ import { formatCount } from "../table.ts";
 export const usage = `clm load <file> [--format cdnow|ndjson] [--batch 500] [--concurrency 4] [--api-key KEY] [--url URL]
   Sends a file of events through the ingest API (http://127.0.0.1:INGEST_PORT). cdnow: the CDNOW
   purchase log (data/cdnow), sent in time order; ndjson: one input event JSON per line, in file order.
-  The format defaults from the extension (.txt cdnow, .ndjson/.jsonl ndjson). The API key is
-  --api-key, else CLM_API_KEY, else the development key. Exit 1 if any event was rejected.`;
+  The format defaults from the extension (.txt cdnow, .ndjson/.jsonl ndjson). The API key (a write
+  key) is --api-key, else CLM_API_KEY, else the development key. Exit 1 if any event was rejected.`;
 
 const SHOWN_REJECTIONS = 5;
 
@@ -46,7 +46,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
   console.error(`sending ${formatCount(events.length)} events from ${path} (${format}) to ${baseUrl}, batches of ${batch}, ${concurrency} in flight`);
 
-  const client = new IngestClient({ baseUrl, apiKey: apiKey(values["api-key"], env), batchSize: batch });
+  const client = new IngestClient({ baseUrl, apiKey: apiKey("write", values["api-key"], env), batchSize: batch });
   const progress = new ProgressReporter(events.length);
   let result;
   try {
