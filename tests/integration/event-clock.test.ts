@@ -81,6 +81,8 @@ beforeAll(async () => {
     CLOCK_MODE: "event",
     INGEST_PORT: String(await freePort()),
     INGEST_API_KEYS: KEY,
+    INGEST_READ_API_KEYS: KEY,
+    INGEST_ADMIN_API_KEYS: KEY,
     PROCESSOR_HTTP_PORT: "0",
     SINK_HTTP_PORT: "0",
     CLICKHOUSE_DATABASE: `test_${run}`,

@@ -50,6 +50,7 @@ export function createProcessorMetrics(registry: Registry) {
       name: "clm_processor_clock_advances_total",
       help: "Clock-advance control records by outcome: applied (event clock) or ignored (wall clock)",
       labelNames: ["outcome"] as const,
+      registers,
     }),
     registryUnavailable: new Counter({
       name: "clm_processor_registry_unavailable_total",
