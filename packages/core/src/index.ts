@@ -5,6 +5,7 @@ export * from "./money.ts";
 export * from "./stages.ts";
 export * from "./contract.ts";
 export * from "./future-events.ts";
+export { idTextProblem } from "./id-text.ts";
 export * from "./lifecycle-config.ts";
 export type { CustomerState } from "./state.ts";
 export { purchaseDays, evaluatedThrough } from "./state.ts";
