@@ -3,13 +3,23 @@
  * message. docs/ingest.md lists the same catalogue (a test keeps them in sync).
  */
 export const INGEST_ERRORS = {
+  MALFORMED_REQUEST: { status: 400, message: "the request is not valid HTTP/1.1" },
+  INVALID_PATH: { status: 400, message: "the request target is not a valid path" },
+  INVALID_PARAMETER: { status: 400, message: "a query parameter is outside its documented range" },
   UNAUTHORIZED: { status: 401, message: "missing or unknown API key: send Authorization: Bearer <key>" },
   NOT_FOUND: { status: 404, message: "no such resource" },
   METHOD_NOT_ALLOWED: { status: 405, message: "method not allowed on this resource" },
+  REQUEST_TIMEOUT: { status: 408, message: "the request did not arrive in time" },
   BODY_TOO_LARGE: { status: 413, message: "request body exceeds the byte limit" },
   BATCH_TOO_LARGE: { status: 413, message: "request holds more events than the batch limit" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "send application/json (an array of events) or application/x-ndjson (one event per line)" },
+  UNSUPPORTED_CHARSET: { status: 415, message: "send the body in UTF-8 (charset=utf-8, or no charset)" },
+  UNSUPPORTED_CONTENT_ENCODING: { status: 415, message: "send the body plain (identity) or gzip-compressed (Content-Encoding: gzip)" },
+  EXPECTATION_FAILED: { status: 417, message: "the only expectation this server meets is Expect: 100-continue" },
+  HEADERS_TOO_LARGE: { status: 431, message: "the request headers exceed the server's limit" },
   INVALID_BODY: { status: 400, message: "the body is not valid JSON / NDJSON" },
+  INVALID_UTF8: { status: 400, message: "the body is not valid UTF-8" },
+  INVALID_COMPRESSION: { status: 400, message: "the body is not the gzip data its Content-Encoding declares" },
   KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
 } as const;
 

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     maxBytes: config.INGEST_MAX_BODY_BYTES,
     maxEvents: config.INGEST_MAX_BATCH_EVENTS,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
+    timeouts: { headersTimeoutMs: config.INGEST_HEADERS_TIMEOUT_MS, requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: config.INGEST_KEEP_ALIVE_TIMEOUT_MS },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
