@@ -59,17 +59,19 @@ beforeAll(async () => {
   await createTopics(kafka, config);
   events = await cdnowEvents("sample");
 
-  // Bad input mixed in: not Avro at all, a foreign currency, a key that is not the customer, a redelivered duplicate.
+  // Bad input mixed in: not Avro at all, a foreign currency, a key that is not the customer, a control character in an id, a redelivered duplicate.
   const registry = createRegistry(config.SCHEMA_REGISTRY_URL);
   const serde = new AvroSerde<CustomerEventRecord>(registry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
   await serde.register();
   const euro: CustomerEvent = { eventId: "bad-currency", customerId: "7", occurredAt: Date.UTC(1998, 5, 1), type: "purchase", properties: { orderId: "x", amountE4: 10_000, currency: "EUR", quantity: null } };
   const misKeyed: CustomerEvent = { ...euro, eventId: "bad-key", properties: { ...euro.properties, currency: "USD" } };
+  const controlId: CustomerEvent = { ...misKeyed, eventId: "bad-id", customerId: "7\u0000" };
   const duplicate = events[events.length - 1]!;
   await produceEvents(kafka, config, events, [
     { key: "someone", value: Buffer.from('{"eventId":"json-not-avro"}') },
     { key: euro.customerId, value: serde.encode(customerEventToRecord(euro)) },
     { key: "another-customer", value: serde.encode(customerEventToRecord(misKeyed)) },
+    { key: controlId.customerId, value: serde.encode(customerEventToRecord(controlId)) },
     { key: duplicate.customerId, value: serde.encode(customerEventToRecord(duplicate)) },
   ]);
 
@@ -138,17 +140,19 @@ describe("processor end to end (real Kafka, registry, Redis)", () => {
   });
 
   it("sends every bad record to the dead-letter topic with its reason, and counts the duplicate once", async () => {
-    await waitFor(async () => [...(await readTopic(kafka, config.TOPIC_DEAD_LETTER)).values()].flat().length >= 3, "dead letters");
+    await waitFor(async () => [...(await readTopic(kafka, config.TOPIC_DEAD_LETTER)).values()].flat().length >= 4, "dead letters");
     const letters = [...(await readTopic(kafka, config.TOPIC_DEAD_LETTER)).values()].flat().map((message) => JSON.parse(message.value!.toString()) as DeadLetter);
-    expect(letters.map((letter) => letter.code).sort()).toEqual(["INVALID_EVENT", "KEY_MISMATCH", "NOT_CONFLUENT_AVRO"]);
-    const invalid = letters.find((letter) => letter.code === "INVALID_EVENT")!;
+    expect(letters.map((letter) => letter.code).sort()).toEqual(["INVALID_EVENT", "INVALID_EVENT", "KEY_MISMATCH", "NOT_CONFLUENT_AVRO"]);
+    const invalid = letters.find((letter) => letter.code === "INVALID_EVENT" && letter.source.key === "7")!;
     expect(invalid.errors).toEqual([{ path: "properties.currency", message: "currency EUR is not the reporting currency USD" }]);
     expect(invalid.source).toMatchObject({ topic: config.TOPIC_EVENTS, key: "7" });
+    const badId = letters.find((letter) => letter.code === "INVALID_EVENT" && letter.source.key === "7\u0000")!;
+    expect(badId.errors).toEqual([{ path: "customerId", code: "ID_CONTROL_CHARACTER", message: "customerId holds the control character U+0000 at index 1" }]);
     expect(Buffer.from(letters.find((letter) => letter.code === "NOT_CONFLUENT_AVRO")!.valueBase64!, "base64").toString()).toContain("json-not-avro");
     const counted = await metricsRegistry.getSingleMetricAsString("clm_processor_events_total");
     expect(counted).toContain('outcome="duplicate",service="processor-test"} 1');
     expect(counted).toContain(`outcome="applied",service="processor-test"} ${events.length}`);
-    expect(counted).toContain('outcome="dead_letter",service="processor-test"} 3');
+    expect(counted).toContain('outcome="dead_letter",service="processor-test"} 4');
   });
 });
 
@@ -183,7 +187,7 @@ describe("rebuild", () => {
       keyPrefix: rebuiltPrefix,
       service: "processor",
     });
-    expect(report.records).toBe(events.length + 4);
+    expect(report.records).toBe(events.length + 5);
     const rebuilt = new RedisLayout(rebuiltPrefix);
     const differences: string[] = [];
     let compared = 0;

@@ -28,6 +28,15 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ MAX_FUTURE_SKEW_MS: "-1" })).toThrow(/MAX_FUTURE_SKEW_MS/);
   });
 
+  it("sets the ingest server's timeouts deliberately, the headers' never longer than the request's", () => {
+    const config = loadConfig({});
+    expect([config.INGEST_HEADERS_TIMEOUT_MS, config.INGEST_REQUEST_TIMEOUT_MS, config.INGEST_KEEP_ALIVE_TIMEOUT_MS]).toEqual([10_000, 30_000, 5_000]);
+    expect(loadConfig({ INGEST_HEADERS_TIMEOUT_MS: "500", INGEST_REQUEST_TIMEOUT_MS: "500" }).INGEST_REQUEST_TIMEOUT_MS).toBe(500);
+    expect(() => loadConfig({ INGEST_HEADERS_TIMEOUT_MS: "20000", INGEST_REQUEST_TIMEOUT_MS: "10000" })).toThrow(/INGEST_HEADERS_TIMEOUT_MS: must be at most INGEST_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ INGEST_KEEP_ALIVE_TIMEOUT_MS: "0" })).toThrow(/INGEST_KEEP_ALIVE_TIMEOUT_MS/);
+    expect(() => loadConfig({ INGEST_REQUEST_TIMEOUT_MS: "x", TOPIC_PARTITIONS: "0" })).toThrow(ConfigError);
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toBe("redis://127.0.0.1:16379");
   });

@@ -72,6 +72,12 @@ export const configSchema = z
     INGEST_MAX_BODY_BYTES: positiveInt(256 * 1024 * 1024).default(5 * 1024 * 1024),
     /** How long a request waits for Kafka's acknowledgement before answering 503. */
     INGEST_PUBLISH_TIMEOUT_MS: positiveInt(120_000).default(10_000),
+    /** A client whose request headers are not complete this long after its first byte gets 408 (at most INGEST_REQUEST_TIMEOUT_MS). */
+    INGEST_HEADERS_TIMEOUT_MS: positiveInt(600_000).default(10_000),
+    /** A client whose whole request (body included) has not arrived this long after its first byte gets 408. */
+    INGEST_REQUEST_TIMEOUT_MS: positiveInt(3_600_000).default(30_000),
+    /** An idle kept-alive connection closes this long after its last response. */
+    INGEST_KEEP_ALIVE_TIMEOUT_MS: positiveInt(600_000).default(5_000),
     PROCESSOR_HTTP_PORT: port.default(8081),
     PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
     /** How long a silent processor keeps its partitions before the group hands them to another (broker minimum 6 s). */
@@ -121,7 +127,12 @@ export const configSchema = z
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   // Unknown variables are ignored (the environment holds many); only these are read.
-  .strip();
+  .strip()
+  // Node's HTTP server refuses a headers timeout longer than its request timeout.
+  .refine((config) => config.INGEST_HEADERS_TIMEOUT_MS <= config.INGEST_REQUEST_TIMEOUT_MS, {
+    path: ["INGEST_HEADERS_TIMEOUT_MS"],
+    error: "must be at most INGEST_REQUEST_TIMEOUT_MS",
+  });
 
 export type Config = Readonly<z.output<typeof configSchema>>;
 

@@ -63,15 +63,18 @@ const validSamples: Record<string, unknown>[] = [
   { eventId: "s2", type: "support", customerId: "c1", occurredAt: "2024-05-01T12:00:00Z", properties: { ticketId: "t1", action: "resolved", satisfaction: 5 } },
 ];
 
+/** Printable ids of 1..128 characters that are not only whitespace (a blank id is refused). */
+const idArbitrary = fc.string({ minLength: 1, maxLength: 128 }).filter((id) => id.trim() !== "");
+
 const validJsonArbitrary = fc.oneof(
   fc.record({
-    eventId: fc.string({ minLength: 1, maxLength: 128 }),
+    eventId: idArbitrary,
     type: fc.constant("purchase"),
-    customerId: fc.string({ minLength: 1, maxLength: 128 }),
+    customerId: idArbitrary,
     occurredAt: fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 0, 1)), noInvalidDate: true }).map((date) => date.toISOString()),
     properties: fc.record(
       {
-        orderId: fc.string({ minLength: 1, maxLength: 128 }),
+        orderId: idArbitrary,
         amount: fc.integer({ min: 0, max: 10_000_000_000 }).map((e4) => (e4 / 10_000).toFixed(4)),
         currency: fc.constant("USD"),
         quantity: fc.integer({ min: 1, max: 1000 }),
@@ -80,19 +83,19 @@ const validJsonArbitrary = fc.oneof(
     ),
   }),
   fc.record({
-    eventId: fc.string({ minLength: 1, maxLength: 128 }),
+    eventId: idArbitrary,
     type: fc.constant("login"),
-    customerId: fc.string({ minLength: 1, maxLength: 128 }),
+    customerId: idArbitrary,
     occurredAt: fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 0, 1)), noInvalidDate: true }).map((date) => date.toISOString()),
     properties: fc.record({ channel: fc.constantFrom(...LOGIN_CHANNELS) }, { requiredKeys: [] }),
   }),
   fc.record({
-    eventId: fc.string({ minLength: 1, maxLength: 128 }),
+    eventId: idArbitrary,
     type: fc.constant("support"),
-    customerId: fc.string({ minLength: 1, maxLength: 128 }),
+    customerId: idArbitrary,
     occurredAt: fc.date({ min: new Date(0), max: new Date(Date.UTC(9999, 0, 1)), noInvalidDate: true }).map((date) => date.toISOString()),
     properties: fc.record(
-      { ticketId: fc.string({ minLength: 1, maxLength: 128 }), action: fc.constantFrom(...SUPPORT_ACTIONS), satisfaction: fc.integer({ min: 1, max: 5 }) },
+      { ticketId: idArbitrary, action: fc.constantFrom(...SUPPORT_ACTIONS), satisfaction: fc.integer({ min: 1, max: 5 }) },
       { requiredKeys: ["ticketId", "action"] },
     ),
   }),

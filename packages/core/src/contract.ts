@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { idTextProblem } from "./id-text.ts";
 import { amountToE4, MAX_AMOUNT_E4 } from "./money.ts";
 import type { EpochMs } from "./time.ts";
 
@@ -46,7 +47,11 @@ const id = (what: string) =>
   z
     .string({ error: `${what} must be a string` })
     .min(1, `${what} must not be empty`)
-    .max(128, `${what} must be at most 128 characters`);
+    .max(128, `${what} must be at most 128 characters`)
+    .superRefine((value, context) => {
+      const problem = idTextProblem(value);
+      if (problem !== null) context.addIssue({ code: "custom", message: `${what} ${problem.detail}`, params: { fieldCode: problem.code } });
+    });
 
 /** 1970-01-01 .. 9999-12-31; an ISO-8601 date-time with seconds optional and an explicit offset (Z or ±hh:mm). */
 export const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -167,7 +172,7 @@ export function createInputEventSchema(options: { reportingCurrency: string }) {
 export type InputEventSchema = ReturnType<typeof createInputEventSchema>;
 
 /** Codes of the field errors a client or operator may act on by code; the others are told by path and message. */
-export const FIELD_ERROR_CODES = ["FUTURE_EVENT"] as const;
+export const FIELD_ERROR_CODES = ["FUTURE_EVENT", "ID_BLANK", "ID_CONTROL_CHARACTER", "ID_LONE_SURROGATE"] as const;
 export type FieldErrorCode = (typeof FIELD_ERROR_CODES)[number];
 
 export interface FieldError {
@@ -184,10 +189,10 @@ export function parseInputEvent(schema: InputEventSchema, input: unknown): Parse
   if (parsed.success) return { ok: true, event: parsed.data as CustomerEvent };
   return {
     ok: false,
-    errors: parsed.error.issues.map((issue) => ({
-      path: issue.path.map(String).join(".") || "(event)",
-      message: issue.message,
-    })),
+    errors: parsed.error.issues.map((issue) => {
+      const code = issue.code === "custom" ? (issue.params as { fieldCode?: FieldErrorCode } | undefined)?.fieldCode : undefined;
+      return { path: issue.path.map(String).join(".") || "(event)", message: issue.message, ...(code === undefined ? {} : { code }) };
+    }),
   };
 }
 
@@ -236,4 +241,6 @@ export function domainEventProblems(event: CustomerEvent, reportingCurrency: str
 /** A module-level helper, not a closure: domainEventProblems runs once per consumed record. */
 function idProblem(problems: FieldError[], path: string, value: string): void {
   if (value.length < 1 || value.length > 128) problems.push({ path, message: `${path.split(".").pop()} must be 1..128 characters` });
+  const text = idTextProblem(value);
+  if (text !== null) problems.push({ path, code: text.code, message: `${path.split(".").pop()} ${text.detail}` });
 }

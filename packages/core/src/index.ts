@@ -6,6 +6,7 @@ export * from "./stages.ts";
 export * from "./contract.ts";
 export * from "./future-events.ts";
 export { parseIsoInstant, type ParsedInstant } from "./instant.ts";
+export { idTextProblem } from "./id-text.ts";
 export * from "./lifecycle-config.ts";
 export type { CustomerState } from "./state.ts";
 export { purchaseDays, evaluatedThrough } from "./state.ts";

@@ -3,5 +3,7 @@ export type { Logger } from "./logger.ts";
 export { createMetricsRegistry } from "./metrics.ts";
 export { startOpsServer, checkAll } from "./ops-server.ts";
 export type { HealthCheck, HealthReport, OpsServer } from "./ops-server.ts";
+export { DEFAULT_HTTP_TIMEOUTS, httpServerOptions, parseRequestTarget } from "./http-server.ts";
+export type { HttpTimeouts } from "./http-server.ts";
 export { installShutdown } from "./shutdown.ts";
 export { SERVICE_NODE_FLAGS } from "./node-flags.ts";

@@ -1,6 +1,7 @@
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import { DEFAULT_HTTP_TIMEOUTS, httpServerOptions, parseRequestTarget, type HttpTimeouts } from "./http-server.ts";
 
 /** A named check of one real dependency (Kafka, Redis, ClickHouse, registry …). */
 export interface HealthCheck {
@@ -48,33 +49,36 @@ export interface OpsServer {
 /**
  * The operations endpoint every service exposes: `GET /metrics` (Prometheus text)
  * and `GET /healthz` (200 when every dependency answers, 503 otherwise, JSON body).
+ * No request, however malformed, throws out of the handler: a target that names no
+ * path is a 400, other methods a 405, and slow clients meet `timeouts`.
  */
 export async function startOpsServer(options: {
   port: number;
   host?: string;
   registry: Registry;
   checks: readonly HealthCheck[];
+  timeouts?: HttpTimeouts;
 }): Promise<OpsServer> {
-  const server: Server = createServer((request, response) => {
-    const path = (request.url ?? "/").split("?")[0];
-    if (request.method !== "GET") {
-      response.writeHead(405, { allow: "GET" }).end();
-      return;
-    }
-    if (path === "/metrics") {
-      options.registry
-        .metrics()
-        .then((text) => response.writeHead(200, { "content-type": options.registry.contentType }).end(text))
-        .catch((error: unknown) => response.writeHead(500).end(String(error)));
-      return;
-    }
-    if (path === "/healthz") {
-      void checkAll(options.checks).then((report) => {
-        response.writeHead(report.ok ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify(report));
-      });
-      return;
-    }
-    response.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "not found" }));
+  const server: Server = createServer(httpServerOptions(options.timeouts ?? DEFAULT_HTTP_TIMEOUTS), (request, response) => {
+    const answer = async () => {
+      const url = parseRequestTarget(request.url);
+      if (url === null) return sendJson(response, 400, { error: "the request target is not a path" });
+      if (request.method !== "GET") return sendJson(response, 405, { error: "use GET" }, { allow: "GET" });
+      if (url.pathname === "/metrics") {
+        const text = await options.registry.metrics();
+        response.writeHead(200, { "content-type": options.registry.contentType }).end(text);
+        return;
+      }
+      if (url.pathname === "/healthz") {
+        const report = await checkAll(options.checks);
+        return sendJson(response, report.ok ? 200 : 503, report);
+      }
+      sendJson(response, 404, { error: "not found" });
+    };
+    answer().catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, { error: String(error) });
+      else response.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -84,4 +88,9 @@ export async function startOpsServer(options: {
     port: (server.address() as AddressInfo).port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers }).end(text);
 }

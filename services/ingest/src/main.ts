@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     maxEvents: config.INGEST_MAX_BATCH_EVENTS,
     maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
     clockMode: config.CLOCK_MODE,
+    timeouts: { headersTimeoutMs: config.INGEST_HEADERS_TIMEOUT_MS, requestTimeoutMs: config.INGEST_REQUEST_TIMEOUT_MS, keepAliveTimeoutMs: config.INGEST_KEEP_ALIVE_TIMEOUT_MS },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
