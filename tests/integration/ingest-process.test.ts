@@ -32,7 +32,7 @@ describe("ingest process", () => {
   });
 
   it("answers malformed request targets and requests with a 4xx and keeps serving", async () => {
-    const service = startService("services/ingest/src/main.ts", envOf(config, { INGEST_API_KEYS: SECRET }));
+    const service = startService("services/ingest/src/main.ts", envOf(config, { INGEST_API_KEYS: SECRET, INGEST_READ_API_KEYS: SECRET }));
     const { port } = JSON.parse(await service.waitForLog("ingest listening")) as { port: number };
     const auth = `Authorization: Bearer ${SECRET}\r\n`;
     const probes: [request: string, status: number, code: string | null][] = [
