@@ -536,6 +536,15 @@ post_start_clickhouse() {
     { note clickhouse "CREATE DATABASE $CLICKHOUSE_DATABASE failed"; return 1; }
 }
 
+# The registry's global compatibility rule, so a new subject is BACKWARD from its first version, as each
+# project subject is. The start option -Dapicurio.rules.global.compatibility sets the rule Apicurio applies,
+# but its Confluent API still reports NONE for it (GET /config) until the rule is set through that API.
+post_start_registry() {
+  curl -fsS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    --data '{"compatibility":"BACKWARD"}' "$CCOMPAT_URL/config" >/dev/null ||
+    { note registry 'PUT /config {"compatibility":"BACKWARD"} failed'; return 1; }
+}
+
 result() { printf '%s\n' "$2" >"$RUN_DIR/$1.result"; }
 
 # Bring one server up (the install step has run already). Writes run/<name>.result.

@@ -177,6 +177,23 @@ describe("schema registry (Confluent API)", () => {
     expect(await registry.decode(encoded)).toEqual(record);
   });
 
+  it("has a global BACKWARD rule, so a new subject is protected from its first version", async () => {
+    const headers = { "content-type": "application/vnd.schemaregistry.v1+json" };
+    expect(await (await fetch(`${base}/config`)).json()).toEqual({ compatibilityLevel: "BACKWARD" });
+
+    // Registered over the bare API: no client sets a rule for the subject first.
+    const fresh = `stack-test-${RUN}-fresh-value`;
+    const register = (schema: object) => fetch(`${base}/subjects/${encodeURIComponent(fresh)}/versions`, { method: "POST", headers, body: JSON.stringify({ schema: JSON.stringify(schema) }) });
+    try {
+      expect((await register(v1)).status).toBe(200);
+      expect(await (await fetch(`${base}/config/${encodeURIComponent(fresh)}?defaultToGlobal=true`)).json()).toEqual({ compatibilityLevel: "BACKWARD" });
+      expect((await register({ ...v1, fields: [...v1.fields, { name: "required", type: "string" }] })).status).toBe(409);
+    } finally {
+      await fetch(`${base}/subjects/${encodeURIComponent(fresh)}`, { method: "DELETE" });
+      await fetch(`${base}/subjects/${encodeURIComponent(fresh)}?permanent=true`, { method: "DELETE" });
+    }
+  });
+
   it("enforces BACKWARD compatibility on the subject", async () => {
     const compatible = { ...v1, fields: [...v1.fields, { name: "note", type: "string", default: "" }] };
     const { id: id2 } = await registry.register(
