@@ -54,6 +54,8 @@ SERVICES=(kafka registry redis clickhouse)
 LOG_DIR=$STACK_DIR/logs
 PID_DIR=$STACK_DIR/pids
 RUN_DIR=$STACK_DIR/run
+# ClickHouse passwords, generated once per stack dir (never committed: the stack dir is git-ignored).
+SECRETS_DIR=$STACK_DIR/secrets
 KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
 REGISTRY_URL_BASE=http://$HOST:$REGISTRY_PORT
 CCOMPAT_URL=$REGISTRY_URL_BASE/apis/ccompat/v7
@@ -162,6 +164,32 @@ tail_log() {
   done
 }
 
+# secret <name>: prints the stack's secret of that name, generating it (128 random bits, in hex) the
+# first time; reset keeps it, so every client of this stack dir keeps working. Readable by its owner only.
+secret() {
+  local f="$SECRETS_DIR/$1"
+  if [[ ! -s $f ]]; then
+    (
+      umask 077
+      mkdir -p "$SECRETS_DIR"
+      od -An -tx1 -N16 /dev/urandom | tr -d ' \n' >"$f.tmp.$$"
+      mv "$f.tmp.$$" "$f"
+    )
+  fi
+  cat "$f"
+}
+
+sha256_hex() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# curl as ClickHouse's `default` user. The password reaches curl on its stdin (a config line), never on
+# its command line, which every user of the machine can read. Before the stack's first `up` with a
+# generated password there is none, and the empty one is sent.
+clickhouse_curl() {
+  local password=''
+  [[ -s $SECRETS_DIR/clickhouse-default ]] && password=$(<"$SECRETS_DIR/clickhouse-default")
+  printf 'user = "default:%s"\n' "$password" | curl -K - "$@"
+}
+
 java_major() {
   "$JAVA" -version 2>&1 | sed -n 's/.*version "\([0-9]*\)[."].*/\1/p' | head -n 1
 }
@@ -204,7 +232,7 @@ health_redis() {
 }
 health_clickhouse() {
   local v
-  v=$(curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) || return 1
+  v=$(clickhouse_curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) || return 1
   [[ -n $v ]] || return 1
   printf 'SELECT version() -> %s\n' "$v"
 }
@@ -229,7 +257,7 @@ version_redis() {
 }
 version_clickhouse() {
   local v
-  v=$(curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) && printf 'ClickHouse %s' "$v"
+  v=$(clickhouse_curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) && printf 'ClickHouse %s' "$v"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -466,9 +494,21 @@ start_clickhouse() {
   sed -e "s|@LOG_DIR@|$LOG_DIR|g" -e "s|@DATA_DIR@|$dir/data|g" -e "s|@CONF_DIR@|$dir/etc|g" \
     -e "s|@HTTP_PORT@|$CLICKHOUSE_HTTP_PORT|g" -e "s|@TCP_PORT@|$CLICKHOUSE_TCP_PORT|g" \
     -e "s|@INTERSERVER@|$interserver|g" "$INFRA_DIR/clickhouse/config.xml" >"$dir/etc/config.xml"
-  cp "$INFRA_DIR/clickhouse/users.xml" "$dir/etc/users.xml"
+  write_clickhouse_users
   # shellcheck disable=SC2086 # $bin may be "clickhouse server"
   spawn clickhouse "$dir" $bin "--config-file=$dir/etc/config.xml"
+}
+
+# The users file, from the template on every `up`, with the hashes of this stack dir's passwords. A running
+# server rereads it by itself within seconds, so a server started before keeps running with the new file.
+write_clickhouse_users() {
+  local etc="$STACK_DIR/clickhouse/etc" default_hash analyst_hash
+  mkdir -p "$etc"
+  default_hash=$(sha256_hex "$(secret clickhouse-default)")
+  analyst_hash=$(sha256_hex "$(secret clickhouse-analyst)")
+  sed -e "s|@DEFAULT_PASSWORD_SHA256@|$default_hash|g" -e "s|@ANALYST_PASSWORD_SHA256@|$analyst_hash|g" \
+    "$INFRA_DIR/clickhouse/users.xml" >"$etc/users.xml.tmp"
+  mv "$etc/users.xml.tmp" "$etc/users.xml"
 }
 
 # Wait until a server answers a real request; fail early if its process dies.
@@ -492,7 +532,17 @@ wait_ready() {
 }
 
 post_start_clickhouse() {
-  curl -fsS -m 10 "http://$HOST:$CLICKHOUSE_HTTP_PORT/" --data-binary "CREATE DATABASE IF NOT EXISTS $CLICKHOUSE_DATABASE" >/dev/null
+  clickhouse_curl -fsS -m 10 "http://$HOST:$CLICKHOUSE_HTTP_PORT/" --data-binary "CREATE DATABASE IF NOT EXISTS $CLICKHOUSE_DATABASE" >/dev/null ||
+    { note clickhouse "CREATE DATABASE $CLICKHOUSE_DATABASE failed"; return 1; }
+}
+
+# The registry's global compatibility rule, so a new subject is BACKWARD from its first version, as each
+# project subject is. The start option -Dapicurio.rules.global.compatibility sets the rule Apicurio applies,
+# but its Confluent API still reports NONE for it (GET /config) until the rule is set through that API.
+post_start_registry() {
+  curl -fsS -m 10 -X PUT -H 'Content-Type: application/vnd.schemaregistry.v1+json' \
+    --data '{"compatibility":"BACKWARD"}' "$CCOMPAT_URL/config" >/dev/null ||
+    { note registry 'PUT /config {"compatibility":"BACKWARD"} failed'; return 1; }
 }
 
 result() { printf '%s\n' "$2" >"$RUN_DIR/$1.result"; }
@@ -504,10 +554,11 @@ bring_up() {
     "start_$name" || { result "$name" failed; return 0; }
   else
     note "$name" "already running (pid $PID)"
+    [[ $name != clickhouse ]] || write_clickhouse_users
   fi
   if wait_ready "$name"; then
-    if [[ $name == clickhouse ]] && ! post_start_clickhouse; then
-      note clickhouse "CREATE DATABASE $CLICKHOUSE_DATABASE failed"; result "$name" failed; return 0
+    if [[ $(type -t "post_start_$name") == function ]] && ! "post_start_$name"; then
+      result "$name" failed; return 0
     fi
     result "$name" ok
   else
@@ -536,17 +587,27 @@ chain_java() {
   [[ -z $kafka_pid ]] || wait "$kafka_pid"
 }
 
+# The env file holds the passwords: written readable by its owner only, and replaced whole (a file of an
+# earlier stack version keeps no wider mode).
 write_env() {
-  cat >"$STACK_DIR/env" <<EOF
+  local default_password analyst_password
+  default_password=$(secret clickhouse-default)
+  analyst_password=$(secret clickhouse-analyst)
+  (
+    umask 077
+    cat >"$STACK_DIR/env.tmp" <<EOF
 # generated by infra/stack.sh up — load with:  set -a; . $STACK_DIR/env; set +a
 export KAFKA_BROKERS=$HOST:$KAFKA_PORT
 export SCHEMA_REGISTRY_URL=$CCOMPAT_URL
 export REDIS_URL=redis://$HOST:$REDIS_PORT
 export CLICKHOUSE_URL=http://$HOST:$CLICKHOUSE_HTTP_PORT
 export CLICKHOUSE_USER=default
-export CLICKHOUSE_PASSWORD=
+export CLICKHOUSE_PASSWORD=$default_password
+export CLICKHOUSE_ANALYST_PASSWORD=$analyst_password
 export CLICKHOUSE_DATABASE=$CLICKHOUSE_DATABASE
 EOF
+    mv "$STACK_DIR/env.tmp" "$STACK_DIR/env"
+  )
 }
 
 take_lock() {

@@ -57,7 +57,8 @@ clm cohort --from 1997-01 --to 1998-06 --percent
 ch=${CLICKHOUSE_URL:-http://127.0.0.1:18123}
 step "Where to look next (the services keep running; 'npx clm down' stops them, 'npm run stack -- down' the stack)"
 cat <<TEXT
-  ClickHouse  $ch  — e.g.  curl '$ch/?query=SELECT+*+FROM+clm.cohort_retention_monthly+LIMIT+5+FORMAT+PrettyCompact'
+  ClickHouse  $ch  — e.g. as the read-only analyst, its password from ${CLM_STACK_DIR:-.stack}/env (set -a; . ${CLM_STACK_DIR:-.stack}/env; set +a):
+              curl -K- '$ch/?query=SELECT+*+FROM+clm.cohort_retention_monthly+LIMIT+5+FORMAT+PrettyCompact' <<<"user = clm_analyst:\$CLICKHOUSE_ANALYST_PASSWORD"
               views: cohort_retention_monthly/_weekly, cohort_ltv_monthly, churn_winback_monthly, stage_distribution_monthly (README)
   Customer    npx clm customer 1          (state from Redis, recent stage changes)
   Cohorts     npx clm cohort --weekly | --revenue | --percent

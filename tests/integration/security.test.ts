@@ -1,14 +1,18 @@
 import { execFileSync } from "node:child_process";
-import { createClickHouse, migrate, queryRows } from "@clm/sink";
+import { readFileSync, statSync } from "node:fs";
+import type { ClickHouseSettings } from "@clickhouse/client";
+import { join } from "node:path";
+import { createClickHouse, migrate, queryRows, READ_ONLY_USER_SETTINGS } from "@clm/sink";
 import { afterAll, describe, expect, it } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { kafkaWithFileTopics } from "./support/file-topics.ts";
 import { isolatedConfig } from "./support/pipeline.ts";
 
 /**
- * The analysts' read-only ClickHouse user, no secret in any log, and ingest's keys: none by default
- * off loopback, scopes, and open endpoints without customer data. (More on API keys: ingest.test.ts
- * and ingest-process.test.ts.)
+ * The stack's ClickHouse users — `default` with a generated password, the analysts' read-only user
+ * kept inside its database — no secret in any log, and ingest's keys: none by default off loopback,
+ * scopes, and open endpoints without customer data. (More on API keys: ingest.test.ts and
+ * ingest-process.test.ts; the read-only user on a current ClickHouse: clickhouse-current-access.test.ts.)
  */
 const config = isolatedConfig({ LOG_LEVEL: "debug", INGEST_PORT: "0" });
 kafkaWithFileTopics(config);
@@ -24,9 +28,13 @@ async function exitsBeforeListening(service: RunningService): Promise<boolean> {
   await service.exited;
   return !listened;
 }
+const STACK_DIR = process.env.CLM_STACK_DIR ?? ".stack";
 const admin = createClickHouse(config);
-const analyst = createClickHouse({ ...config, CLICKHOUSE_USER: "clm_analyst", CLICKHOUSE_PASSWORD: "clm-analyst-dev" });
+// The stack writes both passwords into its env file, which the tests load (scripts/test.sh).
+const analyst = createClickHouse({ ...config, CLICKHOUSE_USER: "clm_analyst", CLICKHOUSE_PASSWORD: config.CLICKHOUSE_ANALYST_PASSWORD ?? "" });
 const other = `test_security_${Date.now().toString(36)}`;
+/** How the analyst's probes fail on 18.16 when the profile (readonly = 1), not a missing table or password, refuses them. */
+const READONLY_REFUSAL = /readonly mode/i;
 
 afterAll(async () => {
   await admin.command({ query: `DROP DATABASE IF EXISTS ${other}` });
@@ -49,6 +57,76 @@ describe("security", () => {
     const impostor = createClickHouse({ ...config, CLICKHOUSE_USER: "clm_analyst", CLICKHOUSE_PASSWORD: "wrong" });
     await expect(queryRows(impostor, "SELECT 1")).rejects.toThrow(/password|authentic/i);
     await impostor.close();
+    // The published development password of earlier stacks opens nothing.
+    const published = createClickHouse({ ...config, CLICKHOUSE_USER: "clm_analyst", CLICKHOUSE_PASSWORD: "clm-analyst-dev" });
+    await expect(queryRows(published, "SELECT 1")).rejects.toThrow(/password|authentic/i);
+    await published.close();
+
+    // Every view the analysts are given answers under the read-only profile.
+    const views = await queryRows<{ name: string }>(admin, "SELECT name FROM system.tables WHERE database = 'clm' AND engine = 'View' ORDER BY name");
+    expect(views.length).toBeGreaterThanOrEqual(14);
+    for (const { name } of views) await queryRows(analyst, `SELECT * FROM clm.${name} LIMIT 1`);
+  });
+
+  it("gives the stack's default user a generated password, kept out of the repository and readable only by its owner", async () => {
+    expect(config.CLICKHOUSE_PASSWORD).toMatch(/^[0-9a-f]{32}$/);
+    expect(config.CLICKHOUSE_ANALYST_PASSWORD).toMatch(/^[0-9a-f]{32}$/);
+    expect(config.CLICKHOUSE_ANALYST_PASSWORD).not.toBe(config.CLICKHOUSE_PASSWORD);
+    for (const password of ["", "wrong"]) {
+      const client = createClickHouse({ ...config, CLICKHOUSE_PASSWORD: password });
+      await expect(queryRows(client, "SELECT 1"), `default with password ${JSON.stringify(password)}`).rejects.toThrow(/password/i);
+      await client.close();
+    }
+    expect(await queryRows(admin, "SELECT 1 AS one")).toEqual([{ one: 1 }]);
+
+    for (const file of ["env", "secrets/clickhouse-default", "secrets/clickhouse-analyst"]) {
+      expect(statSync(join(STACK_DIR, file)).mode & 0o077, `${file} is readable by its owner only`).toBe(0);
+    }
+    expect(readFileSync(join(STACK_DIR, "env"), "utf8")).toContain(`CLICKHOUSE_PASSWORD=${config.CLICKHOUSE_PASSWORD}\n`);
+    // The server's users file holds only the passwords' hashes.
+    const users = readFileSync(join(STACK_DIR, "clickhouse/etc/users.xml"), "utf8");
+    for (const password of [config.CLICKHOUSE_PASSWORD, config.CLICKHOUSE_ANALYST_PASSWORD!]) expect(users).not.toContain(password);
+  });
+
+  it("keeps the analyst inside the clm database: no remote(), url() or file(), no other database, no user list", async () => {
+    const tcpPort = Number(process.env.CLM_CLICKHOUSE_TCP_PORT ?? 19000);
+    // remote() would reach other servers, and this one as another user (the probe used `default`).
+    await expect(queryRows(analyst, `SELECT * FROM remote('127.0.0.1:${tcpPort}', system.databases, 'default', '')`)).rejects.toThrow(READONLY_REFUSAL);
+    await expect(queryRows(analyst, `SELECT * FROM remote('127.0.0.1:${tcpPort}', clm.migrations)`)).rejects.toThrow(READONLY_REFUSAL);
+    // url() would reach every loopback service (here the registry) through ClickHouse.
+    await expect(queryRows(analyst, `SELECT * FROM url('${config.SCHEMA_REGISTRY_URL}/subjects', CSV, 'line String')`)).rejects.toThrow(READONLY_REFUSAL);
+    // file() would read the server's user_files directory.
+    await expect(queryRows(analyst, "SELECT * FROM file('probe.csv', CSV, 'line String')")).rejects.toThrow(READONLY_REFUSAL);
+
+    await admin.command({ query: `CREATE DATABASE IF NOT EXISTS ${other}` });
+    await admin.command({ query: `CREATE TABLE IF NOT EXISTS ${other}.t (x UInt8) ENGINE = Memory` });
+    await expect(queryRows(analyst, `SELECT * FROM ${other}.t`)).rejects.toThrow(/access|denied|not allowed/i);
+    await expect(queryRows(analyst, "SELECT * FROM default.t")).rejects.toThrow(/access|denied|not allowed/i);
+    // 18.16 has no system.users (users live in users.xml, as hashes); current servers refuse it without SHOW USERS.
+    await expect(queryRows(analyst, "SELECT * FROM system.users")).rejects.toThrow(/system\.users|SHOW USERS/);
+  });
+
+  it("fixes the analyst's limits: max_execution_time and max_memory_usage can be neither raised nor lifted (0)", async () => {
+    const changes: [string, string][] = [
+      ["max_execution_time", "0"],
+      ["max_execution_time", "3600"],
+      ["max_memory_usage", "0"],
+      ["max_memory_usage", "16000000000"],
+      ["readonly", "0"],
+      ["readonly", "2"],
+    ];
+    for (const [name, value] of changes) {
+      // As the HTTP interface's URL parameters (how clients send settings) …
+      const clickhouse_settings = { [name]: value } as ClickHouseSettings;
+      await expect(analyst.query({ query: "SELECT 1", format: "JSONEachRow", clickhouse_settings }), `${name}=${value}`).rejects.toThrow(READONLY_REFUSAL);
+      // … and in the query.
+      await expect(queryRows(analyst, `SELECT 1 SETTINGS ${name} = ${value}`), `SETTINGS ${name} = ${value}`).rejects.toThrow(READONLY_REFUSAL);
+    }
+    await expect(analyst.command({ query: "SET max_execution_time = 0" })).rejects.toThrow(READONLY_REFUSAL);
+
+    // The limits in force are those migrate gives the user on servers with SQL users (analyst.ts).
+    const settings = await queryRows<{ name: string; value: string }>(analyst, `SELECT name, value FROM system.settings WHERE name IN ('readonly', 'max_execution_time', 'max_memory_usage')`);
+    expect(Object.fromEntries(settings.map(({ name, value }) => [name, Number(value)]))).toEqual(READ_ONLY_USER_SETTINGS);
   });
 
   it("never writes a password or key into a service's logs, even at debug level or on a configuration error", async () => {
@@ -57,6 +135,7 @@ describe("security", () => {
     expect(await migrateRun.exited).toBe(0);
     expect(migrateRun.output()).toContain("ClickHouse migrations");
     expect(migrateRun.output()).not.toContain(SECRET);
+    expect(migrateRun.output()).not.toContain(config.CLICKHOUSE_PASSWORD);
 
     const broken = startService("services/sink/src/main.ts", envOf(config, { CLICKHOUSE_URL: "not a url", CLICKHOUSE_PASSWORD: SECRET, INGEST_API_KEYS: `${SECRET}-key`, INGEST_READ_API_KEYS: `${SECRET}-read`, INGEST_ADMIN_API_KEYS: `${SECRET}-admin` }), ["migrate"]);
     expect(await broken.exited).toBe(1);

@@ -4,8 +4,8 @@
 //   npm run stack -- up
 //   npx vitest run --project integration tests/integration/stack.test.ts
 //
-// Addresses come from the same environment variables the services read (see .stack/env),
-// with the local stack's defaults.
+// Addresses and credentials come from the same configuration the services read (packages/config,
+// from the variables in .stack/env), with the local stack's defaults.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
@@ -14,16 +14,9 @@ import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
 import { Redis } from "ioredis";
 import { createClient } from "@clickhouse/client";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { loadConfig } from "@clm/config";
 
-const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
-
-const KAFKA_BROKERS = env("KAFKA_BROKERS", "127.0.0.1:19092").split(",");
-const SCHEMA_REGISTRY_URL = env("SCHEMA_REGISTRY_URL", "http://127.0.0.1:18081/apis/ccompat/v7");
-const REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:16379");
-const CLICKHOUSE_URL = env("CLICKHOUSE_URL", "http://127.0.0.1:18123");
-const CLICKHOUSE_USER = env("CLICKHOUSE_USER", "default");
-const CLICKHOUSE_PASSWORD = env("CLICKHOUSE_PASSWORD", "");
-const CLICKHOUSE_DATABASE = env("CLICKHOUSE_DATABASE", "clm");
+const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE } = loadConfig(process.env);
 
 // A suffix that keeps names unique per run (and valid as Kafka topic / ClickHouse identifiers).
 const RUN = `${Date.now().toString(36)}_${randomUUID().slice(0, 8)}`;
@@ -182,6 +175,23 @@ describe("schema registry (Confluent API)", () => {
     expect(encoded[0]).toBe(0); // Confluent wire format: magic byte, then the schema id
     expect(encoded.readInt32BE(1)).toBe(id);
     expect(await registry.decode(encoded)).toEqual(record);
+  });
+
+  it("has a global BACKWARD rule, so a new subject is protected from its first version", async () => {
+    const headers = { "content-type": "application/vnd.schemaregistry.v1+json" };
+    expect(await (await fetch(`${base}/config`)).json()).toEqual({ compatibilityLevel: "BACKWARD" });
+
+    // Registered over the bare API: no client sets a rule for the subject first.
+    const fresh = `stack-test-${RUN}-fresh-value`;
+    const register = (schema: object) => fetch(`${base}/subjects/${encodeURIComponent(fresh)}/versions`, { method: "POST", headers, body: JSON.stringify({ schema: JSON.stringify(schema) }) });
+    try {
+      expect((await register(v1)).status).toBe(200);
+      expect(await (await fetch(`${base}/config/${encodeURIComponent(fresh)}?defaultToGlobal=true`)).json()).toEqual({ compatibilityLevel: "BACKWARD" });
+      expect((await register({ ...v1, fields: [...v1.fields, { name: "required", type: "string" }] })).status).toBe(409);
+    } finally {
+      await fetch(`${base}/subjects/${encodeURIComponent(fresh)}`, { method: "DELETE" });
+      await fetch(`${base}/subjects/${encodeURIComponent(fresh)}?permanent=true`, { method: "DELETE" });
+    }
   });
 
   it("enforces BACKWARD compatibility on the subject", async () => {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { READ_ONLY_USER, readOnlyUserStatements } from "./analyst.ts";
 import { queryRows, quoteString } from "./clickhouse.ts";
 
 /** The versioned DDL, in order: schemas/clickhouse/NNNN_name.sql. */
@@ -48,8 +49,6 @@ export interface MigrationReport {
   /** What became of the analysts' read-only user. */
   readOnlyUser: string;
 }
-
-export const READ_ONLY_USER = "clm_analyst";
 
 /** How reports name a migration: its file name without `.sql`. */
 export function migrationLabel(migration: Pick<Migration, "version" | "name">): string {
@@ -131,9 +130,9 @@ async function recordTables(client: ClickHouseClient, database: string): Promise
 }
 
 /**
- * The analysts' read-only user: SELECT on the database, nothing else. Servers with SQL user
- * management (ClickHouse ≥ 20.5) get it from here; older ones (18.16) define users only in their
- * users.xml, where the local stack has it (infra/clickhouse/users.xml).
+ * The analysts' read-only user: SELECT on the database, nothing else, settings fixed (analyst.ts).
+ * Servers with SQL user management (ClickHouse ≥ 20.5) get it from here; older ones (18.16) define
+ * users only in their users.xml, where the local stack has it (infra/clickhouse/users.xml).
  */
 async function ensureReadOnlyUser(client: ClickHouseClient, database: string, password: string | undefined): Promise<string> {
   const [row] = await queryRows<{ version: string }>(client, "SELECT version() AS version");
@@ -142,7 +141,14 @@ async function ensureReadOnlyUser(client: ClickHouseClient, database: string, pa
     return `ClickHouse ${row?.version} has no SQL user management: ${READ_ONLY_USER} comes from the server's users.xml`;
   }
   if (!password) return `CLICKHOUSE_ANALYST_PASSWORD is not set: ${READ_ONLY_USER} not created`;
-  await client.command({ query: `CREATE USER IF NOT EXISTS ${READ_ONLY_USER} IDENTIFIED WITH sha256_password BY ${quoteString(password)} SETTINGS readonly = 2` });
-  await client.command({ query: `GRANT SELECT ON ${database}.* TO ${READ_ONLY_USER}` });
-  return `${READ_ONLY_USER}: SELECT on ${database}.*`;
+  for (const statement of readOnlyUserStatements(database, password)) {
+    try {
+      await client.command({ query: statement });
+    } catch (error) {
+      // ClickHouse quotes the statement in some errors; the password (as given and as quoted) is not for the logs.
+      const message = (error as Error).message.replaceAll(password, "[redacted]").replaceAll(quoteString(password).slice(1, -1), "[redacted]");
+      throw new MigrationError(`${READ_ONLY_USER} could not be set up: ${message}`);
+    }
+  }
+  return `${READ_ONLY_USER}: SELECT on ${database}.*, readonly, fixed limits`;
 }
