@@ -9,5 +9,6 @@ if [[ ! -x node_modules/.bin/vitest || ! -f $stamp || package-lock.json -nt $sta
   echo "installing npm dependencies (npm ci) …"
   npm ci --no-audit --no-fund --loglevel=error
 fi
-# Also when nothing was installed: a node_modules from before the patches gets them (idempotent).
-node scripts/patch-kafkajs.mjs
+# Also when nothing was installed: a node_modules installed with --ignore-scripts, or before the
+# patches, gets them; patch-package skips a patch already applied and fails on one that does not apply.
+npm run --silent postinstall

@@ -9,6 +9,17 @@ export { receivedAtOf } from "./received-at.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";
 export { isBrokerUnavailable, runSupervised, type SupervisedConsumer, type SupervisionOptions } from "./consumer-supervision.ts";
 export { KAFKAJS_INTERNAL_PATHS, loadKafkajsInternals, type KafkajsInternals } from "./kafkajs-internals.ts";
+export {
+  installedKafkajsDir,
+  KAFKAJS_FIXES,
+  KAFKAJS_PATCH_FILE,
+  KAFKAJS_PATCHED_GAUGE,
+  KAFKAJS_PATCHED_VERSION,
+  kafkajsPatchStatus,
+  reportKafkajsPatchStatus,
+  type KafkajsFix,
+  type KafkajsPatchStatus,
+} from "./kafkajs-patch.ts";
 export { prepareWhileRegistryAway, type RegistryWaitOptions } from "./registry-wait.ts";
 export {
   isRecordRefusal,

@@ -2,8 +2,8 @@ import { createRequire } from "node:module";
 
 /**
  * Modules inside kafkajs that the project reaches past its public API: the processor's warm-up
- * runs its produce encoding without sending, and the tests of scripts/patch-kafkajs.mjs check the
- * patched ones. kafkajs is pinned in package-lock.json and has had no release since 2.2.4; if the
+ * runs its produce encoding without sending, and the tests of patches/kafkajs+2.2.4.patch check the
+ * patched ones. kafkajs is pinned to 2.2.4 (package.json), its last release; if the
  * modules move, `loadKafkajsInternals` returns null and callers skip what needs them.
  */
 export interface KafkajsInternals {

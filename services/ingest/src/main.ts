@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import { createInputEventSchema, type RfmBoundaries } from "@clm/core";
-import { AvroSerde, createKafka, createRegistry } from "@clm/kafka";
+import { AvroSerde, createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown } from "@clm/observability";
 import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
 import { Redis } from "ioredis";
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   if (development) logger.warn("no INGEST_*API_KEYS set: accepting only the development key, on loopback (docs/ingest.md)");
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
+  reportKafkajsPatchStatus({ logger, registry });
   const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
   const publisher = new EventPublisher(kafka, new AvroSerde<CustomerEventRecord>(schemaRegistry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT), config.TOPIC_EVENTS, config.INGEST_PUBLISH_TIMEOUT_MS);
   await publisher.connect();

@@ -11,7 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
-import { createKafka, createRegistry } from "@clm/kafka";
+import { createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
 import { Redis } from "ioredis";
 import { createProcessorMetrics } from "./metrics.ts";
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 20, enableAutoPipelining: false, lazyConnect: true });
   await redis.connect();
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
+  reportKafkajsPatchStatus({ logger, registry });
   const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
 
   if (command === "rfm-boundaries") {

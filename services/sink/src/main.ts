@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
-import { createKafka, createRegistry } from "@clm/kafka";
+import { createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
 import { createClickHouse } from "./clickhouse.ts";
 import { createSinkMetrics } from "./metrics.ts";
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const metrics = createSinkMetrics(registry);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
+  reportKafkajsPatchStatus({ logger, registry });
   const admin = kafka.admin();
   await admin.connect();
   const ops = await startOpsServer({
