@@ -1,26 +1,26 @@
 import {
   advanceTo,
   decodeState,
-  domainEventProblems,
   encodeState,
   encodeHistoryEntry,
   foldPartitionBatch,
-  futureEventProblem,
   nextDeadline,
   rfmScores,
   sweepHorizon,
   type CustomerState,
   type Effect,
   type EpochMs,
+  type BatchResult,
   type LifecycleConfig,
-  type PartitionRecord,
+  type PartitionClock,
   type RfmBoundaries,
   type StageTransition,
 } from "@clm/core";
-import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, prepareWhileRegistryAway, producedAt, readClockAdvance, receivedAtOf, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
+import { stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { prepareWhileRegistryAway, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
-import type { KafkaMessage, Message, Producer } from "kafkajs";
+import type { KafkaMessage, Producer } from "kafkajs";
+import { DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
 import { slicesByCustomers } from "./slices.ts";
@@ -199,105 +199,31 @@ export class PartitionWorker {
     const started = performance.now();
     const meta = await this.currentMeta();
     this.cache.sync(meta.seq);
-    const first = messages[0];
-    if (first === undefined) return { kind: "applied", lastOffset: null };
-    // Redis's applied offset is the truth; with none, the partition starts at its first record.
-    const expected = meta.offset ?? (await deps.earliestOffset(this.partition));
-    if (compareOffsets(first.offset, expected) > 0) return { kind: "seek", offset: expected };
-    const fresh = compareOffsets(first.offset, expected) === 0 ? messages : messages.filter((message) => compareOffsets(message.offset, expected) >= 0);
-    deps.metrics.events.inc({ outcome: "redelivered" }, messages.length - fresh.length);
+    if (messages.length === 0) return { kind: "applied", lastOffset: null };
+    const unapplied = await this.unappliedRecords(meta, messages);
+    if (unapplied.kind === "seek") return unapplied;
+    const fresh = unapplied.messages;
     if (fresh.length === 0) return { kind: "applied", lastOffset: messages[messages.length - 1]!.offset };
 
-    // Decode and check every record; bad ones become dead letters with the reason. processBatch
-    // prepared the schemas: this asks the registry only for ids it said it did not know, and
-    // throws RegistryUnavailableError (never a dead letter) if the registry does not answer now.
+    // processBatch prepared the schemas: this asks the registry only for ids it said it did not know,
+    // and throws RegistryUnavailableError (never a dead letter) if the registry does not answer now.
     await deps.events.prepare(fresh.map((message) => message.value));
-    const records: PartitionRecord[] = [];
-    // The batch's customers; in event-time mode every customer a sweep can reach joins them below.
-    const wanted = new Set<string>();
-    let events = 0;
-    const letters: Message[] = [];
     const now = new Date();
-    const dead = (message: KafkaMessage, code: string, reason: string, errors?: { path: string; message: string }[]) => {
-      deps.metrics.deadLetters.inc({ code });
-      letters.push(
-        deadLetterMessage(
-          {
-            code,
-            reason,
-            service: deps.service,
-            source: { topic: deps.topics.events, partition: this.partition, offset: message.offset, key: message.key?.toString("utf8") ?? null },
-            ...(errors ? { errors } : {}),
-            valueBase64: message.value?.toString("base64") ?? null,
-          },
-          now,
-        ),
-      );
-    };
-    for (const message of fresh) {
-      // A control record (null value, a header) is recognised before anything tries to decode it.
-      const advance = readClockAdvance(message);
-      if (advance.kind === "invalid") {
-        dead(message, "INVALID_CLOCK_ADVANCE", advance.reason);
-        continue;
-      }
-      if (advance.kind === "advance") {
-        if (deps.clockMode === "event") {
-          records.push({ offset: message.offset, clockAdvanceTo: advance.to });
-          deps.metrics.clockAdvances.inc({ outcome: "applied" });
-          deps.logger.info({ partition: this.partition, offset: message.offset, to: new Date(advance.to).toISOString() }, "event clock advanced");
-        } else {
-          deps.metrics.clockAdvances.inc({ outcome: "ignored" });
-          deps.clockAdvanceIgnored(this.partition, advance.to);
-        }
-        continue;
-      }
-      let event;
-      try {
-        event = recordToCustomerEvent(deps.events.decode(message.value));
-      } catch (error) {
-        if (error instanceof AvroDecodeError) dead(message, error.code, error.message);
-        else dead(message, "DECODE_FAILED", (error as Error).message);
-        continue;
-      }
-      const problems = domainEventProblems(event, deps.lifecycle.reportingCurrency);
-      if (problems.length > 0) {
-        dead(message, "INVALID_EVENT", problems.map((problem) => `${problem.path}: ${problem.message}`).join("; "), problems);
-        continue;
-      }
-      // Before the fold: in event-clock mode a far-future event would move the watermark and fire every deadline before it.
-      const future = futureEventProblem(event.occurredAt, producedAt(message, now.getTime()), deps.maxFutureSkewMs);
-      if (future !== null) {
-        dead(message, "FUTURE_EVENT", `${future.path}: ${future.message}`, [future]);
-        continue;
-      }
-      // State lives with the partition: a record keyed by another id would split a customer.
-      if (message.key?.toString("utf8") !== event.customerId) {
-        dead(message, "KEY_MISMATCH", `record key ${JSON.stringify(message.key?.toString("utf8") ?? null)} is not the customerId ${JSON.stringify(event.customerId)}`);
-        continue;
-      }
-      records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
-      wanted.add(event.customerId);
-      events++;
-    }
+    const context = { ...deps, partition: this.partition, topic: deps.topics.events };
+    const letters = new DeadLetters(context, now);
+    const reading = readBatchRecords(fresh, context, letters, now.getTime());
 
-    // Load the batch's customers, and in event-time mode every customer a sweep can reach.
     const clock = { watermark: meta.watermark, latenessMs: deps.clockMode === "event" ? deps.latenessMs : Number.POSITIVE_INFINITY };
-    const horizon = sweepHorizon(records, clock);
-    if (horizon !== null) for (const customerId of await deps.store.dueCustomers(this.partition, horizon)) wanted.add(customerId);
-    const states = await this.loadStates(wanted);
-    const result = foldPartitionBatch(states, records, clock, deps.lifecycle);
+    const states = await this.loadForFold(reading, clock);
+    const result = foldPartitionBatch(states, reading.records, clock, deps.lifecycle);
     // A rebalance it reports is acted on by the heartbeat after the batch; the commit is fenced anyway.
     if (heartbeat) await heartbeat().catch(() => undefined);
 
     for (const { offset, effect } of result.effects) {
-      if (effect.kind === "event_rejected") {
-        const message = fresh.find((candidate) => candidate.offset === offset)!;
-        dead(message, "EVENT_REJECTED", effect.reason);
-      }
+      if (effect.kind === "event_rejected") letters.add(fresh.find((candidate) => candidate.offset === offset)!, "EVENT_REJECTED", effect.reason);
     }
     // Dead letters are durable before the offset that skips them is.
-    if (letters.length > 0) await (await deps.producer()).send({ topic: deps.topics.deadLetter, messages: letters, acks: -1 });
+    if (letters.messages.length > 0) await (await deps.producer()).send({ topic: deps.topics.deadLetter, messages: letters.messages, acks: -1 });
 
     const lastOffset = fresh[fresh.length - 1]!.offset;
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
@@ -306,16 +232,48 @@ export class PartitionWorker {
     }, result.deadlines);
     if (seq === null) return "fenced";
 
-    const applied = result.effects.filter((entry) => entry.offset !== null && entry.effect.kind !== "stage_changed");
-    const duplicates = applied.filter((entry) => entry.effect.kind === "duplicate_ignored").length;
-    deps.metrics.events.inc({ outcome: "duplicate" }, duplicates);
-    deps.metrics.events.inc({ outcome: "applied" }, events - duplicates - applied.filter((entry) => entry.effect.kind === "event_rejected").length);
-    deps.metrics.events.inc({ outcome: "dead_letter" }, letters.length);
-    deps.metrics.batchEvents.observe(fresh.length);
-    deps.metrics.batchSeconds.observe((performance.now() - started) / 1000);
+    this.countBatch(result.effects, reading.events, letters.messages.length, fresh.length, started);
     deps.metrics.lag.set({ partition: String(this.partition) }, Number(BigInt(highWatermark) - BigInt(lastOffset) - 1n));
     if (transitionsWritten(result.effects)) this.requestDrain();
     return { kind: "applied", lastOffset };
+  }
+
+  /**
+   * The batch's records at or after Redis's applied offset (the truth; with none, the partition
+   * starts at its first record), the others counted as redelivered; or where to seek when the
+   * batch starts after it.
+   */
+  private async unappliedRecords(meta: PartitionMeta, messages: readonly KafkaMessage[]): Promise<{ kind: "seek"; offset: string } | { kind: "records"; messages: readonly KafkaMessage[] }> {
+    const expected = meta.offset ?? (await this.deps.earliestOffset(this.partition));
+    const first = messages[0]!;
+    if (compareOffsets(first.offset, expected) > 0) return { kind: "seek", offset: expected };
+    const fresh = compareOffsets(first.offset, expected) === 0 ? messages : messages.filter((message) => compareOffsets(message.offset, expected) >= 0);
+    this.deps.metrics.events.inc({ outcome: "redelivered" }, messages.length - fresh.length);
+    return { kind: "records", messages: fresh };
+  }
+
+  /** The states a fold of `reading` needs: its customers, and in event-time mode every customer a sweep of it can reach. */
+  private async loadForFold(reading: BatchReading, clock: PartitionClock): Promise<Map<string, CustomerState>> {
+    const wanted = reading.customers;
+    const horizon = sweepHorizon(reading.records, clock);
+    if (horizon !== null) for (const customerId of await this.deps.store.dueCustomers(this.partition, horizon)) wanted.add(customerId);
+    return this.loadStates(wanted);
+  }
+
+  private countBatch(effects: BatchResult["effects"], events: number, deadLetters: number, records: number, started: number): void {
+    const { metrics } = this.deps;
+    let duplicates = 0;
+    let rejected = 0;
+    for (const { offset, effect } of effects) {
+      if (offset === null) continue;
+      if (effect.kind === "duplicate_ignored") duplicates++;
+      else if (effect.kind === "event_rejected") rejected++;
+    }
+    metrics.events.inc({ outcome: "duplicate" }, duplicates);
+    metrics.events.inc({ outcome: "applied" }, events - duplicates - rejected);
+    metrics.events.inc({ outcome: "dead_letter" }, deadLetters);
+    metrics.batchEvents.observe(records);
+    metrics.batchSeconds.observe((performance.now() - started) / 1000);
   }
 
   /** Fires this partition's due timers at wall-clock `now` (wall clock mode). */
