@@ -91,7 +91,7 @@ export const configSchema = z
     /**
      * Most customers one commit writes (besides those an event-time sweep reaches): larger batches are
      * folded and committed in slices. A commit script runs alone in Redis, and one of ~50k customers
-     * ran past Redis's 5 s busy threshold during an AOF rewrite (docs/performance.md, sixth round).
+     * can run past Redis's 5 s busy threshold during an AOF rewrite (docs/performance.md).
      */
     PROCESSOR_MAX_CUSTOMERS_PER_WRITE: positiveInt(1_000_000).default(20_000),
     /**
@@ -102,8 +102,8 @@ export const configSchema = z
     PROCESSOR_CACHED_CUSTOMERS_PER_PARTITION: z.coerce.number().int().min(0).max(10_000_000).default(100_000),
     /**
      * Passes of the start-up warm-up (per-record code and the clients' paths on made-up customers,
-     * ~0.5–1 s each) before the processor joins its group. Three halved the first seconds' p99
-     * beside a busy core against one (docs/performance.md, sixth round); 0 skips it.
+     * ~0.5–1 s each) before the processor joins its group: three keep the first seconds' p99 down
+     * beside a busy core (docs/performance.md); 0 skips it.
      */
     PROCESSOR_WARM_UP_PASSES: z.coerce.number().int().min(0).max(20).default(3),
     /** Prefix of every Redis key the processor owns; a rebuild can write beside the live state under another. */

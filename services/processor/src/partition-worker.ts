@@ -69,9 +69,8 @@ export interface BatchControl {
   active: () => boolean;
 }
 
-// Stage changes per outbox send. kafkajs's grouping per partition is quadratic (tulios/kafkajs#1576),
-// linear with patches/kafkajs+2.2.4.patch: 500 was the best of 100–500 unpatched, and 2,000 measured
-// no faster patched; smaller sends also keep a drain's first publish early.
+// Stage changes per outbox send: larger sends gain nothing (docs/performance.md), and smaller ones
+// keep a drain's first publish early.
 const OUTBOX_CHUNK = 500;
 
 const transitionsWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed");

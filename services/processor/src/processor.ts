@@ -96,7 +96,7 @@ export class Processor {
     await this.store.loadScripts();
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
-    // One pass left the first seconds slow beside a busy core; three measured better (docs/performance.md).
+    // Warm code and clients keep the first seconds' latency down beside a busy core (docs/performance.md).
     for (let pass = 0; pass < config.PROCESSOR_WARM_UP_PASSES; pass++) {
       await warmUpClients(this.store, warmUp(this.eventsSerde, this.stageSerde, this.options.lifecycle));
     }
@@ -136,8 +136,7 @@ export class Processor {
       eachBatchAutoResolve: false,
       autoCommitInterval: 1000,
       // The process is CPU-bound on one thread: two batches in flight overlap one's Redis round trip
-      // with the other's folding; more only holds more batches in memory at once (measured: 1, 2 and 4
-      // within noise of each other on the 1M-event bench, 4 the slowest).
+      // with the other's folding; more only holds more batches in memory at once (docs/performance.md).
       partitionsConsumedConcurrently: Math.min(config.TOPIC_PARTITIONS, 2),
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;

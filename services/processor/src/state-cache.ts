@@ -4,9 +4,8 @@ import type { EpochMs } from "@clm/core";
 export interface CachedCustomer {
   /**
    * The packed state it wrote (state-codec) as a latin1 string, one byte per char: one flat heap
-   * object. State objects took ~1 KiB each (five or six objects for the GC to trace), and at 10M
-   * events the processors spent about the CPU on them that Redis saved; a Uint8Array costs a second
-   * allocation outside the heap (docs/performance.md, seventh round).
+   * object, where a state object is ~1 KiB in five or six objects for the GC to trace, and a
+   * Uint8Array a second allocation outside the heap (docs/performance.md).
    */
   packed: string;
   /**

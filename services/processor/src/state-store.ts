@@ -109,7 +109,7 @@ export class StateStore {
       }
     }
     // Values travel as five packed arguments, not one argument each: ioredis spends several
-    // microseconds per argument (docs/performance.md, sixth round), and a dense batch writes ~40k customers.
+    // microseconds per argument (docs/performance.md), and a dense batch writes ~40k customers.
     const states = new PackedValues();
     const scheduled = new PackedValues();
     const unscheduled = new PackedValues();
