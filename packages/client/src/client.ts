@@ -1,3 +1,4 @@
+import { Backoff } from "@clm/backoff";
 import { createInputEventSchema, parseInputEvent, type FieldError } from "@clm/core";
 import type { z } from "zod";
 
@@ -78,6 +79,7 @@ export class IngestClient {
 
   private async post(events: readonly InputEvent[], result: SendResult): Promise<{ accepted: number; rejected: SendResult["rejected"] }> {
     const body = JSON.stringify(events);
+    const backoff = new Backoff({ initialMs: this.options.initialBackoffMs, maxMs: this.options.initialBackoffMs * 2 ** this.options.maxAttempts, jitter: "half" });
     for (let attempt = 1; ; attempt++) {
       result.requests++;
       let retryable: string;
@@ -103,8 +105,7 @@ export class IngestClient {
       }
       if (attempt >= this.options.maxAttempts) throw new Error(`ingest failed after ${attempt} attempts: ${retryable}`);
       result.retries++;
-      const backoff = this.options.initialBackoffMs * 2 ** (attempt - 1);
-      await sleep(backoff / 2 + Math.random() * (backoff / 2));
+      await sleep(backoff.next());
     }
   }
 }

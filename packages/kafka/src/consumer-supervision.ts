@@ -1,3 +1,4 @@
+import { Backoff } from "@clm/backoff";
 import type { Consumer, ConsumerRunConfig } from "kafkajs";
 
 interface SupervisionLogger {
@@ -61,17 +62,14 @@ export function isBrokerUnavailable(error: unknown): boolean {
  */
 export async function runSupervised(consumer: Consumer, run: ConsumerRunConfig, options: SupervisionOptions): Promise<SupervisedConsumer> {
   const { logger, onFatal } = options;
-  const initialBackoffMs = options.initialBackoffMs ?? 1000;
-  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
   let cancelled = false;
   let timer: NodeJS.Timeout | null = null;
-  // Doubles with every try that fails, back to the first pause once the consumer has joined its group.
-  let backoffMs = initialBackoffMs;
+  // Back to the first pause once the consumer has joined its group.
+  const backoff = new Backoff({ initialMs: options.initialBackoffMs ?? 1000, maxMs: options.maxBackoffMs ?? 30_000 });
 
   const scheduleRestart = () => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void restart(), backoffMs);
-    backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
+    timer = setTimeout(() => void restart(), backoff.next());
   };
   const restart = async () => {
     timer = null;
@@ -83,19 +81,19 @@ export async function runSupervised(consumer: Consumer, run: ConsumerRunConfig, 
     } catch (error) {
       if (cancelled) return;
       if (!isBrokerUnavailable(error)) return onFatal(error as Error);
-      logger.warn({ err: error, retryInMs: backoffMs }, "Kafka is still unavailable; trying to restart the consumer again");
+      logger.warn({ err: error, retryInMs: backoff.upcomingMs }, "Kafka is still unavailable; trying to restart the consumer again");
       scheduleRestart();
     }
   };
 
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    if (backoffMs !== initialBackoffMs) logger.info({}, "the Kafka consumer is running again");
-    backoffMs = initialBackoffMs;
+    if (backoff.failures > 0) logger.info({}, "the Kafka consumer is running again");
+    backoff.reset();
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart || cancelled) return;
     if (isBrokerUnavailable(payload.error)) {
-      logger.warn({ err: payload.error, groupId: payload.groupId, retryInMs: backoffMs }, "kafkajs stopped the consumer while Kafka was unavailable; restarting it");
+      logger.warn({ err: payload.error, groupId: payload.groupId, retryInMs: backoff.upcomingMs }, "kafkajs stopped the consumer while Kafka was unavailable; restarting it");
       scheduleRestart();
       return;
     }

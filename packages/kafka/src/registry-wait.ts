@@ -1,3 +1,4 @@
+import { Backoff } from "@clm/backoff";
 import { RegistryUnavailableError } from "./avro-serde.ts";
 
 export interface RegistryWaitOptions {
@@ -38,23 +39,21 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * (nothing later of it is fetched meanwhile), commits nothing, and keeps the group as it is.
  */
 export async function prepareWhileRegistryAway(prepare: () => Promise<void>, options: RegistryWaitOptions): Promise<boolean> {
-  const initialBackoffMs = options.initialBackoffMs ?? 500;
-  const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const heartbeatEveryMs = options.heartbeatEveryMs ?? 1000;
-  let backoffMs = initialBackoffMs;
-  let failures = 0;
+  const backoff = new Backoff({ initialMs: options.initialBackoffMs ?? 500, maxMs: options.maxBackoffMs ?? 5000 });
   const started = performance.now();
   for (;;) {
+    let pauseMs: number;
     try {
       await withHeartbeats(prepare(), options.heartbeat, heartbeatEveryMs);
-      if (failures > 0) options.onRecovered(failures, Math.round(performance.now() - started));
+      if (backoff.failures > 0) options.onRecovered(backoff.failures, Math.round(performance.now() - started));
       return true;
     } catch (error) {
       if (!(error instanceof RegistryUnavailableError)) throw error;
-      failures++;
-      options.onUnavailable(error, backoffMs);
+      pauseMs = backoff.next();
+      options.onUnavailable(error, pauseMs);
     }
-    const until = performance.now() + backoffMs;
+    const until = performance.now() + pauseMs;
     for (;;) {
       if (!options.active()) return false;
       await options.heartbeat();
@@ -63,7 +62,6 @@ export async function prepareWhileRegistryAway(prepare: () => Promise<void>, opt
       await sleep(Math.min(left, heartbeatEveryMs));
     }
     if (!options.active()) return false;
-    backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
   }
 }
 

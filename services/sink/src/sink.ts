@@ -1,3 +1,4 @@
+import { Backoff } from "@clm/backoff";
 import type { ClickHouseClient } from "@clickhouse/client";
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
@@ -47,7 +48,8 @@ export class Sink {
   private admin: Admin | null = null;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<boolean> | null = null;
-  private backoffMs = 0;
+  /** Pauses between ClickHouse write tries while it refuses them. */
+  private readonly writeBackoff: Backoff;
   private retryAt = 0;
   private stopping = false;
   private owned = new Set<string>();
@@ -56,6 +58,7 @@ export class Sink {
     this.options = { groupId: options.config.SINK_GROUP_ID, database: options.config.CLICKHOUSE_DATABASE, onFatal: () => undefined, ...options };
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    this.writeBackoff = new Backoff({ initialMs: Math.min(200, options.config.SINK_RETRY_MAX_MS), maxMs: options.config.SINK_RETRY_MAX_MS });
   }
 
   get bufferedRows(): number {
@@ -155,7 +158,7 @@ export class Sink {
 
   /** Writes everything buffered; true when written (and committed or given up committing), false when given back for a retry. */
   private async flush(): Promise<boolean> {
-    const { metrics, logger, config } = this.options;
+    const { metrics, logger } = this.options;
     const taken = this.buffer.take();
     const timer = metrics.flushSeconds.startTimer();
     try {
@@ -163,14 +166,14 @@ export class Sink {
     } catch (error) {
       this.buffer.restore(taken);
       metrics.flushes.inc({ outcome: "failed" });
-      this.backoffMs = Math.min(Math.max(200, this.backoffMs * 2), config.SINK_RETRY_MAX_MS);
-      this.retryAt = Date.now() + this.backoffMs;
-      logger.warn({ err: error, rows: this.buffer.rowCount, retryInMs: this.backoffMs }, "ClickHouse write failed; rows kept, offsets not committed");
+      const pauseMs = this.writeBackoff.next();
+      this.retryAt = Date.now() + pauseMs;
+      logger.warn({ err: error, rows: this.buffer.rowCount, retryInMs: pauseMs }, "ClickHouse write failed; rows kept, offsets not committed");
       return false;
     }
     timer();
-    if (this.backoffMs > 0) logger.info({ rows: SINK_TABLES.reduce((sum, table) => sum + taken.rows[table].length, 0) }, "ClickHouse writes resumed");
-    this.backoffMs = 0;
+    if (this.writeBackoff.failures > 0) logger.info({ rows: SINK_TABLES.reduce((sum, table) => sum + taken.rows[table].length, 0) }, "ClickHouse writes resumed");
+    this.writeBackoff.reset();
     this.retryAt = 0;
     metrics.flushes.inc({ outcome: "ok" });
     for (const table of SINK_TABLES) metrics.rows.inc({ table }, taken.rows[table].length);
@@ -206,7 +209,7 @@ export class Sink {
     this.timer = null;
     if (this.flushing) await this.flushing;
     for (let attempt = 0; attempt < 3 && !this.buffer.isEmpty; attempt++) {
-      if (attempt > 0) await sleep(Math.min(this.backoffMs, 2000));
+      if (attempt > 0) await sleep(Math.min(this.writeBackoff.upcomingMs, 2000));
       await this.startFlush();
     }
     if (!this.buffer.isEmpty) this.options.logger.warn({ rows: this.buffer.rowCount }, "stopping with unwritten rows; their offsets are not committed, they will be read again");
