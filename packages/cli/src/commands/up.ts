@@ -21,6 +21,7 @@ export const usage = `clm up [--clock wall|event] [--no-stack] [--built]
   first (tsc -b rebuilds only what changed) and they run from dist/ with plain node, as in the images.`;
 
 const HEALTH_TIMEOUT_MS = 120_000;
+const RUN_FROM_TEXT: Record<RunFrom, string> = { source: "the sources", build: "the build (--built)" };
 
 interface Outcome {
   service: ServiceSpec;
@@ -35,6 +36,17 @@ export async function run(args: readonly string[]): Promise<number> {
   // Checked before anything starts, so a typo does not leave a half-started pipeline.
   const clockOption = values.clock === undefined ? undefined : choiceOption("clock", values.clock, ["wall", "event"], "wall");
   const previous = readUpRecord();
+
+  if (from === "build") {
+    // First, so a build error stops 'up' before it touches anything. tsc -b compares each workspace's
+    // sources with its last build: an up-to-date build costs a second or two.
+    console.log("building (npm run build) …");
+    const code = await runBuild();
+    if (code !== 0) {
+      console.error(`clm up: 'npm run build' failed (exit ${code})`);
+      return 1;
+    }
+  }
 
   // Only a stack that was fully stopped before counts as ours to stop later. Recorded before stack.sh
   // runs, so even an 'up' that fails half-way lets 'clm down' stop what it started.
@@ -73,16 +85,6 @@ export async function run(args: readonly string[]): Promise<number> {
     await clickhouse.close();
   }
 
-  if (from === "build") {
-    // tsc -b compares each workspace's sources with its last build, so an up-to-date build costs a second or two.
-    console.log("building (npm run build) …");
-    const code = await runBuild();
-    if (code !== 0) {
-      console.error(`clm up: 'npm run build' failed (exit ${code})`);
-      return 1;
-    }
-  }
-
   const record: UpRecord = { startedStack, updatedAt: new Date().toISOString(), services: { ...previous?.services } };
   const outcomes = await Promise.all(SERVICES.map((service) => bringUp(service, env, clock, record)));
   writeUpRecord(record, env);
@@ -114,7 +116,7 @@ export async function run(args: readonly string[]): Promise<number> {
       const runningFrom = recorded?.from ?? "source";
       const notes = [
         clockAsked && recorded !== undefined && recorded.clock !== mode ? `runs with clock ${recorded.clock}, not ${mode}: 'clm down' first to change it` : "",
-        recorded !== undefined && runningFrom !== from ? `runs from the ${runningFrom}, not the ${from}: 'clm down' first to change it` : "",
+        recorded !== undefined && runningFrom !== from ? `runs from ${RUN_FROM_TEXT[runningFrom]}, not ${RUN_FROM_TEXT[from]}: 'clm down' first to change it` : "",
       ].filter(Boolean);
       const health = await waitHealthy(url, null);
       return { service, pid: existing, state: health.ok ? "running" : "failed", detail: health.ok ? notes.join("; ") : health.detail };
