@@ -1,18 +1,25 @@
 import { defineConfig } from "vitest/config";
 
+// Workspace packages resolve to their TypeScript sources under the export condition "@clm/source"
+// (their package.json "exports"); without it, to the build in dist/. Tests run on Vite's server
+// side (ssr); its default conditions follow.
+const ssr = { resolve: { conditions: ["@clm/source", "module", "node", "development|production"] } };
+
 // Two projects: `unit` needs no servers (pure code, beside the sources);
 // `integration` talks to the real servers of the local stack (infra/stack.sh).
 export default defineConfig({
   test: {
     projects: [
       {
+        ssr,
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts"],
+          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "scripts/**/*.test.ts"],
           environment: "node",
         },
       },
       {
+        ssr,
         test: {
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],

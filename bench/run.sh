@@ -15,4 +15,5 @@ set -a
 source "${CLM_STACK_DIR:-.stack}/env"
 set +a
 # The same young-generation size as the services (SERVICE_NODE_FLAGS): several benches run a service in-process.
-exec node --max-old-space-size=4096 --max-semi-space-size=64 --import tsx "bench/$name.ts" "$@"
+# From the sources (SOURCE_NODE_FLAGS): the workspace packages resolve to src/, not to a build.
+exec node --max-old-space-size=4096 --max-semi-space-size=64 --conditions=@clm/source --import tsx "bench/$name.ts" "$@"

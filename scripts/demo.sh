@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n▶ %s\n' "$*"; }
 # The workspace binaries directly (npx adds start-up time and npm's own warnings).
 clm() { node_modules/.bin/clm "$@"; }
-tsx() { node_modules/.bin/tsx "$@"; }
+# Sources run through tsx with the export condition that resolves the workspace packages to src/.
+tsx() { node_modules/.bin/tsx --conditions=@clm/source "$@"; }
 started=$SECONDS
 
 bash scripts/ensure-deps.sh

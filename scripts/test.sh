@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a bare machine or a developer's: installs what is missing,
-# checks types and lint, starts the local stack if it is not running (and stops it
-# again at the end if this script started it), runs unit and integration tests.
+# checks types and lint, builds (npm run build), starts the local stack if it is not running
+# (and stops it again at the end if this script started it), runs unit and integration tests.
 #   npm test                 everything
 #   npm test -- <vitest filters/flags>   e.g. npm test -- packages/core
 set -euo pipefail
@@ -14,6 +14,11 @@ echo "== typecheck"
 npx tsc -p tsconfig.json
 echo "== lint"
 npx eslint .
+echo "== build"
+# The committed build configs must be the ones the workspaces give (npm run build:config writes them);
+# then the build itself, once: built-services.test.ts runs the services from it.
+npx tsx scripts/build-config.ts --check
+npm run --silent build
 
 started_stack=0
 stop_stack() {

@@ -9,13 +9,15 @@ export class UsageError extends Error {
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
+/** parseArgs' result for these options, named so the declaration build can write it out. */
+type ParsedCommandArgs<T extends Options> = ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>>;
 
 /**
  * node:util parseArgs in strict mode, with its TypeErrors turned into UsageErrors so
  * every command reports a wrong flag the same way.
  */
-export function parseCommandArgs<T extends Options>(args: readonly string[], options: T, positionals: { min: number; max: number }) {
-  let parsed;
+export function parseCommandArgs<T extends Options>(args: readonly string[], options: T, positionals: { min: number; max: number }): ParsedCommandArgs<T> {
+  let parsed: ParsedCommandArgs<T>;
   try {
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
   } catch (error) {

@@ -3,22 +3,33 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Config } from "@clm/config";
-import { SERVICE_NODE_FLAGS } from "@clm/observability";
+import { SERVICE_NODE_FLAGS, SOURCE_NODE_FLAGS } from "@clm/observability";
 import { REPO_ROOT, runDir } from "./paths.ts";
 
 /** The pipeline's own processes, in the order `up` starts them and `down` stops them. */
 export interface ServiceSpec {
   name: "ingest" | "processor" | "sink";
-  /** Entry point relative to the repo root. */
-  entry: string;
+  /** The service's workspace, relative to the repo root. */
+  dir: string;
   port: (config: Config) => number;
 }
 
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: "ingest", entry: "services/ingest/src/main.ts", port: (config) => config.INGEST_PORT },
-  { name: "processor", entry: "services/processor/src/main.ts", port: (config) => config.PROCESSOR_HTTP_PORT },
-  { name: "sink", entry: "services/sink/src/main.ts", port: (config) => config.SINK_HTTP_PORT },
+  { name: "ingest", dir: "services/ingest", port: (config) => config.INGEST_PORT },
+  { name: "processor", dir: "services/processor", port: (config) => config.PROCESSOR_HTTP_PORT },
+  { name: "sink", dir: "services/sink", port: (config) => config.SINK_HTTP_PORT },
 ];
+
+/** What a service runs from: its TypeScript sources through tsx, or the build in dist/ with plain node (`npm run build`). */
+export type RunFrom = "source" | "build";
+
+/** Entry point relative to the repo root. */
+export const serviceEntry = (service: ServiceSpec, from: RunFrom) => (from === "build" ? `${service.dir}/dist/main.js` : `${service.dir}/src/main.ts`);
+
+/** node's arguments for a service: the service flags, tsx and the source condition for the sources, then the entry. */
+export function serviceArgs(service: ServiceSpec, from: RunFrom): string[] {
+  return [...SERVICE_NODE_FLAGS, ...(from === "source" ? SOURCE_NODE_FLAGS : []), serviceEntry(service, from)];
+}
 
 export const pidFile = (service: ServiceSpec, env?: NodeJS.ProcessEnv) => join(runDir(env), `${service.name}.pid`);
 export const logFile = (service: ServiceSpec, env?: NodeJS.ProcessEnv) => join(runDir(env), `${service.name}.log`);
@@ -36,7 +47,8 @@ export function readPid(service: ServiceSpec, env?: NodeJS.ProcessEnv): number |
 
 /**
  * True while `pid` is a live process running this service. Where /proc exists, the command line
- * must name the service's entry, so a pid the kernel recycled for something else does not count.
+ * must name one of the service's entries (source or build), so a pid the kernel recycled for
+ * something else does not count.
  */
 export function isServiceProcess(pid: number, service: ServiceSpec): boolean {
   try {
@@ -49,10 +61,16 @@ export function isServiceProcess(pid: number, service: ServiceSpec): boolean {
   try {
     const stat = readFileSync(`${procDir}/stat`, "utf8");
     if (/\) Z /.test(stat)) return false; // a zombie has exited already
-    return readFileSync(`${procDir}/cmdline`, "utf8").split("\0").some((arg) => arg.endsWith(service.entry));
+    return runsFrom(readFileSync(`${procDir}/cmdline`, "utf8").split("\0"), service) !== null;
   } catch {
     return false;
   }
+}
+
+/** Which of the service's entries a command line (argv) runs, or null for neither. */
+export function runsFrom(argv: readonly string[], service: ServiceSpec): RunFrom | null {
+  for (const from of ["source", "build"] as const) if (argv.some((arg) => arg.endsWith(serviceEntry(service, from)))) return from;
+  return null;
 }
 
 /** The pid of the running service started by `clm up`, or null (stale pid files count as none). */
@@ -68,16 +86,17 @@ export function removePidFile(service: ServiceSpec, env?: NodeJS.ProcessEnv): vo
 /**
  * Starts a service in the background: its own process group (detached, so `down` can signal the
  * whole group and closing this terminal does not stop it), stdout and stderr appended to its log.
- * `node --import tsx` runs the service in this one process (the tsx CLI would add a parent).
+ * From the sources, `node --import tsx` runs the service in this one process (the tsx CLI would
+ * add a parent).
  */
-export function startService(service: ServiceSpec, env: NodeJS.ProcessEnv, header: string): { pid: number; logOffset: number; exited: Promise<number | null> } {
+export function startService(service: ServiceSpec, from: RunFrom, env: NodeJS.ProcessEnv, header: string): { pid: number; logOffset: number; exited: Promise<number | null> } {
   const dir = runDir(env);
   mkdirSync(dir, { recursive: true });
   const log = openSync(logFile(service, env), "a");
   try {
     writeSync(log, `\n=== ${header} ===\n`);
     const logOffset = statSync(logFile(service, env)).size;
-    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, "--import", "tsx", service.entry], {
+    const child = spawn(process.execPath, serviceArgs(service, from), {
       cwd: REPO_ROOT,
       env,
       detached: true,

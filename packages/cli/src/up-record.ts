@@ -9,7 +9,8 @@ import { runDir } from "./paths.ts";
 export interface UpRecord {
   startedStack: boolean;
   updatedAt: string;
-  services: Record<string, { pid: number; clock: "wall" | "event"; startedAt: string }>;
+  /** `from`: the sources (tsx) or the build (dist/); a record without it is from the sources. */
+  services: Record<string, { pid: number; clock: "wall" | "event"; from?: "source" | "build"; startedAt: string }>;
 }
 
 const recordPath = (env?: NodeJS.ProcessEnv) => join(runDir(env), "up.json");

@@ -1,11 +1,12 @@
 /**
- * services/processor entry point.
- *   tsx services/processor/src/main.ts            run the processor (consumer group PROCESSOR_GROUP_ID)
- *   tsx services/processor/src/main.ts rebuild [--key-prefix P] [--yes]
+ * services/processor entry point: `npm run processor -- ARGS` from the sources, `npm run
+ * start:processor -- ARGS` (node dist/main.js) from the build.
+ *   (no arguments)              run the processor (consumer group PROCESSOR_GROUP_ID)
+ *   rebuild [--key-prefix P] [--yes]
  *        rebuild state from offset 0 of the input topic into REDIS_KEY_PREFIX (or P), without
  *        publishing stage changes; stops when every partition has caught up with the end
  *        offsets seen at start. Wipes the prefix first (needs --yes for the live prefix).
- *   tsx services/processor/src/main.ts rfm-boundaries [--at 1998-07-01T00:00:00Z]
+ *   rfm-boundaries [--at 1998-07-01T00:00:00Z]
  *        compute the RFM quantile boundaries from every customer state in Redis and store
  *        them; running processors pick them up within 30 s for stage-change snapshots.
  */

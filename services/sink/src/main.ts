@@ -1,7 +1,8 @@
 /**
- * services/sink entry point.
- *   tsx services/sink/src/main.ts            apply pending migrations, then run the sink (group SINK_GROUP_ID)
- *   tsx services/sink/src/main.ts migrate    apply pending ClickHouse migrations and exit
+ * services/sink entry point: `npm run sink -- ARGS` from the sources, `npm run start:sink -- ARGS`
+ * (node dist/main.js) from the build.
+ *   (no arguments)   apply pending migrations, then run the sink (group SINK_GROUP_ID)
+ *   migrate          apply pending ClickHouse migrations and exit
  */
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";

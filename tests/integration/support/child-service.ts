@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Config } from "@clm/config";
-import { SERVICE_NODE_FLAGS } from "@clm/observability";
+import { SERVICE_NODE_FLAGS, SOURCE_NODE_FLAGS } from "@clm/observability";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -23,9 +23,14 @@ export interface RunningService {
   output(): string;
 }
 
-/** Starts a service's main.ts as a real process (the way `npm start` would), capturing its JSON logs. */
-export function startService(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: readonly string[] = []): RunningService {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeFlags, "--import", "tsx", entry, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Starts a service as a real process, capturing its JSON logs: a main.ts from the sources through tsx
+ * (the way `npm run ingest` would), a built main.js with plain node (the way `npm run start:ingest`
+ * would). `entry` is relative to `cwd` (default: the repository root).
+ */
+export function startService(entry: string, env: NodeJS.ProcessEnv, args: string[] = [], nodeFlags: readonly string[] = [], cwd: string = ROOT): RunningService {
+  const runner = entry.endsWith(".ts") ? SOURCE_NODE_FLAGS : [];
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeFlags, ...runner, entry, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
   let buffer = "";
   const listeners: { text: string; resolve: (line: string) => void }[] = [];
   const onData = (chunk: Buffer) => {

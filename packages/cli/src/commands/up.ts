@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "@clm/config";
@@ -7,17 +8,20 @@ import { commandEnv } from "../context.ts";
 import { ensureProjectTopics, withAdmin } from "../kafka-admin.ts";
 import { REPO_ROOT } from "../paths.ts";
 import { registerProjectSchemas } from "../registry-schemas.ts";
-import { checkHealth, healthUrl, isServiceProcess, logFile, logTail, portInUse, removePidFile, runningPid, SERVICES, startService, type ServiceSpec } from "../services.ts";
+import { checkHealth, healthUrl, isServiceProcess, logFile, logTail, portInUse, removePidFile, runningPid, serviceEntry, SERVICES, startService, type RunFrom, type ServiceSpec } from "../services.ts";
 import { runStack, stackStatus, stackStopped } from "../stack.ts";
 import { renderTable } from "../table.ts";
 import { readUpRecord, writeUpRecord, type UpRecord } from "../up-record.ts";
 
-export const usage = `clm up [--clock wall|event] [--no-stack]
+export const usage = `clm up [--clock wall|event] [--no-stack] [--built]
   Starts the local stack (infra/stack.sh up; skipped with --no-stack), creates the topics, runs the
   ClickHouse migrations, then starts ingest, processor and sink in the background (logs and pids in
-  .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept.`;
+  .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept.
+  The services run from their TypeScript sources through tsx; with --built, 'npm run build' runs
+  first (tsc -b rebuilds only what changed) and they run from dist/ with plain node, as in the images.`;
 
 const HEALTH_TIMEOUT_MS = 120_000;
+const RUN_FROM_TEXT: Record<RunFrom, string> = { source: "the sources", build: "the build (--built)" };
 
 interface Outcome {
   service: ServiceSpec;
@@ -27,10 +31,22 @@ interface Outcome {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values } = parseCommandArgs(args, { clock: { type: "string" }, "no-stack": { type: "boolean", default: false } }, { min: 0, max: 0 });
+  const { values } = parseCommandArgs(args, { clock: { type: "string" }, "no-stack": { type: "boolean", default: false }, built: { type: "boolean", default: false } }, { min: 0, max: 0 });
+  const from: RunFrom = values.built ? "build" : "source";
   // Checked before anything starts, so a typo does not leave a half-started pipeline.
   const clockOption = values.clock === undefined ? undefined : choiceOption("clock", values.clock, ["wall", "event"], "wall");
   const previous = readUpRecord();
+
+  if (from === "build") {
+    // First, so a build error stops 'up' before it touches anything. tsc -b compares each workspace's
+    // sources with its last build: an up-to-date build costs a second or two.
+    console.log("building (npm run build) …");
+    const code = await runBuild();
+    if (code !== 0) {
+      console.error(`clm up: 'npm run build' failed (exit ${code})`);
+      return 1;
+    }
+  }
 
   // Only a stack that was fully stopped before counts as ours to stop later. Recorded before stack.sh
   // runs, so even an 'up' that fails half-way lets 'clm down' stop what it started.
@@ -76,12 +92,13 @@ export async function run(args: readonly string[]): Promise<number> {
   console.log("");
   console.log(
     renderTable(
-      ["service", "state", "pid", "clock", "health", "log"],
+      ["service", "state", "pid", "clock", "from", "health", "log"],
       outcomes.map((outcome) => [
         outcome.service.name,
         outcome.state,
         outcome.pid === null ? "-" : String(outcome.pid),
         record.services[outcome.service.name]?.clock ?? "-",
+        record.services[outcome.service.name]?.from ?? (outcome.pid === null ? "-" : "source"),
         outcome.state === "failed" ? "DOWN" : `ok ${healthUrl(outcome.service, config)}`,
         logFile(outcome.service, env).replace(REPO_ROOT, ""),
       ]),
@@ -95,10 +112,14 @@ export async function run(args: readonly string[]): Promise<number> {
     const url = healthUrl(service, config);
     const existing = runningPid(service, childEnv);
     if (existing !== null) {
-      const recordedClock = into.services[service.name]?.clock;
-      const note = clockAsked && recordedClock !== undefined && recordedClock !== mode ? `runs with clock ${recordedClock}, not ${mode}: 'clm down' first to change it` : "";
+      const recorded = into.services[service.name];
+      const runningFrom = recorded?.from ?? "source";
+      const notes = [
+        clockAsked && recorded !== undefined && recorded.clock !== mode ? `runs with clock ${recorded.clock}, not ${mode}: 'clm down' first to change it` : "",
+        recorded !== undefined && runningFrom !== from ? `runs from ${RUN_FROM_TEXT[runningFrom]}, not ${RUN_FROM_TEXT[from]}: 'clm down' first to change it` : "",
+      ].filter(Boolean);
       const health = await waitHealthy(url, null);
-      return { service, pid: existing, state: health.ok ? "running" : "failed", detail: health.ok ? note : health.detail };
+      return { service, pid: existing, state: health.ok ? "running" : "failed", detail: health.ok ? notes.join("; ") : health.detail };
     }
     removePidFile(service, childEnv);
     delete into.services[service.name];
@@ -108,11 +129,12 @@ export async function run(args: readonly string[]): Promise<number> {
       const health = await checkHealth(url);
       return { service, pid: null, state: health.ok ? "external" : "failed", detail: `port ${port} is taken by a process clm up did not start${health.ok ? "" : ` (${health.detail})`}` };
     }
-    if (!existsSync(join(REPO_ROOT, service.entry))) {
-      return { service, pid: null, state: "failed", detail: `${service.entry} does not exist` };
+    const entry = serviceEntry(service, from);
+    if (!existsSync(join(REPO_ROOT, entry))) {
+      return { service, pid: null, state: "failed", detail: `${entry} does not exist` };
     }
-    const started = startService(service, childEnv, `clm up ${new Date().toISOString()} clock=${mode}`);
-    into.services[service.name] = { pid: started.pid, clock: mode, startedAt: new Date().toISOString() };
+    const started = startService(service, from, childEnv, `clm up ${new Date().toISOString()} clock=${mode} from=${from}`);
+    into.services[service.name] = { pid: started.pid, clock: mode, from, startedAt: new Date().toISOString() };
     const health = await waitHealthy(url, started.exited);
     if (health.ok) return { service, pid: started.pid, state: "started", detail: "" };
     const tail = logTail(logFile(service, childEnv), 20, started.logOffset);
@@ -123,6 +145,15 @@ export async function run(args: readonly string[]): Promise<number> {
     }
     return { service, pid: started.pid, state: "failed", detail: `${health.detail}\n--- last lines of ${logFile(service, childEnv)} ---\n${tail}` };
   }
+}
+
+/** `npm run build` in the repository, its output on this terminal; resolves with its exit code. */
+function runBuild(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npm", ["run", "--silent", "build"], { cwd: REPO_ROOT, stdio: "inherit" });
+    child.once("error", reject);
+    child.once("exit", (code) => resolve(code ?? 1));
+  });
 }
 
 /** Polls /healthz until 200, the process exits, or 120 s pass. */
