@@ -5,7 +5,7 @@
 # The build stage compiles every workspace (npm ci, npm run build) and lays out the service's
 # runtime tree (scripts/runtime-tree.ts: root package files, schemas/, the health check, and the
 # dist/ of each workspace the service needs). The runtime stage installs the locked production
-# dependencies of that service and of the root (patch-package) only — a plain `npm ci` with scripts
+# dependencies of that service only (@clm/kafka brings patch-package) — a plain `npm ci` with scripts
 # allowed, so the root postinstall patches kafkajs there too, or fails the build if the patch does not
 # apply — and runs dist/main.js as the unprivileged user `node`.
 # Configuration is the environment (docs/configuration.md); in a container set INGEST_HOST=0.0.0.0.
@@ -30,7 +30,7 @@ WORKDIR /app
 # Owned by root and not writable by `node`: the services write nothing to disk (logs go to stdout).
 COPY --from=build /runtime/ ./
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
-    npm ci --omit=dev --no-audit --no-fund --include-workspace-root --workspace "services/${SERVICE}"
+    npm ci --omit=dev --no-audit --no-fund --workspace "services/${SERVICE}"
 USER node
 WORKDIR /app/services/${SERVICE}
 # GET /healthz on loopback at the service's port variable (INGEST_PORT, PROCESSOR_HTTP_PORT, SINK_HTTP_PORT).

@@ -17,7 +17,7 @@ import { listWorkspaces, REPO_ROOT, runtimeClosure, type Workspace } from "./wor
 /**
  * Files outside the workspaces that the runtime needs, relative to the root:
  *  - the kafkajs patch the root postinstall applies after every install, production ones included
- *    (patches/, applied by patch-package, a production dependency of the root for that reason);
+ *    (patches/, applied by patch-package, which @clm/kafka depends on for that reason);
  *  - the Avro schemas (packages/contracts reads schemas/*.avsc) and the ClickHouse migrations
  *    (services/sink reads schemas/clickhouse/), found at the same depth from dist/ as from src/;
  *  - the images' health check.
