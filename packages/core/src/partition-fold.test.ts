@@ -126,8 +126,8 @@ describe("partition fold (event-time semantics)", () => {
           const repeated = foldPartitionBatch(new Map(), withRepeats, { watermark: null, latenessMs }, config);
           expect(repeated.watermark).toBe(once.watermark);
           expect(new Map([...repeated.changed].sort())).toEqual(new Map([...once.changed].sort()));
-          const transitions = (result: typeof once) => result.effects.filter(({ effect }) => effect.kind === "stage_changed").map(({ effect }) => effect);
-          expect(transitions(repeated)).toEqual(transitions(once));
+          // Per customer: customers whose deadlines fall on the same instant may fire in either order.
+          expect(perCustomer(repeated.effects)).toEqual(perCustomer(once.effects));
           expect(repeated.effects.filter(({ effect }) => effect.kind === "duplicate_ignored")).toHaveLength(repeats.length);
         },
       ),
