@@ -20,12 +20,13 @@ import {
 import { recordToCustomerEvent, stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { AvroDecodeError, deadLetterMessage, prepareWhileRegistryAway, producedAt, readClockAdvance, receivedAtOf, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
+import type { PartitionMeta } from "@clm/state-store";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
 import { slicesByCustomers } from "./slices.ts";
 import { StateCache } from "./state-cache.ts";
-import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type PartitionMeta, type StateStore } from "./state-store.ts";
+import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
   store: StateStore;
