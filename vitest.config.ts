@@ -1,6 +1,7 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `unit` needs no servers (pure code, beside the sources);
+// Two projects: `unit` needs no servers (pure code, beside the sources; the repository's own
+// architecture in tests/architecture);
 // `integration` talks to the real servers of the local stack (infra/stack.sh).
 export default defineConfig({
   test: {
@@ -8,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts"],
+          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "tests/architecture/**/*.test.ts"],
           environment: "node",
         },
       },
