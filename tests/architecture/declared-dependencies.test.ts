@@ -106,4 +106,20 @@ describe("declared dependencies", () => {
     const stale = [...declared(workspace.manifest)].filter((dependency) => dependency.startsWith("@clm/") && !used.has(dependency));
     expect(stale.join("\n"), `workspace dependencies that no file of ${name} imports`).toBe("");
   });
+
+  it("has no cycle between workspaces, counting devDependencies (core ↔ datasets was one), and no workspace depends on a service", () => {
+    const graph = new Map(workspaces.map(({ manifest }) => [manifest.name, [...declared(manifest)].filter((name) => name.startsWith("@clm/"))]));
+    const services = new Set(workspaces.filter(({ dir }) => relative(ROOT, dir).startsWith("services/")).map(({ manifest }) => manifest.name));
+    for (const [name, dependencies] of graph) {
+      if (name === rootManifest.name) continue;
+      expect(dependencies.filter((dependency) => services.has(dependency)), `${name} depends on a service`).toEqual([]);
+    }
+    const cycles: string[] = [];
+    const visit = (name: string, path: readonly string[]) => {
+      if (path.includes(name)) return void cycles.push([...path.slice(path.indexOf(name)), name].join(" → "));
+      for (const dependency of graph.get(name) ?? []) visit(dependency, [...path, name]);
+    };
+    for (const name of graph.keys()) visit(name, []);
+    expect([...new Set(cycles)]).toEqual([]);
+  });
 });
