@@ -100,10 +100,10 @@ for (let index = 0; index < instances; index++) {
 }
 const ports = children.map(async (child) => (JSON.parse(await child.waitForLog("processor running", 120_000)) as { port: number }).port);
 // The processor's work starts with its warm-up (as it did when one instance ran inside the bench):
-// the earliest process's, read from its log line (pino's epoch-ms time, minus the warm-up's ms).
+// the earliest process's, read from its log line (the line's ISO time, minus the warm-up's ms).
 const warmUpStarts = children.map(async (child) => {
-  const line = JSON.parse(await child.waitForLog("code paths warmed up", 120_000)) as { time: number; ms: number };
-  return spawnedAt + (line.time - line.ms - spawnedAtEpochMs);
+  const line = JSON.parse(await child.waitForLog("code paths warmed up", 120_000)) as { time: string; ms: number };
+  return spawnedAt + (Date.parse(line.time) - line.ms - spawnedAtEpochMs);
 });
 let firstApplied: number | null = null;
 let busyReplies = 0;
