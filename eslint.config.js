@@ -36,7 +36,7 @@ const zones = [
  */
 const exportedSubpaths = workspaces.flatMap(({ manifest }) =>
   Object.keys(manifest.exports ?? {})
-    .filter((key) => key !== ".")
+    .filter((key) => key.startsWith("./") && key !== "./")
     .map((key) => `!${manifest.name}/${key.slice(2)}`),
 );
 const deepImports = { group: ["@clm/*/*", ...exportedSubpaths], message: "Import a workspace package by its name or an entry point its package.json exports, not its files." };
