@@ -11,8 +11,7 @@ import { IngestClient, type InputEvent } from "@clm/client";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import { syntheticEvents, toInputEventJson } from "@clm/datasets";
 import { AvroSerde, createRegistry, JavaCompatiblePartitioner } from "@clm/kafka";
-import { envOf } from "../tests/integration/support/child-service.ts";
-import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
+import { createTopics, deleteTopics, envOf, isolatedConfig, testKafka } from "@clm/testkit";
 import { machine, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "200000" }, batch: { type: "string", default: "500" }, concurrency: { type: "string", default: "4" }, seed: { type: "string", default: "42" } } });

@@ -19,10 +19,10 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_
 import type { CustomerEvent } from "@clm/core";
 import { AvroSerde, createRegistry, JavaCompatiblePartitioner, partitionForKey } from "@clm/kafka";
 import type { ConfigResourceTypes } from "kafkajs";
-import { RedisLayout, wipePrefix } from "@clm/processor";
+import { RedisLayout } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
-import { envOf } from "../tests/integration/support/child-service.ts";
-import { createTopics, deleteTopics, isolatedConfig, testKafka } from "../tests/integration/support/pipeline.ts";
+import { createTopics, deleteTopics, envOf, isolatedConfig, testKafka } from "@clm/testkit";
 import { machine, percentile, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "30" }, warmup: { type: "string", default: "5" }, "cpu-profile-dir": { type: "string" } } });

@@ -4,31 +4,34 @@
  *     [--skip-core-ceiling] [--service-node-flags="--max-semi-space-size=128"]
  * Produces a synthetic population (deterministic) to a fresh topic, measures the
  * raw kafkajs consume-only rate on that topic, then the processor (event clock)
- * folding it into Redis, in the same run. With --instances 1 the processor runs in this
- * process; with N > 1, N processor processes share the partitions (one consumer group), the
- * way a deployment scales out. Prints figures and the ratio, and writes
- * bench-results/processor-<time>.json. --cpu-profile <file> profiles the processing phase only;
- * --allocation-profile <file> samples what it allocates (including what the GC already collected).
+ * folding it into Redis, in the same run. The processor runs as its own process (as deployed);
+ * with --instances N, N processor processes share the partitions (one consumer group), the way a
+ * deployment scales out. Its time runs from the start of the first process's warm-up (after
+ * Node has loaded the code) until every event is applied; the process start before it is reported
+ * apart. Prints figures and the ratio, and writes bench-results/processor-<time>.json.
+ * --cpu-profile <file> profiles the processor from its start to the end of the processing phase;
+ * --allocation-profile <file> samples what it allocates (including what the GC already collected);
+ * both from inside the process (bench/profile-preload.ts), one file per process (<file>.2, … for more).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { syntheticEventStream } from "@clm/datasets";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
+import { createTopics, deleteTopics, envOf, isolatedConfig, produceEvents, testKafka } from "@clm/testkit";
 import { Redis } from "ioredis";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka, testLogger } from "../tests/integration/support/pipeline.ts";
-import { envOf } from "../tests/integration/support/child-service.ts";
 import { coreCeiling } from "./core-ceiling.ts";
-import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startAllocationProfile, startBenchService, startCpuProfile, topicRecordCount, type BenchService } from "./support.ts";
+import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startBenchService, topicRecordCount, type BenchService } from "./support.ts";
 
 const { values } = parseArgs({
   options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" }, "skip-core-ceiling": { type: "boolean", default: false }, "service-node-flags": { type: "string", default: "" } },
 });
 const total = Number(values.events);
-// After SERVICE_NODE_FLAGS, so they override them (V8 keeps a flag's last value); processes only (--instances > 1).
+// After SERVICE_NODE_FLAGS, so they override them (V8 keeps a flag's last value).
 const serviceNodeFlags = values["service-node-flags"]!.split(" ").filter((flag) => flag !== "");
 const instances = Number(values.instances);
 if (!Number.isInteger(instances) || instances < 1) throw new Error("--instances must be a positive integer");
@@ -37,7 +40,7 @@ const kafka = testKafka(config);
 const redis = new Redis(config.REDIS_URL);
 await createTopics(kafka, config);
 
-let started = performance.now();
+const produceStarted = performance.now();
 // Streamed: the population is generated as columns and produced as it is read, never held as objects.
 const customerIds = new Set<string>();
 await produceEvents(
@@ -52,7 +55,7 @@ await produceEvents(
 );
 const customers = [...customerIds];
 customerIds.clear();
-const produceSeconds = (performance.now() - started) / 1000;
+const produceSeconds = (performance.now() - produceStarted) / 1000;
 console.log(`generated and produced ${total.toLocaleString("en-US")} events (Avro, acks=all) in ${produceSeconds.toFixed(1)} s`);
 
 const raw = await rawConsumeRate(kafka, config.TOPIC_EVENTS, total);
@@ -73,34 +76,35 @@ if (coreFold) {
   );
 }
 
-const metrics = createMetricsRegistry("bench");
-const processor =
-  instances === 1
-    ? new Processor({
-        config,
-        lifecycle: DEFAULT_LIFECYCLE_CONFIG,
-        logger: testLogger,
-        metrics: createProcessorMetrics(metrics),
-        kafka,
-        redis,
-        registry: createRegistry(config.SCHEMA_REGISTRY_URL),
-      })
-    : null;
-const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
 const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
 const usedBefore = await usedMemory();
-const profile = values["cpu-profile"] && processor ? await startCpuProfile() : null;
-const allocations = values["allocation-profile"] && processor ? await startAllocationProfile() : null;
+// Profiles are taken inside each processor process (bench/profile-preload.ts), written on SIGUSR2.
+const profiling = Boolean(values["cpu-profile"] || values["allocation-profile"]);
+const profileFile = (file: string | undefined, index: number) => (file === undefined ? undefined : index === 0 ? file : `${file}.${index + 1}`);
+const profileFlags = profiling ? ["--import", "tsx", "--import", fileURLToPath(new URL("./profile-preload.ts", import.meta.url))] : [];
 const sampler = resourceSampler();
 const stackSampler = stackCpuSampler();
-started = performance.now();
+const spawnedAt = performance.now();
+const spawnedAtEpochMs = Date.now();
 const children: BenchService[] = [];
-if (processor) await processor.start();
-else {
+for (let index = 0; index < instances; index++) {
+  const profileEnv: Record<string, string> = {};
+  const cpuFile = profileFile(values["cpu-profile"], index);
+  const allocationFile = profileFile(values["allocation-profile"], index);
+  if (cpuFile) profileEnv.CLM_BENCH_CPU_PROFILE = cpuFile;
+  if (allocationFile) profileEnv.CLM_BENCH_ALLOCATION_PROFILE = allocationFile;
   // Any free port: a fixed one may be taken (by another processor, or a bench that is still running).
-  for (let index = 0; index < instances; index++) children.push(startBenchService("services/processor/src/main.ts", envOf(config, { PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" }), [], serviceNodeFlags));
+  const env = envOf(config, { PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info", ...profileEnv });
+  children.push(startBenchService("services/processor/src/main.ts", env, [], [...serviceNodeFlags, ...profileFlags]));
 }
 const ports = children.map(async (child) => (JSON.parse(await child.waitForLog("processor running", 120_000)) as { port: number }).port);
+// The processor's work starts with its warm-up (as it did when one instance ran inside the bench):
+// the earliest process's, read from its log line (the line's ISO time, minus the warm-up's ms).
+const warmUpStarts = children.map(async (child) => {
+  const line = JSON.parse(await child.waitForLog("code paths warmed up", 120_000)) as { time: string; ms: number };
+  return spawnedAt + (Date.parse(line.time) - line.ms - spawnedAtEpochMs);
+});
 let firstApplied: number | null = null;
 let busyReplies = 0;
 for (;;) {
@@ -119,6 +123,8 @@ for (;;) {
   if (applied >= total) break;
   await new Promise((resolve) => setTimeout(resolve, 100));
 }
+const started = Math.min(...(await Promise.all(warmUpStarts)));
+const processStartSeconds = (started - spawnedAt) / 1000;
 const processSeconds = (performance.now() - started) / 1000;
 const steadySeconds = (performance.now() - (firstApplied ?? started)) / 1000;
 let pending = 1;
@@ -130,26 +136,25 @@ while (pending > 0) {
 const drainedSeconds = (performance.now() - started) / 1000;
 const benchResources = sampler.stop();
 const stackCpuSeconds = stackSampler.stop();
-// With processes, the processors' own CPU and peak RSS (from /proc), not this process's.
+// The processors' own CPU and peak RSS (from /proc), not this process's.
 const perInstance = children.map((child) => processResources(child.child.pid!));
-const resources = processor
-  ? benchResources
-  : {
-      cpuSeconds: Number(perInstance.reduce((sum, one) => sum + one.cpuSeconds, 0).toFixed(1)),
-      wallSeconds: benchResources.wallSeconds,
-      cpuCores: Number((perInstance.reduce((sum, one) => sum + one.cpuSeconds, 0) / benchResources.wallSeconds).toFixed(2)),
-      peakRssMiB: Math.max(...perInstance.map((one) => one.peakRssMiB)),
-      perInstance,
-    };
-if (profile) await profile.stop(values["cpu-profile"]!);
-if (allocations) await allocations.stop(values["allocation-profile"]!);
+const resources = {
+  cpuSeconds: Number(perInstance.reduce((sum, one) => sum + one.cpuSeconds, 0).toFixed(1)),
+  wallSeconds: benchResources.wallSeconds,
+  cpuCores: Number((perInstance.reduce((sum, one) => sum + one.cpuSeconds, 0) / benchResources.wallSeconds).toFixed(2)),
+  peakRssMiB: Math.max(...perInstance.map((one) => one.peakRssMiB)),
+  perInstance,
+};
+if (profiling) {
+  for (const child of children) {
+    const written = child.waitForLog("bench profiles written", 120_000);
+    child.child.kill("SIGUSR2");
+    await written;
+  }
+}
 // How many records a batch held, how many customer states each event cost to write and how many
-// loads the state cache served, and the processors' GC pauses: from the in-process registry or
-// from each process's /metrics, summed.
-const batchShape = await batchStatistics(
-  processor ? [await metrics.metrics()] : await Promise.all(ports.map(async (port) => (await fetch(`http://127.0.0.1:${await port}/metrics`)).text())),
-);
-if (processor) await processor.stop();
+// loads the state cache served, and the processors' GC pauses: from each process's /metrics, summed.
+const batchShape = await batchStatistics(await Promise.all(ports.map(async (port) => (await fetch(`http://127.0.0.1:${await port}/metrics`)).text())));
 for (const child of children) await child.stop();
 
 // Redis per customer: the packed state, what MEMORY USAGE reports for a sample of state and history
@@ -193,6 +198,8 @@ const result = {
     eventsPerSecond: Math.round(total / processSeconds),
     steadyEventsPerSecond: Math.round(total / steadySeconds),
     secondsIncludingGroupJoin: Number(processSeconds.toFixed(2)),
+    // Spawn → the first process's warm-up: Node loading the code (not in the figures above).
+    processStartSeconds: Number(processStartSeconds.toFixed(2)),
     secondsUntilStageChangesPublished: Number(drainedSeconds.toFixed(2)),
   },
   ratio: Number((total / processSeconds / raw.eventsPerSecond).toFixed(3)),

@@ -4,8 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 name=${1:-}
-if [[ -z $name || ! -f bench/$name.ts ]]; then
-  echo "usage: npm run bench -- <name> [options]; available: $(cd bench && ls *.ts | grep -v support | sed 's/\.ts$//' | tr '\n' ' ')" >&2
+# Helpers, not benches: support.ts, profiles.ts, profile-preload.ts (loaded into service processes).
+helpers='^(support|profiles|profile-preload)$'
+if [[ -z $name || ! -f bench/$name.ts || $name =~ $helpers ]]; then
+  echo "usage: npm run bench -- <name> [options]; available: $(cd bench && ls *.ts | sed 's/\.ts$//' | grep -Ev "$helpers" | tr '\n' ' ')" >&2
   exit 2
 fi
 shift

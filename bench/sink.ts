@@ -12,9 +12,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { customerEventToRecord } from "@clm/contracts";
 import { syntheticEvents } from "@clm/datasets";
-import { createClickHouse, eventRow, insertLines, migrate, queryRows, serializeRow } from "@clm/sink";
-import { envOf } from "../tests/integration/support/child-service.ts";
-import { createTopics, deleteTopics, isolatedConfig, produceEvents, testKafka } from "../tests/integration/support/pipeline.ts";
+import { createClickHouse, eventRow, insertLines, migrate, queryRows, serializeRow } from "@clm/clickhouse";
+import { createTopics, deleteTopics, envOf, isolatedConfig, produceEvents, testKafka } from "@clm/testkit";
 import { machine, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import type { Kafka, KafkaMessage } from "kafkajs";
-import { startService, type RunningService } from "../tests/integration/support/child-service.ts";
+import { startService, type RunningService } from "@clm/testkit";
 
 export function machine() {
   return { cores: cpus().length, cpu: cpus()[0]?.model ?? "unknown", memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
@@ -69,6 +69,27 @@ export function processResources(pid: number): { cpuSeconds: number; peakRssMiB:
 }
 
 /**
+ * CPU seconds and peak RSS of a service process that ends by itself (a rebuild): /proc is read every
+ * 100 ms while it runs, and the last reading before it exited is the answer (at most 0.1 s of CPU short).
+ */
+export function resourcesUntilExit(service: RunningService): Promise<{ cpuSeconds: number; peakRssMiB: number }> {
+  let last = { cpuSeconds: 0, peakRssMiB: 0 };
+  const read = () => {
+    try {
+      last = processResources(service.child.pid!);
+    } catch {
+      // exited between two readings
+    }
+  };
+  read();
+  const timer = setInterval(read, 100);
+  return service.exited.then(() => {
+    clearInterval(timer);
+    return last;
+  });
+}
+
+/**
  * CPU seconds the local stack's Redis and Kafka broker spend during a phase (they share the
  * machine's cores with the service being measured). Read from the stack's pid files; a server
  * without one (a stack started elsewhere) is left out.
@@ -96,42 +117,6 @@ export function stackCpuSampler(stackDir = process.env.CLM_STACK_DIR ?? ".stack"
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** A CPU profile of this process over one phase only (open the file in Chrome DevTools or speedscope). */
-export async function startCpuProfile(): Promise<{ stop(path: string): Promise<void> }> {
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 200 });
-  await session.post("Profiler.start");
-  return {
-    async stop(path) {
-      const { profile } = await session.post("Profiler.stop");
-      writeFileSync(path, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
-}
-
-/**
- * Where a phase allocates: V8's sampling heap profiler, keeping samples of objects the GC already
- * collected (young garbage is what scavenges pay for). Open the .heapprofile in Chrome DevTools.
- */
-export async function startAllocationProfile(): Promise<{ stop(path: string): Promise<void> }> {
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("HeapProfiler.enable");
-  await session.post("HeapProfiler.startSampling", { samplingInterval: 32 * 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  return {
-    async stop(path) {
-      const { profile } = await session.post("HeapProfiler.stopSampling");
-      writeFileSync(path, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }
 
 /** Records on a topic (sum over partitions of high − low watermark). */

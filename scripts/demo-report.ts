@@ -4,19 +4,20 @@
  * checked customer by customer against the pure core folding the same log and the same advance,
  * and against the latest stage per customer in ClickHouse.
  */
+import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { loadConfig } from "@clm/config";
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, rfmScores, RFM_SEGMENTS, stageDistribution, STAGES, type CustomerState, type PartitionRecord } from "@clm/core";
 import { readCdnowCustomerEvents } from "@clm/datasets";
 import { partitionForKey } from "@clm/kafka";
-import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
-import { createClickHouse, queryRows } from "@clm/sink";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { RfmBoundaryStore } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 
 const END = Date.UTC(1998, 6, 1);
 const config = loadConfig(process.env);
 const redis = new Redis(config.REDIS_URL);
 const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
-const store = new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER);
+const store = new StateReader(redis, layout);
 const step = (text: string) => console.log(`\n▶ ${text}`);
 
 step("Population RFM boundaries from the states in Redis, as of 1998-07-01 (stored for the processors' stage-change snapshots)");

@@ -2,11 +2,12 @@
  * Resets the pipeline namespace the environment names (topics, consumer groups, Redis key
  * prefix, ClickHouse database), so every demo run starts from nothing. Services must be stopped.
  */
+import { createClickHouse } from "@clm/clickhouse";
 import { loadConfig } from "@clm/config";
 import { createKafka } from "@clm/kafka";
 import { createLogger } from "@clm/observability";
-import { RedisLayout, wipePrefix } from "@clm/processor";
-import { createClickHouse } from "@clm/sink";
+import { RedisLayout } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 
 // kafkajs logs retried start-up hiccups (e.g. "group coordinator not available" on a new broker) as errors; real failures throw.

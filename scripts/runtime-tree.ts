@@ -18,8 +18,9 @@ import { listWorkspaces, REPO_ROOT, runtimeClosure, type Workspace } from "./wor
  * Files outside the workspaces that the runtime needs, relative to the root:
  *  - the kafkajs patch the root postinstall applies after every install, production ones included
  *    (patches/, applied by patch-package, which @clm/kafka depends on for that reason);
- *  - the Avro schemas (packages/contracts reads schemas/*.avsc) and the ClickHouse migrations
- *    (services/sink reads schemas/clickhouse/), found at the same depth from dist/ as from src/;
+ *  - the Avro schemas (packages/contracts reads schemas/*.avsc), found at the same depth from dist/
+ *    as from src/ (a workspace's own run-time files, such as @clm/clickhouse's migrations/, are its
+ *    package.json "files");
  *  - the images' health check.
  * Optional entries are copied when they exist.
  */
@@ -70,8 +71,17 @@ export function writeRuntimeTree(outDir: string, serviceNames: readonly string[]
     const dist = join(root, workspace.dir, "dist");
     if (!existsSync(dist) || readdirSync(dist).length === 0) fail(`${workspace.dir}/dist is missing: run npm run build first`);
     cpSync(dist, join(outDir, workspace.dir, "dist"), { recursive: true, filter: (source) => isRuntimeDistFile(source) });
+    // What a package reads at run time besides its code (e.g. @clm/clickhouse's migrations/), listed in its
+    // package.json "files" as npm would pack it.
+    for (const entry of runtimeFilesOf(workspace)) cpSync(join(root, workspace.dir, entry), join(outDir, workspace.dir, entry), { recursive: true });
   }
   return chosen;
+}
+
+/** The package.json "files" entries of a workspace other than dist/ (copied above without declarations). */
+function runtimeFilesOf(workspace: Workspace): string[] {
+  const files = (workspace.manifest as { files?: unknown }).files;
+  return Array.isArray(files) ? files.filter((entry): entry is string => typeof entry === "string" && entry.replace(/\/$/, "") !== "dist") : [];
 }
 
 function fail(message: string): never {

@@ -10,7 +10,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import type { CustomerView } from "@clm/core";
 import { kafkajsPatchStatus } from "@clm/kafka";
 import { SERVICE_NODE_FLAGS } from "@clm/observability";
-import { createClickHouse, queryRows } from "@clm/sink";
+import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { quoteString, READ_ONLY_PROFILE, READ_ONLY_USER, READ_ONLY_USER_SETTINGS, readMigrations, readOnlyGrants, readOnlyUserStatements } from "@clm/sink";
+import { quoteString, READ_ONLY_PROFILE, READ_ONLY_USER, READ_ONLY_USER_SETTINGS, readMigrations, readOnlyGrants, readOnlyUserStatements } from "@clm/clickhouse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**

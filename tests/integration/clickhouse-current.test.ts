@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { customerEventToRecord, stageChangeToRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, replayPopulation, type CustomerEvent } from "@clm/core";
-import { eventRow, readMigrations, serializeRow, snapshotRow, transitionRow } from "@clm/sink";
+import { eventRow, readMigrations, serializeRow, snapshotRow, transitionRow } from "@clm/clickhouse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { expectCohortViews, expectStageViews, viewSnapshot } from "./support/cohort-checks.ts";

@@ -8,8 +8,10 @@ import { toInputEventJson } from "@clm/datasets";
 import { createApiKeyCheck, createIngestMetrics, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
-import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
+import { createProcessorMetrics, Processor } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
+import { createSinkMetrics, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,7 +39,7 @@ let sink: Sink;
 let publisher: EventPublisher;
 let server: Server;
 let base: string;
-let store: StateStore;
+let store: StateReader;
 
 /** A deterministic shuffle (mulberry32), so a failure can be replayed. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
@@ -107,7 +109,7 @@ beforeAll(async () => {
     10_000,
   );
   await publisher.connect();
-  store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+  store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
   const metricsRegistry = createMetricsRegistry("dedupe-test");
   server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: "USD" }),

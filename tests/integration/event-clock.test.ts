@@ -8,8 +8,10 @@ import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerView } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, rebuild, RedisLayout, StateStore, wipePrefix } from "@clm/processor";
-import { createClickHouse, queryRows } from "@clm/sink";
+import { createProcessorMetrics, rebuild } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
+import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -65,7 +67,7 @@ const authorized = { authorization: `Bearer ${KEY}` };
 const view = async (customerId: string, asOf?: string) =>
   (await (await fetch(`${ingestBase}/v1/customers/${customerId}${asOf === undefined ? "" : `?asOf=${asOf}`}`, { headers: authorized })).json()) as CustomerView;
 
-async function caughtUp(expected: CoreExpectation, store: StateStore): Promise<boolean> {
+async function caughtUp(expected: CoreExpectation, store: StateReader): Promise<boolean> {
   for (const [partition, end] of expected.ends) if ((await store.loadMeta(partition)).offset !== end || (await store.outboxLength(partition)) > 0) return false;
   return true;
 }
@@ -123,7 +125,7 @@ describe("advancing a replay's event clock", () => {
     const log = replayLog();
     const sent = await fetch(`${ingestBase}/v1/events`, { method: "POST", body: JSON.stringify(log), headers: { ...authorized, "content-type": "application/json" } });
     expect(await sent.json()).toEqual({ accepted: log.length, rejected: [] });
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), config.TRANSITION_HISTORY_PER_CUSTOMER);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     const beforeAdvance = await coreExpectation(kafka, config, lifecycle);
     await waitFor(() => caughtUp(beforeAdvance, store), "the processor to apply the log", 60_000);
 
@@ -200,7 +202,7 @@ describe("advancing a replay's event clock", () => {
       registry: createRegistry(config.SCHEMA_REGISTRY_URL),
       keyPrefix: rebuiltPrefix,
     });
-    const rebuilt = new StateStore(redis, new RedisLayout(rebuiltPrefix), config.TRANSITION_HISTORY_PER_CUSTOMER);
+    const rebuilt = new StateReader(redis, new RedisLayout(rebuiltPrefix));
     expect(await mismatchedStates(rebuilt, expected.states)).toEqual([]);
     for (const partition of expected.ends.keys()) expect((await rebuilt.loadMeta(partition)).watermark).toBe(ADVANCED_AT);
     await wipePrefix(redis, rebuilt.layout);

@@ -4,8 +4,10 @@ import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts
 import { DAY_MS, DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createRegistry, partitionForKey, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
-import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
+import { createProcessorMetrics, Processor } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
+import { createSinkMetrics, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,7 +67,7 @@ afterAll(async () => {
 
 describe("far-future events (event clock)", () => {
   it("dead-letters a 2099 and a 9999 record before the fold: the watermark stays, no timer fires, the sink stores neither", async () => {
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     const appliedThrough = async (offset: string) => waitFor(async () => (await store.loadMeta(PARTITION)).offset === offset, `partition ${PARTITION} applied through ${offset}`, 30_000);
 
     // First purchases 30 days ago: each customer is `new`, and turns `at_risk` (NOT_ACTIVATED) 31 days after it.

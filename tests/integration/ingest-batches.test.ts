@@ -6,7 +6,7 @@ import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { AvroSerde, createRegistry, KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from "@clm/kafka";
 import { createApiKeyCheck, createIngestMetrics, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { createMetricsRegistry } from "@clm/observability";
-import { RedisLayout, StateStore } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
 import { Redis } from "ioredis";
 import { ConfigResourceTypes } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -36,7 +36,7 @@ async function startServer(topic: string): Promise<{ url: string; registry: Retu
   const server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: "USD" }),
     publisher,
-    customers: new CustomerReader(new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
+    customers: new CustomerReader(new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX)), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
     authorize: createApiKeyCheck({ write: [KEY], read: [], admin: [] }),
     metrics: createIngestMetrics(registry),
     registry,

@@ -8,7 +8,8 @@ import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { AvroSerde, clockAdvanceMessage, createKafka, createRegistry } from "@clm/kafka";
 import { createIngestMetrics, createApiKeyCheck, createIngestServer, CustomerReader, EventPublisher, INGEST_ERRORS } from "@clm/ingest";
 import { createLogger, createMetricsRegistry, type HttpTimeouts, type Logger } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
+import { createProcessorMetrics, Processor } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
 import { IngestClient } from "@clm/client";
 import fc from "fast-check";
 import { Redis } from "ioredis";
@@ -35,7 +36,7 @@ async function startServer(options: { publisher: EventPublisher; maxBytes?: numb
   const server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: "USD" }),
     publisher: options.publisher,
-    customers: new CustomerReader(new StateStore(redis, layout, 10), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
+    customers: new CustomerReader(new StateReader(redis, layout), DEFAULT_LIFECYCLE_CONFIG, config.TOPIC_PARTITIONS, () => null),
     authorize: createApiKeyCheck({ write: [KEY, "second-key"], read: [KEY, "read-key"], admin: [KEY] }),
     metrics: createIngestMetrics(registry),
     registry,
@@ -136,7 +137,7 @@ describe("POST /v1/events", () => {
     await admin.connect();
     const ends = await admin.fetchTopicOffsets(config.TOPIC_EVENTS);
     await admin.disconnect();
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     await waitFor(async () => {
       for (const end of ends) if (end.high !== "0" && (await store.loadMeta(end.partition)).offset !== end.high) return false;
       return true;

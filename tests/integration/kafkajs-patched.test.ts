@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { RedisLayout, wipePrefix } from "@clm/processor";
-import { createClickHouse } from "@clm/sink";
+import { RedisLayout } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
+import { createClickHouse } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";

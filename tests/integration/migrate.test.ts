@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { createClickHouse, migrate, migrationLabel, queryRows, quoteString, readMigrations } from "@clm/sink";
+import { createClickHouse, migrate, migrationLabel, queryRows, quoteString, readMigrations } from "@clm/clickhouse";
 import { afterAll, describe, expect, it } from "vitest";
 import { isolatedConfig } from "./support/pipeline.ts";
 

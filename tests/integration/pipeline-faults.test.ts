@@ -7,8 +7,8 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { readCdnowFile } from "@clm/datasets";
 import { AvroSerde, createIdempotentProducer, createRegistry, type DeadLetter } from "@clm/kafka";
-import { RedisLayout, StateStore } from "@clm/processor";
-import { createClickHouse, queryRows } from "@clm/sink";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -207,7 +207,7 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
 
     // Caught up: the processor has applied every record and published every stage change; the sink has written them.
     const expected = await coreExpectation(kafka, config, lifecycle);
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     await waitFor(async () => {
       for (const [partition, end] of expected.ends) if ((await store.loadMeta(partition)).offset !== end || (await store.outboxLength(partition)) > 0) return false;
       return true;

@@ -1,7 +1,8 @@
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, nextDeadline, type CustomerEvent, type CustomerState } from "@clm/core";
 import { createRegistry, receivedAtOf } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
+import { createProcessorMetrics, Processor, StateStore } from "@clm/processor";
+import { RedisLayout } from "@clm/state-store";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,7 +1,7 @@
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState } from "@clm/core";
 import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
-import { RedisLayout, StateStore } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -44,7 +44,7 @@ afterAll(async () => {
 
 describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
   it("after random kills and restarts, state and published transition ids equal a clean run", async () => {
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     const appliedTotal = async () => {
       let total = 0n;
       for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) total += BigInt((await store.loadMeta(partition)).offset ?? "0");

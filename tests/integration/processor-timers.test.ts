@@ -3,7 +3,9 @@ import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts
 import { parseLifecycleConfig, rfmScores, type CustomerEvent, type LifecycleConfig, type RfmBoundaries, type HistoryEntry } from "@clm/core";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, RfmBoundaryStore, StateStore, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { RfmBoundaryStore, wipePrefix } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 import type { Registry } from "prom-client";
 import type { Kafka } from "kafkajs";
@@ -47,7 +49,7 @@ const purchase = (customerId: string, at: number): CustomerEvent => ({
   properties: { orderId: `o-${customerId}`, amountE4: 50_000, currency: "USD", quantity: 1 },
 });
 
-async function historyOf(store: StateStore, customerId: string): Promise<HistoryEntry[]> {
+async function historyOf(store: StateReader, customerId: string): Promise<HistoryEntry[]> {
   for (let partition = 0; partition < 8; partition++) {
     const entries = await store.history(partition, customerId, 50);
     if (entries.length > 0) return entries.reverse();
@@ -82,7 +84,7 @@ describe("timers (wall clock)", () => {
     await startProcessor({ config, lifecycle });
     const boughtAt = Date.now();
     await produceEvents(kafka, config, [purchase("quiet-1", boughtAt)]);
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     await waitFor(async () => (await historyOf(store, "quiet-1")).some((transition) => transition.to === "churned"), "the churn timer", 20_000);
     const history = await historyOf(store, "quiet-1");
     expect(history.map((transition) => [transition.from, transition.to, transition.trigger, transition.occurredAt, transition.reason.code])).toEqual([
@@ -116,7 +118,7 @@ describe("timers (wall clock)", () => {
     const customers = Array.from({ length: 40 }, (_, index) => `rebalance-${index}`);
     const boughtAt = Date.now();
     await produceEvents(kafka, rebalanceConfig, customers.map((customerId) => purchase(customerId, boughtAt)));
-    const store = new StateStore(redis, new RedisLayout(rebalanceConfig.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(rebalanceConfig.REDIS_KEY_PREFIX));
     // Both apply their partitions' purchases …
     await waitFor(async () => {
       for (const customerId of customers) if ((await historyOf(store, customerId)).length === 0) return false;

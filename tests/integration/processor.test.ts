@@ -2,7 +2,9 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_
 import { computeRfmBoundaries, DEFAULT_LIFECYCLE_CONFIG, encodeHistoryEntry, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState, type StageTransition } from "@clm/core";
 import { AvroSerde, createRegistry, receivedAtOf, type DeadLetter } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, rebuild, RedisLayout, RfmBoundaryStore, StateStore, warmUp, warmUpClients, wipePrefix } from "@clm/processor";
+import { createProcessorMetrics, Processor, rebuild, StateStore, warmUp, warmUpClients } from "@clm/processor";
+import { RedisLayout } from "@clm/state-store";
+import { RfmBoundaryStore, wipePrefix } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

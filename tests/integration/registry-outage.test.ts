@@ -4,8 +4,8 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, createRegistry } from "@clm/kafka";
-import { RedisLayout, StateStore } from "@clm/processor";
-import { createClickHouse, queryRows } from "@clm/sink";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
@@ -135,7 +135,7 @@ describe("schema registry outage", () => {
         console.log(`--- ${name}: ${notable.length} warnings and errors\n${notable.slice(-20).join("\n")}`);
       }
     });
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     const processor = await start("processor");
     const sink = await start("sink");
 

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import type { ClickHouseSettings } from "@clickhouse/client";
 import { join } from "node:path";
-import { createClickHouse, migrate, queryRows, READ_ONLY_USER_SETTINGS } from "@clm/sink";
+import { createClickHouse, migrate, queryRows, READ_ONLY_USER_SETTINGS } from "@clm/clickhouse";
 import { afterAll, describe, expect, it } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { kafkaWithFileTopics } from "./support/file-topics.ts";

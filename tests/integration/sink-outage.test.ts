@@ -4,8 +4,10 @@ import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
-import { createProcessorMetrics, Processor, RedisLayout, StateStore } from "@clm/processor";
-import { createClickHouse, createSinkMetrics, migrate, queryRows, Sink } from "@clm/sink";
+import { createProcessorMetrics, Processor } from "@clm/processor";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
+import { createSinkMetrics, Sink } from "@clm/sink";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,7 +94,7 @@ describe("ClickHouse outage", () => {
 
     await waitFor(async () => (await count(`SELECT count() AS n FROM ${db}.events_unique`)) === before.length + during.length, "the sink to catch up", 120_000, 500);
     // Every stage change on the topic (once the processor's outboxes are empty) is in ClickHouse once.
-    const store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), 10);
+    const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
     await waitFor(async () => {
       for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) if ((await store.outboxLength(partition)) > 0) return false;
       return true;

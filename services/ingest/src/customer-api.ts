@@ -1,9 +1,9 @@
 import { viewAt, type CustomerAnswer, type EpochMs, type LifecycleConfig, type RfmBoundaries } from "@clm/core";
-import type { StateStore } from "@clm/processor";
 import { partitionForKey } from "@clm/kafka";
+import type { StateReader } from "@clm/state-store";
 
 /**
- * Reads customers from the processor's Redis state. The partition of a customer
+ * Reads customers from the processor's Redis state, through @clm/state-store's read-only reader. The partition of a customer
  * is the one Kafka's default (murmur2) partitioner gives its key — the same one
  * every producer used — so a lookup is one GET (and, on the event clock, one HMGET
  * of the partition's watermark).
@@ -16,7 +16,7 @@ import { partitionForKey } from "@clm/kafka";
  */
 export class CustomerReader {
   constructor(
-    private readonly store: StateStore,
+    private readonly store: StateReader,
     private readonly lifecycle: LifecycleConfig,
     private readonly partitions: number,
     private readonly boundaries: () => RfmBoundaries | null,

@@ -8,7 +8,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contr
 import { createInputEventSchema, type RfmBoundaries } from "@clm/core";
 import { AvroSerde, createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown } from "@clm/observability";
-import { RedisLayout, RfmBoundaryStore, StateStore } from "@clm/processor";
+import { RedisLayout, RfmBoundaryReader, StateReader } from "@clm/state-store";
 import { Redis } from "ioredis";
 import { apiKeysOf, createApiKeyCheck } from "./auth.ts";
 import { CustomerReader } from "./customer-api.ts";
@@ -36,14 +36,14 @@ async function main(): Promise<void> {
   await admin.connect();
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
   const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
-  const boundaryStore = new RfmBoundaryStore(redis, layout);
+  const boundaryStore = new RfmBoundaryReader(redis, layout);
   let boundaries: RfmBoundaries | null = await boundaryStore.load().catch(() => null);
   const refresh = setInterval(() => void boundaryStore.load().then((loaded) => (boundaries = loaded)).catch(() => undefined), 30_000);
 
   const server = createIngestServer({
     schema: createInputEventSchema({ reportingCurrency: lifecycle.reportingCurrency }),
     publisher,
-    customers: new CustomerReader(new StateStore(redis, layout, config.TRANSITION_HISTORY_PER_CUSTOMER), lifecycle, config.TOPIC_PARTITIONS, () => boundaries, config.CLOCK_MODE),
+    customers: new CustomerReader(new StateReader(redis, layout), lifecycle, config.TOPIC_PARTITIONS, () => boundaries, config.CLOCK_MODE),
     authorize: createApiKeyCheck(keys),
     metrics,
     registry,

@@ -14,12 +14,12 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
+import { RedisLayout } from "@clm/state-store";
+import { RfmBoundaryStore } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 import { createProcessorMetrics } from "./metrics.ts";
 import { Processor } from "./processor.ts";
 import { rebuild } from "./rebuild.ts";
-import { RedisLayout } from "./redis-layout.ts";
-import { RfmBoundaryStore } from "./rfm-boundaries.ts";
 
 const SERVICE = "processor";
 

@@ -19,13 +19,14 @@ import {
 import { stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { prepareWhileRegistryAway, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
+import type { PartitionMeta } from "@clm/state-store";
 import type { KafkaMessage, Producer } from "kafkajs";
 import { DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
 import { slicesByCustomers } from "./slices.ts";
 import { StateCache } from "./state-cache.ts";
-import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type PartitionMeta, type StateStore } from "./state-store.ts";
+import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
   store: StateStore;

@@ -4,12 +4,11 @@ import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
+import { RedisLayout, RfmBoundaryReader } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { PartitionWorker } from "./partition-worker.ts";
-import { RedisLayout } from "./redis-layout.ts";
-import { RfmBoundaryStore } from "./rfm-boundaries.ts";
 import { StateStore } from "./state-store.ts";
 import { warmUp, warmUpClients } from "./warm-up.ts";
 
@@ -53,7 +52,7 @@ export class Processor {
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
   private readonly earliest = new Map<number, string>();
-  private readonly rfm: RfmBoundaryStore;
+  private readonly rfm: RfmBoundaryReader;
   private boundaries: RfmBoundaries | null = null;
   private boundariesReadAt = 0;
   private clockAdvanceIgnoredLogged = false;
@@ -72,7 +71,7 @@ export class Processor {
     this.store = new StateStore(options.redis, new RedisLayout(this.options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
-    this.rfm = new RfmBoundaryStore(options.redis, this.store.layout);
+    this.rfm = new RfmBoundaryReader(options.redis, this.store.layout);
   }
 
   /** Re-reads the stored RFM boundaries at most every 30 s (they move slowly). */

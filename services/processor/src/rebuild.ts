@@ -1,24 +1,12 @@
-import type { Redis } from "ioredis";
+import { RedisLayout } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
 import { Processor, type ProcessorOptions } from "./processor.ts";
-import { RedisLayout } from "./redis-layout.ts";
 
 export interface RebuildReport {
   keyPrefix: string;
   partitions: number;
   records: number;
   seconds: number;
-}
-
-/** Deletes every key of a layout (SCAN + UNLINK, never KEYS). */
-export async function wipePrefix(redis: Redis, layout: RedisLayout): Promise<number> {
-  let deleted = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", layout.pattern(), "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
-  return deleted;
 }
 
 /**

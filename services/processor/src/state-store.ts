@@ -1,18 +1,8 @@
-import { decodeHistoryEntry, decodeState, encodeState, type CustomerState, type EpochMs, type HistoryEntry } from "@clm/core";
+import { encodeState, type CustomerState, type EpochMs } from "@clm/core";
+import { StateReader, type RedisLayout } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import { ACK_OUTBOX_SCRIPT, COMMIT_SCRIPT } from "./lua.ts";
 import { PackedValues } from "./packed-values.ts";
-import type { RedisLayout } from "./redis-layout.ts";
-
-/** What Redis holds about one partition besides its customers. */
-export interface PartitionMeta {
-  /** Next input offset to apply; null before anything was applied. */
-  offset: string | null;
-  /** Write fence: every committed write increments it. */
-  seq: number;
-  /** Event-time watermark (event clock mode). */
-  watermark: EpochMs | null;
-}
 
 export interface CustomerWrite {
   customerId: string;
@@ -39,43 +29,31 @@ type ScriptRedis = Redis & {
   clmAckOutbox(...args: (string | Buffer | number)[]): Promise<number>;
 };
 
-/** All Redis I/O of the processor: a few round trips per batch, never one per event. */
-export class StateStore {
-  private readonly redis: ScriptRedis;
+/**
+ * All Redis I/O of the processor: a few round trips per batch, never one per event. The reads are
+ * @clm/state-store's (which other processes share); the writes — the fenced commit, the outbox
+ * trim — and the timer-index queries of the sweeps are the processor's alone.
+ */
+export class StateStore extends StateReader {
+  private readonly scripts: ScriptRedis;
 
   constructor(
     redis: Redis,
-    readonly layout: RedisLayout,
+    layout: RedisLayout,
     private readonly historyCap: number,
   ) {
+    super(redis, layout);
     if (!("clmCommit" in redis)) {
       redis.defineCommand("clmCommit", { lua: COMMIT_SCRIPT });
       redis.defineCommand("clmAckOutbox", { numberOfKeys: 1, lua: ACK_OUTBOX_SCRIPT });
     }
-    this.redis = redis as ScriptRedis;
+    this.scripts = redis as ScriptRedis;
   }
 
   /** Loads the scripts into Redis's cache, so the first write is one EVALSHA, not NOSCRIPT then EVAL. */
   async loadScripts(): Promise<void> {
     await this.redis.script("LOAD", COMMIT_SCRIPT);
     await this.redis.script("LOAD", ACK_OUTBOX_SCRIPT);
-  }
-
-  async loadMeta(partition: number): Promise<PartitionMeta> {
-    const [offset, seq, watermark] = await this.redis.hmget(this.layout.meta(partition), "offset", "seq", "watermark");
-    return { offset: offset ?? null, seq: Number(seq ?? 0), watermark: watermark === null || watermark === undefined ? null : Number(watermark) };
-  }
-
-  async loadStates(partition: number, customerIds: Iterable<string>): Promise<Map<string, CustomerState>> {
-    const ids = [...customerIds];
-    const states = new Map<string, CustomerState>();
-    if (ids.length === 0) return states;
-    // An array, not spread arguments: a sweep can load tens of thousands of customers at once.
-    const values = await this.redis.mgetBuffer(ids.map((id) => this.layout.customer(partition, id)));
-    values.forEach((value, index) => {
-      if (value) states.set(ids[index]!, decodeState(ids[index]!, value));
-    });
-    return states;
   }
 
   /** Customers whose next deadline is at or before `until`, oldest first. */
@@ -139,7 +117,7 @@ export class StateStore {
     ];
     // The keys as an array (ioredis flattens it), never spread into the call: a write of 50k
     // customers has 50k keys, past the call stack's limit as arguments (seen at 10M events).
-    const [ok, seq] = await this.redis.clmCommit(keys.length, keys, args);
+    const [ok, seq] = await this.scripts.clmCommit(keys.length, keys, args);
     return ok === 1 ? seq : null;
   }
 
@@ -150,18 +128,7 @@ export class StateStore {
   /** Trims `entries` (just published, oldest first) from the outbox head if they are still there. */
   async ackOutbox(partition: number, entries: readonly Buffer[]): Promise<number> {
     if (entries.length === 0) return 0;
-    return this.redis.clmAckOutbox(this.layout.outbox(partition), entries.length, entries[0]!, entries[entries.length - 1]!);
-  }
-
-
-  async outboxLength(partition: number): Promise<number> {
-    return this.redis.llen(this.layout.outbox(partition));
-  }
-
-  /** The customer's most recent stage changes, newest first. */
-  async history(partition: number, customerId: string, limit: number): Promise<HistoryEntry[]> {
-    const entries = await this.redis.lrangeBuffer(this.layout.history(partition, customerId), 0, limit - 1);
-    return entries.map((entry) => decodeHistoryEntry(customerId, entry));
+    return this.scripts.clmAckOutbox(this.layout.outbox(partition), entries.length, entries[0]!, entries[entries.length - 1]!);
   }
 }
 

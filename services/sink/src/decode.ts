@@ -1,9 +1,9 @@
+import { eventRow, serializeRow, snapshotRow, transitionRow } from "@clm/clickhouse";
 import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
 import { AvroDecodeError, producedAt, readClockAdvance, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
-import { eventRow, serializeRow, snapshotRow, transitionRow } from "./rows.ts";
 
 export interface Skipped {
   offset: string;

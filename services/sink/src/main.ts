@@ -5,12 +5,11 @@
  *   migrate          apply pending ClickHouse migrations and exit
  */
 import { parseArgs } from "node:util";
+import { createClickHouse, migrate } from "@clm/clickhouse";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
-import { createClickHouse } from "./clickhouse.ts";
 import { createSinkMetrics } from "./metrics.ts";
-import { migrate } from "./migrate.ts";
 import { Sink } from "./sink.ts";
 
 const SERVICE = "sink";

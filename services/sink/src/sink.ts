@@ -1,5 +1,6 @@
 import { Backoff } from "@clm/backoff";
 import type { ClickHouseClient } from "@clickhouse/client";
+import { insertLines } from "@clm/clickhouse";
 import type { Config } from "@clm/config";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import type { LifecycleConfig } from "@clm/core";
@@ -8,7 +9,6 @@ import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { SINK_TABLES, SinkBuffer, type Pending, type SinkTable } from "./buffer.ts";
-import { insertLines } from "./clickhouse.ts";
 import { decodeEvents, decodeStageChanges } from "./decode.ts";
 import type { SinkMetrics } from "./metrics.ts";
 

@@ -2,7 +2,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRe
 import { domainEventProblems, foldPartitionBatch, futureEventProblem, nextDeadline, type CustomerState, type LifecycleConfig, type PartitionRecord } from "@clm/core";
 import type { Config } from "@clm/config";
 import { AvroSerde, createRegistry, producedAt, readClockAdvance, receivedAtOf } from "@clm/kafka";
-import type { RedisLayout, StateStore } from "@clm/processor";
+import type { RedisLayout, StateReader } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { readTopic } from "./pipeline.ts";
@@ -56,7 +56,7 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
 }
 
 /** Customers whose Redis state differs from the expected one (empty when the processor agrees with the core). */
-export async function mismatchedStates(store: StateStore, expected: ReadonlyMap<string, { partition: number; state: CustomerState }>): Promise<string[]> {
+export async function mismatchedStates(store: StateReader, expected: ReadonlyMap<string, { partition: number; state: CustomerState }>): Promise<string[]> {
   const mismatched: string[] = [];
   for (const [customerId, { partition, state }] of expected) {
     const actual = (await store.loadStates(partition, [customerId])).get(customerId);

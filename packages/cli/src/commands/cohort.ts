@@ -1,4 +1,4 @@
-import { createClickHouse, queryRows } from "@clm/sink";
+import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { parseCommandArgs, UsageError, yearMonthOption } from "../args.ts";
 import { cohortQuery, toCohortRow, type CohortQueryRow } from "../cohort-query.ts";
 import { renderCohortMatrix, type CohortMeasure } from "../cohort-table.ts";

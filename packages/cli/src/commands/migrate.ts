@@ -1,9 +1,9 @@
-import { createClickHouse, migrate } from "@clm/sink";
+import { createClickHouse, migrate } from "@clm/clickhouse";
 import { parseCommandArgs } from "../args.ts";
 import { commandConfig } from "../context.ts";
 
 export const usage = `clm migrate
-  Applies the ClickHouse migrations (schemas/clickhouse) not yet applied to CLICKHOUSE_DATABASE.`;
+  Applies the ClickHouse migrations (packages/clickhouse/migrations) not yet applied to CLICKHOUSE_DATABASE.`;
 
 export async function run(args: readonly string[]): Promise<number> {
   parseCommandArgs(args, {}, { min: 0, max: 0 });

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "@clm/config";
-import { createClickHouse, migrate } from "@clm/sink";
+import { createClickHouse, migrate } from "@clm/clickhouse";
 import { choiceOption, parseCommandArgs } from "../args.ts";
 import { commandEnv } from "../context.ts";
 import { ensureProjectTopics, withAdmin } from "../kafka-admin.ts";

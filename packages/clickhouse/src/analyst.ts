@@ -1,4 +1,4 @@
-import { quoteString } from "./clickhouse.ts";
+import { quoteString } from "./client.ts";
 
 /**
  * The analysts' read-only ClickHouse user, as servers with SQL user management (ClickHouse ≥ 20.5) get

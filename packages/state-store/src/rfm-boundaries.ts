@@ -5,18 +5,20 @@ import type { RedisLayout } from "./redis-layout.ts";
 /**
  * RFM quantile boundaries are a population figure: computed from all customers
  * (here from the states in Redis; ClickHouse can compute the same), stored under
- * one key, and read by every processor to score the snapshots of stage changes.
+ * one key, and read by every processor to score the snapshots of stage changes
+ * (and by the customer API for its scores).
  */
-export class RfmBoundaryStore {
+export class RfmBoundaryReader {
   constructor(
-    private readonly redis: Redis,
-    private readonly layout: RedisLayout,
+    protected readonly redis: Redis,
+    protected readonly layout: RedisLayout,
   ) {}
 
   get key(): string {
     return `${this.layout.prefix}:rfm:boundaries`;
   }
 
+  /** The stored boundaries; null when none are stored or the stored ones do not parse. */
   async load(): Promise<RfmBoundaries | null> {
     const text = await this.redis.get(this.key);
     if (text === null) return null;
@@ -26,7 +28,10 @@ export class RfmBoundaryStore {
       return null;
     }
   }
+}
 
+/** Computes the boundaries from the customer states and stores them (processor `rfm-boundaries`, the demo). */
+export class RfmBoundaryStore extends RfmBoundaryReader {
   async save(boundaries: RfmBoundaries, details: { computedAt: EpochMs; customers: number }): Promise<void> {
     await this.redis.set(this.key, JSON.stringify({ ...boundaries, computedAt: new Date(details.computedAt).toISOString(), customers: details.customers }));
   }

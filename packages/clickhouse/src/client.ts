@@ -4,7 +4,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickh
 import type { Config } from "@clm/config";
 
 /**
- * One ClickHouse HTTP client for the sink, migrations and the CLI. No server-side query
+ * One ClickHouse HTTP client for the sink, migrations, the CLI and the demo scripts. No server-side query
  * parameters (ClickHouse 18.16 rejects them): callers quote values with `quoteString`.
  */
 export function createClickHouse(

@@ -2,7 +2,8 @@ import type { CustomerEventRecord, StageChangeRecord } from "@clm/contracts";
 import { formatE4 } from "@clm/core";
 
 /**
- * Kafka records → ClickHouse rows (column names as in schemas/clickhouse). Pure.
+ * Kafka records → ClickHouse rows (column names as in ../migrations): the write side of the tables
+ * the DDL defines, kept beside it so a new column and its value change together. Pure.
  * Money stays exact: amounts are E4 integers until `serializeRow` writes them as
  * decimal text (ClickHouse parses a JSON number into Decimal without going through a float).
  */

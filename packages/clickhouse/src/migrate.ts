@@ -3,10 +3,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { READ_ONLY_USER, readOnlyUserStatements } from "./analyst.ts";
-import { queryRows, quoteString } from "./clickhouse.ts";
+import { queryRows, quoteString } from "./client.ts";
 
-/** The versioned DDL, in order: schemas/clickhouse/NNNN_name.sql. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL("../../../schemas/clickhouse/", import.meta.url));
+/** The versioned DDL, in order: packages/clickhouse/migrations/NNNN_name.sql (shipped with this package). */
+export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations/", import.meta.url));
 
 export interface Migration {
   version: number;

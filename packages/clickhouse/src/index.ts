@@ -1,0 +1,6 @@
+// ClickHouse access and the tables' contract: the client, the versioned DDL (../migrations) and
+// its migration, the analysts' read-only user, and the rows the sink writes into those tables.
+export { READ_ONLY_PROFILE, READ_ONLY_USER, READ_ONLY_USER_SETTINGS, readOnlyGrants, readOnlyUserStatements } from "./analyst.ts";
+export { createClickHouse, insertLines, queryRows, quoteString } from "./client.ts";
+export { migrate, migrationLabel, readMigrations, splitStatements, MigrationError, MIGRATIONS_DIR, type Migration, type MigrationReport } from "./migrate.ts";
+export { serializeRow, eventRow, transitionRow, snapshotRow, dateTimeSeconds, Decimal4, MAX_DATETIME_SECONDS, type Cell, type KafkaPosition, type Row } from "./rows.ts";

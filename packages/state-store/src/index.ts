@@ -1,0 +1,5 @@
+// The read side of the processor's Redis state: what any process may do with it without
+// taking part in the processor's fenced writes. Writes outside the processor are in ./admin.
+export { RedisLayout } from "./redis-layout.ts";
+export { StateReader, type PartitionMeta } from "./state-reader.ts";
+export { RfmBoundaryReader } from "./rfm-boundaries.ts";

@@ -1,0 +1,54 @@
+import { decodeHistoryEntry, decodeState, type CustomerState, type EpochMs, type HistoryEntry } from "@clm/core";
+import type { Redis } from "ioredis";
+import type { RedisLayout } from "./redis-layout.ts";
+
+/** What Redis holds about one partition besides its customers. */
+export interface PartitionMeta {
+  /** Next input offset to apply; null before anything was applied. */
+  offset: string | null;
+  /** Write fence: every committed write increments it. */
+  seq: number;
+  /** Event-time watermark (event clock mode). */
+  watermark: EpochMs | null;
+}
+
+/**
+ * Reads the processor's state without writing anything: customer states, partition meta, the
+ * customers' recent stage changes and the outbox length. Only the processor writes these keys
+ * (services/processor StateStore, one fenced script per batch), so every read here sees one
+ * committed write or the next, never half of one.
+ */
+export class StateReader {
+  constructor(
+    protected readonly redis: Redis,
+    readonly layout: RedisLayout,
+  ) {}
+
+  async loadMeta(partition: number): Promise<PartitionMeta> {
+    const [offset, seq, watermark] = await this.redis.hmget(this.layout.meta(partition), "offset", "seq", "watermark");
+    return { offset: offset ?? null, seq: Number(seq ?? 0), watermark: watermark === null || watermark === undefined ? null : Number(watermark) };
+  }
+
+  async loadStates(partition: number, customerIds: Iterable<string>): Promise<Map<string, CustomerState>> {
+    const ids = [...customerIds];
+    const states = new Map<string, CustomerState>();
+    if (ids.length === 0) return states;
+    // An array, not spread arguments: a sweep can load tens of thousands of customers at once.
+    const values = await this.redis.mgetBuffer(ids.map((id) => this.layout.customer(partition, id)));
+    values.forEach((value, index) => {
+      if (value) states.set(ids[index]!, decodeState(ids[index]!, value));
+    });
+    return states;
+  }
+
+  /** The customer's most recent stage changes, newest first. */
+  async history(partition: number, customerId: string, limit: number): Promise<HistoryEntry[]> {
+    const entries = await this.redis.lrangeBuffer(this.layout.history(partition, customerId), 0, limit - 1);
+    return entries.map((entry) => decodeHistoryEntry(customerId, entry));
+  }
+
+  /** Stage changes written with the state and not yet published. */
+  async outboxLength(partition: number): Promise<number> {
+    return this.redis.llen(this.layout.outbox(partition));
+  }
+}

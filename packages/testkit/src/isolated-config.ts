@@ -1,0 +1,19 @@
+import { randomUUID } from "node:crypto";
+import { loadConfig, type Config } from "@clm/config";
+
+/** A config whose topics, group and key prefix are unique to this run, so tests never see each other's data. */
+export function isolatedConfig(overrides: Record<string, string> = {}): Config {
+  const run = `${Date.now().toString(36)}${randomUUID().slice(0, 6)}`;
+  return loadConfig({
+    ...process.env,
+    TOPIC_EVENTS: `test.${run}.events`,
+    TOPIC_STAGE_CHANGES: `test.${run}.stage-changes`,
+    TOPIC_DEAD_LETTER: `test.${run}.dead-letter`,
+    TOPIC_PARTITIONS: "4",
+    PROCESSOR_GROUP_ID: `test-${run}-processor`,
+    REDIS_KEY_PREFIX: `test-${run}`,
+    CLOCK_MODE: "event",
+    LOG_LEVEL: "silent",
+    ...overrides,
+  });
+}
