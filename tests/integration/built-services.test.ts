@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,7 +14,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { writeRuntimeTree } from "../../scripts/runtime-tree.ts";
-import { envOf, startService, type RunningService } from "./support/child-service.ts";
+import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
 import { createTopics, isolatedConfig, tearDownRun, testKafka, waitFor } from "./support/pipeline.ts";
 
 /**
@@ -40,14 +39,6 @@ let kafka: Kafka;
 let redis: Redis;
 let clickhouse: ClickHouseClient;
 const services: Partial<Record<(typeof NAMES)[number], RunningService>> = {};
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Two purchases and a login for each of a few customers of this run. */
 function events(): object[] {

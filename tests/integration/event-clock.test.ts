@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { ClickHouseClient } from "@clickhouse/client";
@@ -15,7 +14,7 @@ import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { envOf, startService, type RunningService } from "./support/child-service.ts";
+import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
 import { coreExpectation, mismatchedStates, mismatchedTimers, type CoreExpectation } from "./support/core-expectation.ts";
 import { createTopics, isolatedConfig, readTopic, tearDownRun, testKafka, testLogger, waitFor } from "./support/pipeline.ts";
 
@@ -40,14 +39,6 @@ let redis: Redis;
 let clickhouse: ClickHouseClient;
 const services: Record<string, RunningService> = {};
 let ingestBase = "";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Customers spread over the partitions, each buying on its own days; nobody buys after LAST_EVENT. */
 function replayLog(): object[] {

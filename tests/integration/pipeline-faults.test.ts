@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { IngestClient, type InputEvent } from "@clm/client";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
@@ -12,7 +11,7 @@ import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { Redis } from "ioredis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
-import { envOf, startService, type RunningService } from "./support/child-service.ts";
+import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
 import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
 import { createTopics, isolatedConfig, readTopic, stack, testKafka, waitFor, tearDownRun } from "./support/pipeline.ts";
 
@@ -59,14 +58,6 @@ function malformedRecord(index: number, serde: AvroSerde<CustomerEventRecord>): 
     case 3: return { message: { key: event.customerId, value: serde.encode(customerEventToRecord({ ...event, properties: { ...event.properties, currency: "EUR" } })) }, code: "INVALID_EVENT" };
     default: return { message: { key: "someone-else", value: serde.encode(customerEventToRecord(event)) }, code: "KEY_MISMATCH" };
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 let config: ReturnType<typeof isolatedConfig>;

@@ -2,6 +2,7 @@ import type { CustomerEvent } from "./contract.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { addToScore } from "./score.ts";
 import { lookUpEventId, rememberEventId } from "./seen-events.ts";
+import { lowerBound } from "./sorted.ts";
 import { copyState, type CustomerState, type MutableState } from "./state.ts";
 import { DAY_MS, utcDay, type EpochMs } from "./time.ts";
 
@@ -115,13 +116,7 @@ export function foldAggregates(state: CustomerState, event: CustomerEvent, slot:
  * assumed to fall on an already-counted day (it cannot be told apart).
  */
 function addPurchaseDay(list: readonly number[], dropped: number, day: number, limit: number): { list: number[]; dropped: number } {
-  let low = 0;
-  let high = list.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (list[middle]! < day) low = middle + 1;
-    else high = middle;
-  }
+  const low = lowerBound(list, day);
   if (list[low] === day) return { list: list as number[], dropped };
   if (low === 0 && dropped > 0) return { list: list as number[], dropped };
   // One new array per purchase (the list is up to maxPurchaseDaysKept long; spreads made three).

@@ -1,3 +1,4 @@
+import { lowerBound } from "./sorted.ts";
 import type { EpochMs } from "./time.ts";
 
 /**
@@ -13,14 +14,8 @@ export interface SeenEvents {
 
 /** Where `eventId` is (found) or would go (not found) in the sorted ids: a binary search. */
 export function lookUpEventId(ids: readonly string[], eventId: string): { found: boolean; slot: number } {
-  let low = 0;
-  let high = ids.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (ids[middle]! < eventId) low = middle + 1;
-    else high = middle;
-  }
-  return { found: ids[low] === eventId, slot: low };
+  const slot = lowerBound(ids, eventId);
+  return { found: ids[slot] === eventId, slot };
 }
 
 /** Whether the customer's ledger holds `eventId`: a repeat of an event already folded. */

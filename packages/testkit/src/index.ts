@@ -7,3 +7,4 @@ export { envOf, startService, type RunningService } from "./service-process.ts";
 export { tearDownRun } from "./tear-down.ts";
 export { testLogger } from "./test-logger.ts";
 export { waitFor } from "./wait-for.ts";
+export { freePort } from "./free-port.ts";

@@ -1,2 +1,2 @@
 /** Services as real processes: the harness is @clm/testkit's, shared with the benches. */
-export { envOf, startService, type RunningService } from "@clm/testkit";
+export { envOf, freePort, startService, type RunningService } from "@clm/testkit";
