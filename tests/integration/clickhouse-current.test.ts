@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { customerEventToRecord, stageChangeToRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, replayPopulation, type CustomerEvent } from "@clm/core";
@@ -18,7 +18,7 @@ import type { TransitionFact } from "./support/cohort-expectations.ts";
  * them — and every view must equal the independent computation, as on 18.16.
  */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CHDB = join(ROOT, process.env.CLM_STACK_DIR ?? ".stack", "chdb/node_modules/chdb/index.mjs");
+const CHDB = resolve(ROOT, process.env.CLM_STACK_DIR ?? ".stack", "chdb/node_modules/chdb/index.mjs");
 const DB = "clm_current";
 
 interface ChdbSession {
