@@ -79,6 +79,8 @@ export const configSchema = z
     /** An idle kept-alive connection closes this long after its last response. */
     INGEST_KEEP_ALIVE_TIMEOUT_MS: positiveInt(600_000).default(5_000),
     PROCESSOR_HTTP_PORT: port.default(8081),
+    /** Interface the processor's and the sink's /metrics and /healthz bind to (0.0.0.0 in containers, so a published port reaches them). */
+    OPS_HOST: z.string().min(1).default("127.0.0.1"),
     PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
     /** How long a silent processor keeps its partitions before the group hands them to another (broker minimum 6 s). */
     PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),

@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   await admin.connect();
   const ops = await startOpsServer({
     port: config.PROCESSOR_HTTP_PORT,
+    host: config.OPS_HOST,
     registry,
     checks: [
       { name: "redis", check: async () => void (await redis.ping()) },

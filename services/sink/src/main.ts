@@ -39,6 +39,7 @@ async function main(): Promise<void> {
   await admin.connect();
   const ops = await startOpsServer({
     port: config.SINK_HTTP_PORT,
+    host: config.OPS_HOST,
     registry,
     checks: [
       { name: "clickhouse", check: async () => void (await clickhouse.ping().then((result) => { if (!result.success) throw result.error; })) },
