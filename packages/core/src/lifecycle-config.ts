@@ -139,6 +139,47 @@ export const lifecycleConfigSchema = z
       .object({ retentionDays: z.number().positive().max(3650).default(7) })
       .strict()
       .default({ retentionDays: 7 }),
+    /**
+     * Customer value (BG/NBD + Gamma-Gamma): the time unit of the models, the horizons of
+     * the predictions and how value tiers are cut. Tier boundaries are frozen with each
+     * fitted model version as quantiles of the fit's population (docs/lifecycle.md).
+     */
+    value: z
+      .object({
+        unit: z.enum(["day", "week"]).default("week"),
+        /** Expected purchases are predicted over this many days. */
+        purchaseHorizonDays: positiveDays.default(90),
+        clv: z
+          .object({
+            horizonMonths: z.number().int().min(1).max(120).default(12),
+            monthlyDiscountRate: z.number().min(0).max(1).default(0),
+          })
+          .strict()
+          .default({ horizonMonths: 12, monthlyDiscountRate: 0 }),
+        tiers: z
+          .object({
+            /** high_value: predicted CLV at or above this quantile of the fit population's CLV. */
+            highValueQuantile: z.number().gt(0).lt(1).default(0.8),
+            /** potential: predicted CLV at or above this quantile (and below high_value's). */
+            potentialQuantile: z.number().gt(0).lt(1).default(0.5),
+            /** warning: P(alive) below this, for a customer whose realised spend is valuable. */
+            warningPAlive: z.number().gt(0).lt(1).default(0.5),
+            /** Valuable realised spend: at or above this quantile of the fit population's total spend. */
+            warningMonetaryQuantile: z.number().gt(0).lt(1).default(0.5),
+          })
+          .strict()
+          .refine((tiers) => tiers.potentialQuantile < tiers.highValueQuantile, {
+            message: "potentialQuantile must be below highValueQuantile",
+          })
+          .default({ highValueQuantile: 0.8, potentialQuantile: 0.5, warningPAlive: 0.5, warningMonetaryQuantile: 0.5 }),
+      })
+      .strict()
+      .default({
+        unit: "week",
+        purchaseHorizonDays: 90,
+        clv: { horizonMonths: 12, monthlyDiscountRate: 0 },
+        tiers: { highValueQuantile: 0.8, potentialQuantile: 0.5, warningPAlive: 0.5, warningMonetaryQuantile: 0.5 },
+      }),
     /** Distinct purchase days are kept exactly up to this many per customer (for exact out-of-order folding). */
     maxPurchaseDaysKept: z.number().int().min(16).max(10_000).default(400),
   })

@@ -62,3 +62,30 @@ export interface ValuePrediction {
   /** Predicted customer lifetime value over the CLV horizon, currency units. */
   readonly clv: number;
 }
+
+/** Tier boundaries, frozen with a model version (quantiles of its fit population). */
+export interface TierCuts {
+  /** Predicted CLV at or above which an alive customer is high_value. */
+  readonly highValueClv: number;
+  /** Predicted CLV at or above which an alive customer is potential. */
+  readonly potentialClv: number;
+  /** Total realised spend (currency units) at or above which a customer is valuable enough for warning. */
+  readonly warningMonetary: number;
+}
+
+export const VALUE_TIERS = ["high_value", "potential", "base", "warning"] as const;
+export type ValueTier = (typeof VALUE_TIERS)[number];
+
+/** One fitted, versioned model: what the processors apply and the API reports. */
+export interface ValueModel {
+  /** `m-<calibrationEnd>-<8 hex of sha256 over the canonical JSON of unit, params and cuts>`. */
+  readonly version: string;
+  /** Inclusive last day of the calibration data, YYYY-MM-DD; T is measured to the start of this day. */
+  readonly calibrationEnd: string;
+  readonly unit: ValueUnit;
+  /** When the fit ran (ISO 8601), for people; it plays no part in any decision. */
+  readonly fittedAt: string;
+  readonly bgnbd: BgnbdFit;
+  readonly gammaGamma: GammaGammaFit;
+  readonly tierCuts: TierCuts;
+}
