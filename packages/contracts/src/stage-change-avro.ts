@@ -1,4 +1,4 @@
-import type { RfmScores, Stage, StageTransition } from "@clm/core";
+import type { RfmScores, Stage, StageTransition, ValueTier } from "@clm/core";
 
 /** The Avro record form of a stage change (schemas/stage-change.avsc). */
 export interface StageChangeRecord {
@@ -23,6 +23,8 @@ export interface StageChangeRecord {
     tenureDays: number | null;
     /** A nullable union of one record is not wrapped (wrapUnions "auto"). */
     rfm: { recency: number; frequency: number; monetary: number; segment: string } | null;
+    /** Absent in records of writers before the value model (read as null). */
+    value?: { tier: ValueTier; modelVersion: string; pAlive: number; expectedPurchases: number; expectedSpend: number; predictedClv: number } | null;
   };
 }
 
@@ -49,6 +51,7 @@ export function stageChangeToRecord(transition: StageTransition, rfm: RfmScores 
       interactionScore: snapshot.interactionScore,
       tenureDays: snapshot.tenureDays,
       rfm: rfm === null ? null : { recency: rfm.recency, frequency: rfm.frequency, monetary: rfm.monetary, segment: rfm.segment },
+      value: snapshot.value === null ? null : { ...snapshot.value },
     },
   };
 }

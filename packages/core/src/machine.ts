@@ -7,6 +7,8 @@ import type { RiskLevel, Stage, StageReason } from "./stages.ts";
 import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type MutableState } from "./state.ts";
 import { churnThresholdsInto, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
+import { decideValue, needsRefit, refitInstant, reviewValue, type ActiveValueModel, type ValueTierChange } from "./value/stream.ts";
+import type { ValueTier } from "./value/types.ts";
 
 /** One stage change, as published to the stage-change topic. */
 export interface StageTransition {
@@ -34,10 +36,22 @@ export interface CustomerSnapshot {
   lastPurchaseAt: EpochMs | null;
   interactionScore: number;
   tenureDays: number | null;
+  /** The value model's view at occurredAt, when a model is active. */
+  value: ValueSnapshot | null;
+}
+
+export interface ValueSnapshot {
+  tier: ValueTier;
+  modelVersion: string;
+  pAlive: number;
+  expectedPurchases: number;
+  expectedSpend: number;
+  predictedClv: number;
 }
 
 export type Effect =
   | { kind: "stage_changed"; transition: StageTransition }
+  | { kind: "value_tier_changed"; change: ValueTierChange }
   | { kind: "duplicate_ignored"; eventId: string }
   | { kind: "event_rejected"; eventId: string; reason: string };
 
@@ -58,22 +72,30 @@ export interface Step {
  * Folds without one (replays of a log in memory) treat every event as arriving at
  * once, so no id is forgotten.
  */
-export function applyEvent(state: CustomerState | undefined, event: CustomerEvent, config: LifecycleConfig, receivedAt: EpochMs = 0): Step {
+export function applyEvent(
+  state: CustomerState | undefined,
+  event: CustomerEvent,
+  config: LifecycleConfig,
+  receivedAt: EpochMs = 0,
+  value: ActiveValueModel | null = null,
+): Step {
   const check = checkEvent(state, event, config);
   if (check.kind === "invalid") return { state, effects: [{ kind: "event_rejected", eventId: event.eventId, reason: check.reason }] };
   if (check.kind === "duplicate") return { state, effects: [{ kind: "duplicate_ignored", eventId: event.eventId }] };
 
   const effects: Effect[] = [];
   let current = state;
+  if (current !== undefined && needsRefit(current, value)) current = refit(current, value, config, effects);
   if (
     current !== undefined &&
-    event.occurredAt > evaluatedThrough(current) &&
-    // Without events a customer never returns to a stage it left (the rules are
-    // monotone in time), so the same stage just before the event means no deadline fell due.
-    STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage
+    ((event.occurredAt > evaluatedThrough(current) &&
+      // Without events a customer never returns to a stage it left (the rules are
+      // monotone in time), so the same stage just before the event means no deadline fell due.
+      STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage) ||
+      valueReviewDue(current, event.occurredAt - 1, value))
   ) {
     // Deadlines strictly before the event fire first; at the same instant the event wins.
-    const advanced = advanceTo(current, event.occurredAt - 1, config);
+    const advanced = advanceTo(current, event.occurredAt - 1, config, value);
     current = advanced.state;
     effects.push(...advanced.effects);
   }
@@ -94,36 +116,83 @@ export function applyEvent(state: CustomerState | undefined, event: CustomerEven
   if (current === undefined || STAGE_OF_REASON[decideReason(folded, at, config)] !== current.stage) {
     const decided = classify(folded, at, config);
     enterStage(folded, decided, at);
-    effects.push({ kind: "stage_changed", transition: transitionOf(current?.stage ?? null, folded, decided, at, "event", event.eventId, config) });
+    effects.push({ kind: "stage_changed", transition: transitionOf(current?.stage ?? null, folded, decided, at, "event", event.eventId, config, value) });
+  }
+  // Only a purchase changes the value model's inputs; other events leave the tier to its timers.
+  if (value !== null && event.type === "purchase") {
+    const change = reviewValue(folded, Math.max(at, folded.valueReviewedAt ?? at), value.model, config, "event", event.eventId);
+    if (change !== null) effects.push({ kind: "value_tier_changed", change });
   }
   return { state: folded, effects };
+}
+
+/** Whether a value review falls due at or before `now` under the active model. */
+function valueReviewDue(state: CustomerState, now: EpochMs, value: ActiveValueModel | null): boolean {
+  return value !== null && state.valueModelVersion === value.model.version && state.valueReviewAt !== null && state.valueReviewAt <= now;
+}
+
+/** Re-decides the tier under a newly active model, at refitInstant (see there). */
+function refit(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig, effects: Effect[]): CustomerState {
+  const next = copyState(state);
+  const change = reviewValue(next, refitInstant(state, value), value.model, config, "refit", null);
+  if (change !== null) effects.push({ kind: "value_tier_changed", change });
+  return next;
+}
+
+/** Applies a newly active model to one customer (the refit sweep): the same change its next event or timer would make. */
+export function refitCustomer(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig): Step & { state: CustomerState } {
+  const effects: Effect[] = [];
+  return { state: needsRefit(state, value) ? refit(state, value, config, effects) : state, effects };
 }
 
 /**
  * Fires, in time order, every deadline at or before `now`, each as its own
  * transition with its own version and the deadline as its time. The result does
- * not depend on how late the timer ran.
+ * not depend on how late the timer ran. With a value model active, a customer still
+ * on another model is refitted first, and tier crossings fire with the stage deadlines.
  */
-export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleConfig): Step & { state: CustomerState } {
+export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleConfig, value: ActiveValueModel | null = null): Step & { state: CustomerState } {
   const effects: Effect[] = [];
-  let current = state;
-  for (let deadline = nextDeadline(current, config); deadline !== null && deadline <= now; deadline = nextDeadline(current, config)) {
-    const decided = classify(current, deadline, config);
+  let current = needsRefit(state, value) ? refit(state, value, config, effects) : state;
+  for (;;) {
+    const stageAt = stageDeadline(current, config);
+    const valueAt = valueReviewDue(current, now, value) ? current.valueReviewAt : null;
+    if (valueAt !== null && (stageAt === null || valueAt < stageAt)) {
+      // A tier crossing comes first; at the same instant the stage fires first.
+      const next = copyState(current);
+      const change = reviewValue(next, valueAt, value!.model, config, "timer", null);
+      if (change !== null) effects.push({ kind: "value_tier_changed", change });
+      current = next;
+      continue;
+    }
+    if (stageAt === null || stageAt > now) break;
+    const decided = classify(current, stageAt, config);
     const from = current.stage;
     const next = copyState(current);
     next.version = current.version + 1;
-    current = enterStage(next, decided, deadline);
-    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, deadline, "timer", null, config) });
+    current = enterStage(next, decided, stageAt);
+    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, stageAt, "timer", null, config, value) });
   }
   return { state: current, effects };
 }
 
 /**
  * When this customer must be looked at again if nothing happens: the first
- * instant after evaluatedThrough(state) at which the stage would change, or
- * null if it never changes without a new event (e.g. churned, prospect).
+ * instant after evaluatedThrough(state) at which the stage would change, or, with
+ * a value model active, the value tier (a crossing, or a refit to that model) —
+ * whichever is first; null if neither changes without a new event.
  */
-export function nextDeadline(state: CustomerState, config: LifecycleConfig): EpochMs | null {
+export function nextDeadline(state: CustomerState, config: LifecycleConfig, value: ActiveValueModel | null = null): EpochMs | null {
+  const stageAt = stageDeadline(state, config);
+  if (value === null || state.firstPurchaseAt === null) return stageAt;
+  // A customer still on another model is due at its refit instant; otherwise at its next tier crossing.
+  const valueAt = state.valueModelVersion !== value.model.version ? refitInstant(state, value) : state.valueReviewAt;
+  if (valueAt === null) return stageAt;
+  return stageAt === null ? valueAt : Math.min(stageAt, valueAt);
+}
+
+/** The first instant after evaluatedThrough(state) at which the stage would change; null if none without an event. */
+function stageDeadline(state: CustomerState, config: LifecycleConfig): EpochMs | null {
   if (state.firstPurchaseAt === null || state.lastPurchaseAt === null) return null;
   const after = evaluatedThrough(state);
   const thresholds = churnThresholdsInto(state, config, DEADLINE_THRESHOLDS);
@@ -189,6 +258,7 @@ function transitionOf(
   trigger: "event" | "timer",
   eventId: string | null,
   config: LifecycleConfig,
+  value: ActiveValueModel | null,
 ): StageTransition {
   return {
     transitionId: `${state.customerId}:${state.version}`,
@@ -209,6 +279,22 @@ function transitionOf(
       lastPurchaseAt: state.lastPurchaseAt,
       interactionScore: scoreAt(state.score, at, config.score.halfLifeDays * DAY_MS),
       tenureDays: tenureDays(state, at),
+      value: value === null ? null : valueSnapshot(state, at, value, config),
     },
+  };
+}
+
+/** The predictions and tier at `at` (the state's figures then), for a stage change's snapshot. */
+function valueSnapshot(state: CustomerState, at: EpochMs, value: ActiveValueModel, config: LifecycleConfig): ValueSnapshot | null {
+  const decision = decideValue(state, at, value.model, config);
+  if (decision === null) return null;
+  const { prediction } = decision;
+  return {
+    tier: decision.tier,
+    modelVersion: value.model.version,
+    pAlive: prediction.pAlive,
+    expectedPurchases: prediction.expectedPurchases,
+    expectedSpend: prediction.expectedSpend,
+    predictedClv: prediction.clv,
   };
 }

@@ -151,7 +151,7 @@ describe("partition fold (event-time semantics)", () => {
           const loaded = new Map<string, CustomerState>();
           for (const [customerId, state] of states) {
             const deadline = nextDeadline(state, config);
-            const inBatch = batch.some((record) => !isClockAdvance(record) && record.event.customerId === customerId);
+            const inBatch = batch.some((record) => "event" in record && record.event.customerId === customerId);
             if (inBatch || (deadline !== null && horizon !== null && deadline <= horizon)) loaded.set(customerId, state);
           }
           const result = foldPartitionBatch(loaded, batch, { watermark, latenessMs }, config);

@@ -4,6 +4,8 @@ import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { advanceTo, applyEvent, nextDeadline, type Effect } from "./machine.ts";
 import type { CustomerState } from "./state.ts";
 import type { EpochMs } from "./time.ts";
+import type { ActiveValueModel } from "./value/stream.ts";
+import type { ValueModel } from "./value/types.ts";
 
 /**
  * Event-time semantics of one Kafka partition, as a pure function: the processor
@@ -44,11 +46,26 @@ export interface ClockAdvanceRecord {
   clockAdvanceTo: EpochMs;
 }
 
-/** What a partition holds, in order: events and clock advances. */
-export type PartitionRecord = BatchRecord | ClockAdvanceRecord;
+/**
+ * A control record of the partition: from here on, the value model is `model`. It is
+ * activated at `activatedAt` (wall clock mode: the record's time) or, when null, at the
+ * partition's watermark (event clock mode), so a rebuild activates it at the same instant.
+ */
+export interface ValueModelRecord {
+  offset: string;
+  activateValueModel: ValueModel;
+  activatedAt: EpochMs | null;
+}
+
+/** What a partition holds, in order: events, clock advances and value-model activations. */
+export type PartitionRecord = BatchRecord | ClockAdvanceRecord | ValueModelRecord;
 
 export function isClockAdvance(record: PartitionRecord): record is ClockAdvanceRecord {
   return "clockAdvanceTo" in record;
+}
+
+export function isValueModelActivation(record: PartitionRecord): record is ValueModelRecord {
+  return "activateValueModel" in record;
 }
 
 export interface BatchResult {
@@ -59,6 +76,8 @@ export interface BatchResult {
   /** Effects in the order they happened, each with the record it belongs to (null for timers). */
   effects: { offset: string | null; effect: Effect }[];
   watermark: EpochMs | null;
+  /** The value model active after the batch. */
+  value: ActiveValueModel | null;
 }
 
 /**
@@ -71,7 +90,9 @@ export function foldPartitionBatch(
   records: readonly PartitionRecord[],
   clock: PartitionClock,
   config: LifecycleConfig,
+  activeValue: ActiveValueModel | null = null,
 ): BatchResult {
+  let value = activeValue;
   const current = new Map(states);
   const changed = new Map<string, CustomerState>();
   const effects: BatchResult["effects"] = [];
@@ -80,7 +101,7 @@ export function foldPartitionBatch(
   // No sweep of this batch reaches past the horizon: later deadlines need no heap entry.
   const horizon = sweepHorizon(records, clock);
   const schedule = (customerId: string, state: CustomerState) => {
-    const deadline = nextDeadline(state, config);
+    const deadline = nextDeadline(state, config, value);
     deadlines.set(customerId, deadline);
     if (deadline !== null && horizon !== null && deadline <= horizon) timers.push(deadline, customerId);
   };
@@ -92,7 +113,7 @@ export function foldPartitionBatch(
       timers.pop();
       if (deadlines.get(top.customerId) !== top.at) continue; // stale heap entry: the state moved on
       const state = current.get(top.customerId)!;
-      const step = advanceTo(state, until, config);
+      const step = advanceTo(state, until, config, value);
       if (step.state !== state) {
         current.set(top.customerId, step.state);
         changed.set(top.customerId, step.state);
@@ -103,6 +124,12 @@ export function foldPartitionBatch(
   };
 
   for (const record of records) {
+    if (isValueModelActivation(record)) {
+      value = { model: record.activateValueModel, activatedAt: record.activatedAt ?? watermark ?? 0 };
+      // Loaded customers are due at their refit instant now; the others are reached by the processor's refit sweep.
+      for (const [customerId, state] of current) schedule(customerId, state);
+      continue;
+    }
     if (isClockAdvance(record)) {
       watermark = watermark === null ? record.clockAdvanceTo : Math.max(watermark, record.clockAdvanceTo);
       sweep(record.clockAdvanceTo);
@@ -116,7 +143,7 @@ export function foldPartitionBatch(
       watermark = watermark === null ? event.occurredAt : Math.max(watermark, event.occurredAt);
       sweep(watermark - clock.latenessMs - 1);
     }
-    const step = applyEvent(current.get(event.customerId), event, config, record.receivedAt);
+    const step = applyEvent(current.get(event.customerId), event, config, record.receivedAt, value);
     for (const effect of step.effects) effects.push({ offset: record.offset, effect });
     if (step.state !== undefined && step.state !== current.get(event.customerId)) {
       current.set(event.customerId, step.state);
@@ -126,7 +153,7 @@ export function foldPartitionBatch(
   }
   const changedDeadlines = new Map<string, EpochMs | null>();
   for (const customerId of changed.keys()) changedDeadlines.set(customerId, deadlines.get(customerId) ?? null);
-  return { changed, deadlines: changedDeadlines, effects, watermark };
+  return { changed, deadlines: changedDeadlines, effects, watermark, value };
 }
 
 /** A binary min-heap of (deadline, customer). */
@@ -180,6 +207,7 @@ export function sweepHorizon(records: readonly PartitionRecord[], clock: Partiti
   let watermark = clock.watermark;
   let advancedTo: EpochMs | null = null;
   for (const record of records) {
+    if (isValueModelActivation(record)) continue;
     const at = isClockAdvance(record) ? record.clockAdvanceTo : record.event.occurredAt;
     watermark = watermark === null ? at : Math.max(watermark, at);
     if (isClockAdvance(record)) advancedTo = advancedTo === null ? at : Math.max(advancedTo, at);

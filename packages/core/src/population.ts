@@ -4,10 +4,13 @@ import { advanceTo, applyEvent, type StageTransition } from "./machine.ts";
 import type { Stage } from "./stages.ts";
 import type { CustomerState } from "./state.ts";
 import type { EpochMs } from "./time.ts";
+import type { ActiveValueModel, ValueTierChange } from "./value/stream.ts";
 
 export interface PopulationReplay {
   states: Map<string, CustomerState>;
   transitions: StageTransition[];
+  /** Value-tier changes (with a value model). */
+  tierChanges: ValueTierChange[];
   applied: number;
   duplicates: number;
   rejected: { eventId: string; reason: string }[];
@@ -19,23 +22,38 @@ export interface PopulationReplay {
  * history does not depend on when timers run, this is exactly what a processor
  * in event-time mode arrives at for the same input (and what tests compare to).
  */
-export function replayPopulation(events: Iterable<CustomerEvent>, config: LifecycleConfig, until?: EpochMs): PopulationReplay {
-  const replay: PopulationReplay = { states: new Map(), transitions: [], applied: 0, duplicates: 0, rejected: [] };
+export function replayPopulation(
+  events: Iterable<CustomerEvent>,
+  config: LifecycleConfig,
+  until?: EpochMs,
+  value: ActiveValueModel | null = null,
+): PopulationReplay {
+  const replay: PopulationReplay = { states: new Map(), transitions: [], tierChanges: [], applied: 0, duplicates: 0, rejected: [] };
   for (const event of events) {
-    const step = applyEvent(replay.states.get(event.customerId), event, config);
+    const step = applyEvent(replay.states.get(event.customerId), event, config, 0, value);
     if (step.state !== undefined) replay.states.set(event.customerId, step.state);
+    let applied = true;
     for (const effect of step.effects) {
       if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
-      else if (effect.kind === "duplicate_ignored") replay.duplicates++;
-      else replay.rejected.push({ eventId: effect.eventId, reason: effect.reason });
+      else if (effect.kind === "value_tier_changed") replay.tierChanges.push(effect.change);
+      else if (effect.kind === "duplicate_ignored") {
+        replay.duplicates++;
+        applied = false;
+      } else {
+        replay.rejected.push({ eventId: effect.eventId, reason: effect.reason });
+        applied = false;
+      }
     }
-    if (!step.effects.some((effect) => effect.kind !== "stage_changed")) replay.applied++;
+    if (applied) replay.applied++;
   }
   if (until !== undefined) {
     for (const [customerId, state] of replay.states) {
-      const step = advanceTo(state, until, config);
+      const step = advanceTo(state, until, config, value);
       replay.states.set(customerId, step.state);
-      for (const effect of step.effects) if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
+      for (const effect of step.effects) {
+        if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
+        else if (effect.kind === "value_tier_changed") replay.tierChanges.push(effect.change);
+      }
     }
   }
   return replay;

@@ -8,6 +8,8 @@ import type { RiskLevel, Stage, TenurePhase } from "./stages.ts";
 import { evaluatedThrough, purchaseDays, type CustomerState } from "./state.ts";
 import { churnThresholds, riskLevel } from "./thresholds.ts";
 import { DAY_MS, roundDays, type EpochMs } from "./time.ts";
+import { decideValue, type ActiveValueModel } from "./value/stream.ts";
+import type { ValueTier } from "./value/types.ts";
 
 /**
  * Where an answer's instant comes from: the pipeline's clock (`wall_clock` in wall mode, the
@@ -46,6 +48,16 @@ export interface CustomerView {
   thresholds: { basis: "personal" | "population"; warnAfterDays: number; churnAfterDays: number } | null;
   rfm: RfmScores | null;
   nextDeadline: string | null;
+  /** Value tier and predictions at asOf under valueModelVersion; all null while no model applies. */
+  valueTier: ValueTier | null;
+  valueTierSince: string | null;
+  valueModelVersion: string | null;
+  pAlive: number | null;
+  /** Expected purchase days in the next config.value.purchaseHorizonDays. */
+  expectedPurchases: number | null;
+  expectedSpend: number | null;
+  /** Over config.value.clv.horizonMonths, in the reporting currency. */
+  predictedClv: number | null;
   version: number;
 }
 
@@ -62,18 +74,33 @@ const iso = (at: EpochMs | null) => (at === null ? null : new Date(at).toISOStri
  * pipeline's clock can lag a state only by an event stamped ahead of it; then the answer is
  * at the state's own instant, and says so.
  */
-export function viewAt(state: CustomerState, asOf: AsOf, config: LifecycleConfig, boundaries: RfmBoundaries | null): CustomerAnswer {
+export function viewAt(
+  state: CustomerState,
+  asOf: AsOf,
+  config: LifecycleConfig,
+  boundaries: RfmBoundaries | null,
+  value: ActiveValueModel | null = null,
+): CustomerAnswer {
   const through = evaluatedThrough(state);
   if (asOf.at < through && asOf.clock === "requested") return { ok: false, evaluatedThrough: through };
   const at = Math.max(asOf.at, through);
-  const current = advanceTo(state, at, config).state;
-  return { ok: true, view: describeCustomer(current, at, at === asOf.at ? asOf.clock : "evaluated_through", config, boundaries) };
+  const current = advanceTo(state, at, config, value).state;
+  return { ok: true, view: describeCustomer(current, at, at === asOf.at ? asOf.clock : "evaluated_through", config, boundaries, value) };
 }
 
 /** Every field of `state` read at `at`, which is at or after its evaluated-through instant and before its next deadline. */
-function describeCustomer(state: CustomerState, at: EpochMs, clock: AsOfClock, config: LifecycleConfig, boundaries: RfmBoundaries | null): CustomerView {
+function describeCustomer(
+  state: CustomerState,
+  at: EpochMs,
+  clock: AsOfClock,
+  config: LifecycleConfig,
+  boundaries: RfmBoundaries | null,
+  value: ActiveValueModel | null,
+): CustomerView {
   const thresholds = state.lastPurchaseAt === null ? null : churnThresholds(state, config);
-  const deadline = machineDeadline(state, config);
+  const deadline = machineDeadline(state, config, value);
+  // advanceTo refitted the customer to the active model, so the tier and these numbers agree.
+  const decision = value === null ? null : decideValue(state, Math.max(at, state.valueReviewedAt ?? at), value.model, config);
   return {
     customerId: state.customerId,
     asOf: iso(at)!,
@@ -108,6 +135,13 @@ function describeCustomer(state: CustomerState, at: EpochMs, clock: AsOfClock, c
           },
     rfm: boundaries === null ? null : rfmScores(state, at, boundaries),
     nextDeadline: iso(deadline),
+    valueTier: decision === null ? null : state.valueTier,
+    valueTierSince: decision === null ? null : iso(state.valueTierSince),
+    valueModelVersion: decision === null ? null : state.valueModelVersion,
+    pAlive: decision?.prediction.pAlive ?? null,
+    expectedPurchases: decision?.prediction.expectedPurchases ?? null,
+    expectedSpend: decision?.prediction.expectedSpend ?? null,
+    predictedClv: decision?.prediction.clv ?? null,
     version: state.version,
   };
 }
