@@ -1,4 +1,4 @@
-import type { CustomerEventRecord, StageChangeRecord } from "@clm/contracts";
+import type { CustomerEventRecord, StageChangeRecord, ValueTierChangeRecord } from "@clm/contracts";
 import { formatE4 } from "@clm/core";
 
 /**
@@ -108,6 +108,7 @@ export function transitionRow(record: StageChangeRecord, position: KafkaPosition
     rfm_frequency: snapshot.rfm?.frequency ?? 0,
     rfm_monetary: snapshot.rfm?.monetary ?? 0,
     rfm_segment: snapshot.rfm?.segment ?? "",
+    ...valueColumns(snapshot),
     kafka_partition: position.partition,
     kafka_offset: Number(position.offset),
     written_at: dateTimeSeconds(writtenAt),
@@ -125,6 +126,42 @@ export function snapshotRow(record: StageChangeRecord, writtenAt: number): Row {
     reason_code: record.reasonCode,
     ...figureColumns(snapshot),
     rfm_segment: snapshot.rfm?.segment ?? "",
+    ...valueColumns(snapshot),
+    written_at: dateTimeSeconds(writtenAt),
+  };
+}
+
+/** The value model's figures at a stage change (all null while no model was active). */
+function valueColumns(snapshot: StageChangeRecord["snapshot"]): Row {
+  const value = snapshot.value ?? null;
+  return {
+    p_alive: value?.pAlive ?? null,
+    expected_purchases: value?.expectedPurchases ?? null,
+    predicted_clv: value?.predictedClv ?? null,
+    value_tier: value?.tier ?? null,
+    value_model_version: value?.modelVersion ?? null,
+  };
+}
+
+export function valueTierChangeRow(record: ValueTierChangeRecord, position: KafkaPosition, writtenAt: number): Row {
+  return {
+    change_id: record.changeId,
+    customer_id: record.customerId,
+    version: record.version,
+    from_tier: record.fromTier,
+    to_tier: record.toTier,
+    reason: record.reasonCode,
+    trigger: record.trigger,
+    occurred_at: dateTimeSeconds(record.occurredAt),
+    occurred_at_ms: record.occurredAt,
+    event_id: record.eventId,
+    model_version: record.modelVersion,
+    p_alive: record.pAlive,
+    expected_purchases: record.expectedPurchases,
+    predicted_clv: record.predictedClv,
+    monetary_total: new Decimal4(record.monetaryTotal),
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
     written_at: dateTimeSeconds(writtenAt),
   };
 }

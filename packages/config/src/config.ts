@@ -42,6 +42,7 @@ export const configSchema = z
 
     TOPIC_EVENTS: topicName.default("clm.events.v1"),
     TOPIC_STAGE_CHANGES: topicName.default("clm.stage-changes.v1"),
+    TOPIC_VALUE_TIER_CHANGES: topicName.default("clm.value-tier-changes.v1"),
     TOPIC_DEAD_LETTER: topicName.default("clm.dead-letter.v1"),
     TOPIC_PARTITIONS: positiveInt(1024).default(6),
 
@@ -96,6 +97,7 @@ export const configSchema = z
      * can run past Redis's 5 s busy threshold during an AOF rewrite (docs/performance.md).
      */
     PROCESSOR_MAX_CUSTOMERS_PER_WRITE: positiveInt(1_000_000).default(20_000),
+    PROCESSOR_REFIT_SCAN_COUNT: positiveInt(100_000).default(1000),
     /**
      * Customers per owned partition whose packed state stays in memory between batches (~300 B
      * each), so a batch reads from Redis only the ones it has not written (valid while the

@@ -22,3 +22,4 @@ export { foldPartitionBatch, isClockAdvance, isValueModelActivation, sweepHorizo
 export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";
 export * from "./value/stream.ts";
 export * from "./value/tier.ts";
+export * from "./value/types.ts";

@@ -3,10 +3,12 @@
  * one Lua script touches a single hash slot (Redis-Cluster safe) and a partition's
  * data moves between cluster nodes as one unit.
  *
- *   <prefix>:{p3}:meta             hash  offset (next input offset to apply), seq (write fence), watermark (event time)
+ *   <prefix>:{p3}:meta             hash  offset (next input offset to apply), seq (write fence), watermark (event time),
+ *                                   valueModel + valueModelAt (the active value model and its activation instant),
+ *                                   refitCursor (where the sweep to a newly active model goes on; absent when done)
  *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
- *   <prefix>:{p3}:outbox           list  stage changes written with the state, not yet published
+ *   <prefix>:{p3}:outbox           list  stage and value-tier changes written with the state, not yet published
  *   <prefix>:{p3}:h:<customerId>   list  recent stage changes of the customer (core history-codec entries, newest first)
  *   <prefix>:rfm:boundaries         string  population RFM quantile boundaries (JSON; read by every processor)
  *   <prefix>:value-model:versions   hash  model version → the fitted ValueModel (JSON); versions are never rewritten
@@ -24,6 +26,14 @@ export class RedisLayout {
   }
   customer(partition: number, customerId: string): string {
     return `${this.tag(partition)}:c:${customerId}`;
+  }
+  /** SCAN pattern of the partition's customer states (its hash tag holds no glob character). */
+  customerPattern(partition: number): string {
+    return `${this.tag(partition)}:c:*`;
+  }
+  /** The customer id in a key of customerPattern(partition). */
+  customerIdOf(partition: number, key: string): string {
+    return key.slice(this.tag(partition).length + 3);
   }
   timers(partition: number): string {
     return `${this.tag(partition)}:timers`;

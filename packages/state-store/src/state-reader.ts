@@ -1,6 +1,7 @@
-import { decodeHistoryEntry, decodeState, type CustomerState, type EpochMs, type HistoryEntry } from "@clm/core";
+import { decodeHistoryEntry, decodeState, type CustomerState, type EpochMs, type HistoryEntry, type ValueModel } from "@clm/core";
 import type { Redis } from "ioredis";
 import type { RedisLayout } from "./redis-layout.ts";
+import { readValueModel } from "./value-model.ts";
 
 /** What Redis holds about one partition besides its customers. */
 export interface PartitionMeta {
@@ -10,6 +11,10 @@ export interface PartitionMeta {
   seq: number;
   /** Event-time watermark (event clock mode). */
   watermark: EpochMs | null;
+  /** The value model active on the partition (its version; the model is in the versions hash), and since when. */
+  valueModel: { version: string; activatedAt: EpochMs } | null;
+  /** Where the refit sweep to the active model goes on (a SCAN cursor); null when no sweep is due. */
+  refitCursor: string | null;
 }
 
 /**
@@ -25,8 +30,22 @@ export class StateReader {
   ) {}
 
   async loadMeta(partition: number): Promise<PartitionMeta> {
-    const [offset, seq, watermark] = await this.redis.hmget(this.layout.meta(partition), "offset", "seq", "watermark");
-    return { offset: offset ?? null, seq: Number(seq ?? 0), watermark: watermark === null || watermark === undefined ? null : Number(watermark) };
+    const [offset, seq, watermark, valueModel, valueModelAt, refitCursor] = await this.redis.hmget(
+      this.layout.meta(partition),
+      "offset",
+      "seq",
+      "watermark",
+      "valueModel",
+      "valueModelAt",
+      "refitCursor",
+    );
+    return {
+      offset: offset ?? null,
+      seq: Number(seq ?? 0),
+      watermark: watermark === null || watermark === undefined ? null : Number(watermark),
+      valueModel: valueModel === null || valueModel === undefined ? null : { version: valueModel, activatedAt: Number(valueModelAt ?? 0) },
+      refitCursor: refitCursor ?? null,
+    };
   }
 
   async loadStates(partition: number, customerIds: Iterable<string>): Promise<Map<string, CustomerState>> {
@@ -45,6 +64,11 @@ export class StateReader {
   async history(partition: number, customerId: string, limit: number): Promise<HistoryEntry[]> {
     const entries = await this.redis.lrangeBuffer(this.layout.history(partition, customerId), 0, limit - 1);
     return entries.map((entry) => decodeHistoryEntry(customerId, entry));
+  }
+
+  /** A stored value model by version; null when the versions hash does not hold it. */
+  async valueModel(version: string): Promise<ValueModel | null> {
+    return readValueModel(this.redis, this.layout, version);
   }
 
   /** Stage changes written with the state and not yet published. */

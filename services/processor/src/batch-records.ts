@@ -1,6 +1,6 @@
-import { domainEventProblems, futureEventProblem, type EpochMs, type LifecycleConfig, type PartitionRecord } from "@clm/core";
+import { domainEventProblems, futureEventProblem, type EpochMs, type LifecycleConfig, type PartitionRecord, type ValueModel } from "@clm/core";
 import { recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, producedAt, readClockAdvance, receivedAtOf, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, deadLetterMessage, producedAt, readClockAdvance, readValueModelActivation, receivedAtOf, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -19,6 +19,18 @@ export interface BatchReadingContext {
   logger: Logger;
   /** A clock advance met in wall clock mode, where the wall clock is the only time: it changes nothing. */
   clockAdvanceIgnored: (partition: number, to: EpochMs) => void;
+  /** The models the batch's activation records name, loaded before reading (null: Redis does not hold it). */
+  valueModels: ReadonlyMap<string, ValueModel | null>;
+}
+
+/** The model versions a batch's activation records name (to load before reading the batch). */
+export function activatedVersions(messages: readonly KafkaMessage[]): Set<string> {
+  const versions = new Set<string>();
+  for (const message of messages) {
+    const activation = readValueModelActivation(message);
+    if (activation.kind === "activate") versions.add(activation.version);
+  }
+  return versions;
 }
 
 /** Dead-letter records of one batch, each with its code and reason, counted as they are made. */
@@ -75,6 +87,18 @@ export function readBatchRecords(messages: readonly KafkaMessage[], context: Bat
     }
     if (advance.kind === "advance") {
       takeClockAdvance(message, advance.to, context, reading);
+      continue;
+    }
+    const activation = readValueModelActivation(message);
+    if (activation.kind === "invalid") {
+      letters.add(message, "INVALID_VALUE_MODEL", activation.reason);
+      continue;
+    }
+    if (activation.kind === "activate") {
+      const model = context.valueModels.get(activation.version) ?? null;
+      if (model === null) letters.add(message, "INVALID_VALUE_MODEL", `value model ${activation.version} is not stored in Redis (clm model fit stores a model before activating it)`);
+      // On the wall clock the model is active from the record's time; on the event clock from the watermark there.
+      else reading.records.push({ offset: message.offset, activateValueModel: model, activatedAt: context.clockMode === "wall" ? receivedAtOf(message) : null });
       continue;
     }
     let event;

@@ -8,7 +8,8 @@
  * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here)
  * ARGV: expectedSeq, newOffset|"", newWatermark|"", historyCap, then packed:
  *       state × n (in key order), (deadline, customerId) × scheduled, customerId × unscheduled,
- *       outbox entries, (count, entry × count) × m for the history keys in order (oldest entry first)
+ *       outbox entries, (count, entry × count) × m for the history keys in order (oldest entry first),
+ *       (field, value) × meta fields to set with the write ("" deletes the field)
  * Packed: a MessagePack array of strings (StateStore's PackedValues), unpacked by Redis's cmsgpack.
  * Returns {1, newSeq} or {0, currentSeq} when fenced off.
  *
@@ -63,6 +64,11 @@ seq = seq + 1
 redis.call('HSET', KEYS[1], 'seq', seq)
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'offset', ARGV[2]) end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'watermark', ARGV[3]) end
+local fields, fieldCount = values(ARGV[10])
+for i = 1, fieldCount, 2 do
+  if fields[i + 1] == '' then redis.call('HDEL', KEYS[1], fields[i])
+  else redis.call('HSET', KEYS[1], fields[i], fields[i + 1]) end
+end
 return {1, seq}
 `;
 

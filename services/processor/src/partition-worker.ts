@@ -5,6 +5,7 @@ import {
   encodeHistoryEntry,
   foldPartitionBatch,
   nextDeadline,
+  refitCustomer,
   rfmScores,
   sweepHorizon,
   type CustomerState,
@@ -15,13 +16,16 @@ import {
   type PartitionClock,
   type RfmBoundaries,
   type StageTransition,
+  type ActiveValueModel,
+  type ValueModel,
+  type ValueTierChange,
 } from "@clm/core";
-import { stageChangeToRecord, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { stageChangeToRecord, valueTierChangeToRecord, type CustomerEventRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { prepareWhileRegistryAway, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { PartitionMeta } from "@clm/state-store";
-import type { KafkaMessage, Producer } from "kafkajs";
-import { DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
+import type { KafkaMessage, Message, Producer } from "kafkajs";
+import { activatedVersions, DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
 import { slicesByCustomers } from "./slices.ts";
@@ -32,12 +36,17 @@ export interface WorkerDeps {
   store: StateStore;
   events: AvroSerde<CustomerEventRecord>;
   stageChanges: AvroSerde<StageChangeRecord>;
+  valueTierChanges: AvroSerde<ValueTierChangeRecord>;
+  /** A stored value model by version (cached: versions never change); null when Redis does not hold it. */
+  valueModel: (version: string) => Promise<ValueModel | null>;
+  /** Keys a refit sweep step asks Redis's SCAN for (PROCESSOR_REFIT_SCAN_COUNT). */
+  refitScanCount: number;
   /** This partition's producer (stage changes and dead letters). */
   producer: () => Promise<Producer>;
   lifecycle: LifecycleConfig;
   logger: Logger;
   metrics: ProcessorMetrics;
-  topics: { events: string; stageChanges: string; deadLetter: string };
+  topics: { events: string; stageChanges: string; valueTierChanges: string; deadLetter: string };
   clockMode: "wall" | "event";
   latenessMs: number;
   /** How far an event may be dated ahead of when its record was produced (MAX_FUTURE_SKEW_MS); later ones are dead letters. */
@@ -74,7 +83,7 @@ export interface BatchControl {
 // keep a drain's first publish early.
 const OUTBOX_CHUNK = 500;
 
-const transitionsWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed");
+const changesWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed" || entry.effect.kind === "value_tier_changed");
 
 /**
  * Everything the processor does for one Kafka partition. Work on a partition is
@@ -83,6 +92,8 @@ const transitionsWritten = (effects: readonly { effect: Effect }[]) => effects.s
  */
 export class PartitionWorker {
   private meta: PartitionMeta | null = null;
+  /** The value model active on the partition (as its meta says), loaded with the meta. */
+  private value: ActiveValueModel | null = null;
   private readonly cache: StateCache;
   private queue: Promise<unknown> = Promise.resolve();
   private draining: Promise<void> | null = null;
@@ -105,8 +116,19 @@ export class PartitionWorker {
   }
 
   private async currentMeta(): Promise<PartitionMeta> {
-    this.meta ??= await this.deps.store.loadMeta(this.partition);
+    if (this.meta === null) {
+      const meta = await this.deps.store.loadMeta(this.partition);
+      this.value = meta.valueModel === null ? null : { model: await this.storedModel(meta.valueModel.version), activatedAt: meta.valueModel.activatedAt };
+      this.meta = meta;
+    }
     return this.meta;
+  }
+
+  /** A model the partition's meta names must be stored: it was stored before it was activated. */
+  private async storedModel(version: string): Promise<ValueModel> {
+    const model = await this.deps.valueModel(version);
+    if (model === null) throw new Error(`partition ${this.partition}: the active value model ${version} is not in Redis's versions hash`);
+    return model;
   }
 
   /** Forget cached meta (after a rebalance another process may have written). */
@@ -209,13 +231,15 @@ export class PartitionWorker {
     // and throws RegistryUnavailableError (never a dead letter) if the registry does not answer now.
     await deps.events.prepare(fresh.map((message) => message.value));
     const now = new Date();
-    const context = { ...deps, partition: this.partition, topic: deps.topics.events };
+    const valueModels = new Map<string, ValueModel | null>();
+    for (const version of activatedVersions(fresh)) valueModels.set(version, await deps.valueModel(version));
+    const context = { ...deps, partition: this.partition, topic: deps.topics.events, valueModels };
     const letters = new DeadLetters(context, now);
     const reading = readBatchRecords(fresh, context, letters, now.getTime());
 
     const clock = { watermark: meta.watermark, latenessMs: deps.clockMode === "event" ? deps.latenessMs : Number.POSITIVE_INFINITY };
     const states = await this.loadForFold(reading, clock);
-    const result = foldPartitionBatch(states, reading.records, clock, deps.lifecycle);
+    const result = foldPartitionBatch(states, reading.records, clock, deps.lifecycle, this.value);
     // A rebalance it reports is acted on by the heartbeat after the batch; the commit is fenced anyway.
     if (heartbeat) await heartbeat().catch(() => undefined);
 
@@ -226,15 +250,25 @@ export class PartitionWorker {
     if (letters.messages.length > 0) await (await deps.producer()).send({ topic: deps.topics.deadLetter, messages: letters.messages, acks: -1 });
 
     const lastOffset = fresh[fresh.length - 1]!.offset;
+    // A newly active model is written with the batch, and its refit sweep starts (docs/value.md).
+    const activated = result.value !== this.value && result.value !== null ? result.value : null;
+    const metaFields = activated === null ? undefined : { valueModel: activated.model.version, valueModelAt: String(activated.activatedAt), refitCursor: "0" };
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
       offset: (BigInt(lastOffset) + 1n).toString(),
       watermark: result.watermark,
-    }, result.deadlines);
+    }, result.deadlines, metaFields);
     if (seq === null) return "fenced";
+    if (activated !== null) {
+      this.value = activated;
+      meta.valueModel = { version: activated.model.version, activatedAt: activated.activatedAt };
+      meta.refitCursor = "0";
+      deps.metrics.valueModelActivations.inc();
+      deps.logger.info({ partition: this.partition, version: activated.model.version, activatedAt: new Date(activated.activatedAt).toISOString() }, "value model activated; refit sweep started");
+    }
 
     this.countBatch(result.effects, reading.events, letters.messages.length, fresh.length, started);
     deps.metrics.lag.set({ partition: String(this.partition) }, Number(BigInt(highWatermark) - BigInt(lastOffset) - 1n));
-    if (transitionsWritten(result.effects)) this.requestDrain();
+    if (changesWritten(result.effects)) this.requestDrain();
     return { kind: "applied", lastOffset };
   }
 
@@ -290,7 +324,7 @@ export class PartitionWorker {
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
-          const step = advanceTo(state, now, deps.lifecycle);
+          const step = advanceTo(state, now, deps.lifecycle, this.value);
           changed.set(customerId, step.state);
           effects.push(...step.effects);
         }
@@ -307,29 +341,79 @@ export class PartitionWorker {
     });
   }
 
+  /**
+   * One step of the refit sweep to the active value model: the next SCAN page of the partition's
+   * customers, each re-decided under the model (refitCustomer: the same change its next event or
+   * timer would make) and written with the cursor, so a restart goes on where it stopped. Returns
+   * false once the sweep is done (or none is due).
+   */
+  refitStep(): Promise<boolean> {
+    return this.serial(async () => {
+      const { deps } = this;
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const meta = await this.currentMeta();
+        const value = this.value;
+        if (meta.refitCursor === null || value === null) return false;
+        this.cache.sync(meta.seq);
+        const page = await deps.store.scanCustomers(this.partition, meta.refitCursor, deps.refitScanCount);
+        const states = await this.loadStates(page.customerIds);
+        const changed = new Map<string, CustomerState>();
+        const effects: Effect[] = [];
+        for (const [customerId, state] of states) {
+          const step = refitCustomer(state, value, deps.lifecycle);
+          if (step.state === state) continue;
+          changed.set(customerId, step.state);
+          effects.push(...step.effects);
+        }
+        const done = page.cursor === "0";
+        const seq = await this.commitChanges(meta, changed, effects, { offset: null, watermark: null }, undefined, { refitCursor: done ? "" : page.cursor });
+        if (seq === null) {
+          deps.metrics.fencedWrites.inc();
+          this.invalidate();
+          continue;
+        }
+        meta.refitCursor = done ? null : page.cursor;
+        deps.metrics.refittedCustomers.inc(changed.size);
+        if (done) deps.logger.info({ partition: this.partition, version: value.model.version }, "refit sweep done");
+        if (effects.length > 0) this.requestDrain();
+        return !done;
+      }
+      return false;
+    });
+  }
+
   private async commitChanges(
     meta: PartitionMeta,
     changed: ReadonlyMap<string, CustomerState>,
     effects: readonly Effect[],
     position: { offset: string | null; watermark: EpochMs | null },
     deadlines?: ReadonlyMap<string, EpochMs | null>,
+    metaFields?: Readonly<Record<string, string>>,
   ): Promise<number | null> {
     const { deps } = this;
     const customers: (CustomerWrite & { packed: Uint8Array })[] = [];
     for (const [customerId, state] of changed) {
       const known = deadlines?.get(customerId);
-      const deadline = known === undefined ? nextDeadline(state, deps.lifecycle) : known;
+      const deadline = known === undefined ? nextDeadline(state, deps.lifecycle, this.value) : known;
       customers.push({ customerId, state, packed: encodeState(state), deadline, deadlineIndexed: this.cache.get(customerId)?.indexedDeadline === deadline });
     }
     const transitions: StageTransition[] = [];
-    for (const effect of effects) if (effect.kind === "stage_changed") transitions.push(effect.transition);
+    const tierChanges: ValueTierChange[] = [];
+    const outbox: Buffer[] = [];
     const boundaries = deps.rfmBoundaries();
-    const outbox = deps.publish
-      ? transitions.map((transition) => {
-          const rfm = boundaries === null ? null : rfmScores(transition.snapshot, transition.occurredAt, boundaries);
-          return packOutboxEntry(transition.customerId, deps.stageChanges.encode(stageChangeToRecord(transition, rfm)));
-        })
-      : [];
+    // In effect order, so each customer's stage and tier changes leave in the order they happened.
+    for (const effect of effects) {
+      if (effect.kind === "stage_changed") {
+        const transition = effect.transition;
+        transitions.push(transition);
+        if (!deps.publish) continue;
+        const rfm = boundaries === null ? null : rfmScores(transition.snapshot, transition.occurredAt, boundaries);
+        outbox.push(packOutboxEntry(transition.customerId, deps.stageChanges.encode(stageChangeToRecord(transition, rfm))));
+      } else if (effect.kind === "value_tier_changed") {
+        tierChanges.push(effect.change);
+        if (deps.publish) outbox.push(packOutboxEntry(effect.change.customerId, deps.valueTierChanges.encode(valueTierChangeToRecord(effect.change)), "value_tier_changes"));
+      }
+    }
     const history = transitions.map((transition) => {
       const entry = encodeHistoryEntry(transition);
       return { customerId: transition.customerId, entry: Buffer.from(entry.buffer, entry.byteOffset, entry.byteLength) };
@@ -342,6 +426,7 @@ export class PartitionWorker {
       customers,
       outbox,
       history,
+      metaFields,
     });
     if (seq === null) return null;
     meta.seq = seq;
@@ -353,6 +438,7 @@ export class PartitionWorker {
       deps.metrics.transitions.inc({ from: transition.from ?? "none", to: transition.to, trigger: transition.trigger });
       if (transition.trigger === "timer") deps.metrics.timersFired.inc();
     }
+    for (const change of tierChanges) deps.metrics.tierChanges.inc({ from: change.from ?? "none", to: change.to, trigger: change.trigger });
     return seq;
   }
 
@@ -398,14 +484,17 @@ export class PartitionWorker {
       if (!this.flushing && !deps.owned()) break;
       const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
       if (entries.length === 0) break;
-      await (await deps.producer()).send({
-        topic: deps.topics.stageChanges,
-        acks: -1,
-        messages: entries.map((entry) => {
-          const { key, value } = unpackOutboxEntry(entry);
-          return { key, value };
-        }),
-      });
+      const stageChanges: Message[] = [];
+      const tierChanges: Message[] = [];
+      for (const entry of entries) {
+        const { topic, key, value } = unpackOutboxEntry(entry);
+        (topic === "value_tier_changes" ? tierChanges : stageChanges).push({ key, value });
+      }
+      const topicMessages = [
+        { topic: deps.topics.stageChanges, messages: stageChanges },
+        { topic: deps.topics.valueTierChanges, messages: tierChanges },
+      ].filter((entry) => entry.messages.length > 0);
+      await (await deps.producer()).sendBatch({ topicMessages, acks: -1 });
       await deps.store.ackOutbox(this.partition, entries);
       deps.metrics.published.inc(entries.length);
       if (entries.length < OUTBOX_CHUNK) break;

@@ -1,16 +1,26 @@
 import type { Config } from "@clm/config";
-import { CUSTOMER_EVENT_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
-import type { LifecycleConfig, RfmBoundaries } from "@clm/core";
+import {
+  CUSTOMER_EVENT_SCHEMA_TEXT,
+  STAGE_CHANGE_SCHEMA_TEXT,
+  VALUE_TIER_CHANGE_SCHEMA_TEXT,
+  type CustomerEventRecord,
+  type StageChangeRecord,
+  type ValueTierChangeRecord,
+} from "@clm/contracts";
+import type { LifecycleConfig, RfmBoundaries, ValueModel } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
-import { RedisLayout, RfmBoundaryReader } from "@clm/state-store";
+import { readValueModel, RedisLayout, RfmBoundaryReader } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { PartitionWorker } from "./partition-worker.ts";
 import { StateStore } from "./state-store.ts";
 import { warmUp, warmUpClients } from "./warm-up.ts";
+
+/** Time per partition per tick the refit sweep may take (it goes on at the next tick). */
+const REFIT_SLICE_MS = 200;
 
 export interface ProcessorOptions {
   config: Config;
@@ -51,6 +61,9 @@ export class Processor {
   private ticking = false;
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
+  private readonly tierSerde: AvroSerde<ValueTierChangeRecord>;
+  /** Stored value models by version (a version never changes, so they are kept). */
+  private readonly valueModels = new Map<string, ValueModel>();
   private readonly earliest = new Map<number, string>();
   private readonly rfm: RfmBoundaryReader;
   private boundaries: RfmBoundaries | null = null;
@@ -71,6 +84,7 @@ export class Processor {
     this.store = new StateStore(options.redis, new RedisLayout(this.options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    this.tierSerde = new AvroSerde(options.registry, `${options.config.TOPIC_VALUE_TIER_CHANGES}-value`, VALUE_TIER_CHANGE_SCHEMA_TEXT);
     this.rfm = new RfmBoundaryReader(options.redis, this.store.layout);
   }
 
@@ -79,6 +93,14 @@ export class Processor {
     if (performance.now() - this.boundariesReadAt < 30_000 && this.boundariesReadAt !== 0) return;
     this.boundariesReadAt = performance.now();
     this.boundaries = await this.rfm.load();
+  }
+
+  private async valueModel(version: string): Promise<ValueModel | null> {
+    const known = this.valueModels.get(version);
+    if (known !== undefined) return known;
+    const model = await readValueModel(this.options.redis, this.store.layout, version);
+    if (model !== null) this.valueModels.set(version, model);
+    return model;
   }
 
   get ownedPartitions(): readonly number[] {
@@ -92,6 +114,7 @@ export class Processor {
     await ensureProjectTopics(this.admin, config);
     await this.eventsSerde.register();
     await this.stageSerde.register();
+    await this.tierSerde.register();
     await this.store.loadScripts();
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
@@ -163,11 +186,14 @@ export class Processor {
         store: this.store,
         events: this.eventsSerde,
         stageChanges: this.stageSerde,
+        valueTierChanges: this.tierSerde,
+        valueModel: (version) => this.valueModel(version),
+        refitScanCount: config.PROCESSOR_REFIT_SCAN_COUNT,
         producer: () => this.producerFor(partition),
         lifecycle: this.options.lifecycle,
         logger: this.options.logger,
         metrics: this.options.metrics,
-        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
+        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, valueTierChanges: config.TOPIC_VALUE_TIER_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
         clockMode: config.CLOCK_MODE,
         latenessMs: config.EVENT_TIME_LATENESS_MS,
         maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
@@ -199,7 +225,7 @@ export class Processor {
       const { config } = this.options;
       // An empty send loads the topics' metadata (and runs the send path once) before the first real
       // stage change has to wait for it; it produces nothing, and if it fails the first send loads it.
-      const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
+      const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
       producer = created
         .connect()
         .then(() => created.sendBatch({ topicMessages, acks: -1 }).catch(() => undefined))
@@ -231,6 +257,7 @@ export class Processor {
       for (const partition of this.owned) {
         const worker = this.worker(partition);
         if (this.options.config.CLOCK_MODE === "wall") await worker.sweep(Date.now());
+        await this.refitSome(partition, worker);
         // Retries publishes that failed, and publishes what a crashed owner left behind.
         worker.requestDrain();
       }
@@ -239,6 +266,14 @@ export class Processor {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Refit sweep steps of one partition for at most REFIT_SLICE_MS per tick, so batches and timers keep their turn. */
+  private async refitSome(partition: number, worker: PartitionWorker): Promise<void> {
+    const started = performance.now();
+    let more = await worker.refitStep();
+    while (more && performance.now() - started < REFIT_SLICE_MS && this.owned.has(partition)) more = await worker.refitStep();
+    this.options.metrics.refitPending.set({ partition: String(partition) }, more ? 1 : 0);
   }
 
   /** Graceful stop: finish the running batch, commit, leave the group, publish what is pending. */

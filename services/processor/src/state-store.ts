@@ -22,6 +22,8 @@ export interface PartitionWrite {
   outbox: readonly Buffer[];
   /** Encoded history entries (packages/core history-codec), for customers with a stage change. */
   history: readonly { customerId: string; entry: Buffer }[];
+  /** Meta fields written with it (the active value model, the refit cursor); "" deletes one. */
+  metaFields?: Readonly<Record<string, string>> | undefined;
 }
 
 type ScriptRedis = Redis & {
@@ -104,6 +106,8 @@ export class StateStore extends StateReader {
       history.add(String(entries.length));
       for (const entry of entries) history.add(entry);
     }
+    const metaFields = new PackedValues();
+    for (const [field, value] of Object.entries(write.metaFields ?? {})) metaFields.add(field).add(value);
     const args: (string | Buffer | number)[] = [
       String(write.expectedSeq),
       write.offset ?? "",
@@ -114,11 +118,18 @@ export class StateStore extends StateReader {
       unscheduled.toBuffer(),
       outbox.toBuffer(),
       history.toBuffer(),
+      metaFields.toBuffer(),
     ];
     // The keys as an array (ioredis flattens it), never spread into the call: a write of 50k
     // customers has 50k keys, past the call stack's limit as arguments (seen at 10M events).
     const [ok, seq] = await this.scripts.clmCommit(keys.length, keys, args);
     return ok === 1 ? seq : null;
+  }
+
+  /** One step of a SCAN over the partition's customers: the next cursor ("0": done) and the ids met. */
+  async scanCustomers(partition: number, cursor: string, count: number): Promise<{ cursor: string; customerIds: string[] }> {
+    const [next, keys] = await this.redis.scan(cursor, "MATCH", this.layout.customerPattern(partition), "COUNT", count);
+    return { cursor: next, customerIds: keys.map((key) => this.layout.customerIdOf(partition, key)) };
   }
 
   async readOutbox(partition: number, limit: number): Promise<Buffer[]> {
@@ -132,17 +143,36 @@ export class StateStore extends StateReader {
   }
 }
 
-/** Outbox entries carry the Kafka key with the encoded value: [u16 key length][key][value]. */
-export function packOutboxEntry(key: string, value: Buffer): Buffer {
+/** Which topic an outbox entry goes to. */
+export type OutboxTopic = "stage_changes" | "value_tier_changes";
+
+/** Marks an entry with a topic byte; an unmarked entry (written before value tiers) is a stage change. */
+const TOPIC_MARK = 0xff;
+const TOPIC_CODES: Record<OutboxTopic, number> = { stage_changes: 0, value_tier_changes: 1 };
+
+/**
+ * Outbox entries carry the Kafka key with the encoded value: [u16 key length][key][value] for a
+ * stage change, [0xff][topic][u16 key length][key][value] for another topic. A key length never
+ * starts with 0xff (ids are far shorter than 65,280 bytes), so both forms read unambiguously.
+ */
+export function packOutboxEntry(key: string, value: Buffer, topic: OutboxTopic = "stage_changes"): Buffer {
   const keyBytes = Buffer.from(key, "utf8");
-  const entry = Buffer.allocUnsafe(2 + keyBytes.length + value.length);
-  entry.writeUInt16BE(keyBytes.length, 0);
-  keyBytes.copy(entry, 2);
-  value.copy(entry, 2 + keyBytes.length);
+  const head = topic === "stage_changes" ? 0 : 2;
+  const entry = Buffer.allocUnsafe(head + 2 + keyBytes.length + value.length);
+  if (head > 0) {
+    entry[0] = TOPIC_MARK;
+    entry[1] = TOPIC_CODES[topic];
+  }
+  entry.writeUInt16BE(keyBytes.length, head);
+  keyBytes.copy(entry, head + 2);
+  value.copy(entry, head + 2 + keyBytes.length);
   return entry;
 }
 
-export function unpackOutboxEntry(entry: Buffer): { key: string; value: Buffer } {
-  const keyLength = entry.readUInt16BE(0);
-  return { key: entry.toString("utf8", 2, 2 + keyLength), value: entry.subarray(2 + keyLength) };
+export function unpackOutboxEntry(entry: Buffer): { topic: OutboxTopic; key: string; value: Buffer } {
+  const marked = entry[0] === TOPIC_MARK;
+  const head = marked ? 2 : 0;
+  const topic: OutboxTopic = marked && entry[1] === TOPIC_CODES.value_tier_changes ? "value_tier_changes" : "stage_changes";
+  const keyLength = entry.readUInt16BE(head);
+  return { topic, key: entry.toString("utf8", head + 2, head + 2 + keyLength), value: entry.subarray(head + 2 + keyLength) };
 }

@@ -1,5 +1,5 @@
-import { eventRow, serializeRow, snapshotRow, transitionRow } from "@clm/clickhouse";
-import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { eventRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
+import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
 import { AvroDecodeError, producedAt, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
@@ -83,4 +83,18 @@ export function decodeStageChanges(serde: AvroSerde<StageChangeRecord>, messages
     }
   }
   return { rows: { stage_transitions: transitions, customer_snapshots: snapshots }, skipped };
+}
+
+/** Value-tier changes → `value_tier_changes` rows. */
+export function decodeValueTierChanges(serde: AvroSerde<ValueTierChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
+  const rows: string[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      rows.push(serializeRow(valueTierChangeRow(serde.decode(message.value), { partition, offset: message.offset }, writtenAt)));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { value_tier_changes: rows }, skipped };
 }
