@@ -20,3 +20,4 @@ export { replayPopulation, stageDistribution, type PopulationReplay } from "./po
 export { encodeState, decodeState } from "./state-codec.ts";
 export { foldPartitionBatch, isClockAdvance, sweepHorizon, type BatchRecord, type BatchResult, type ClockAdvanceRecord, type PartitionClock, type PartitionRecord } from "./partition-fold.ts";
 export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";
+export * from "./value/index.ts";

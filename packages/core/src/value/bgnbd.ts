@@ -20,7 +20,7 @@ export function bgnbdLogLikelihood(params: BgnbdParams, x: number, tx: number, T
 }
 
 /** The part of eq. 6 that depends on tx and T: ln[(α + T)^−(r+x) + [x > 0] a / (b + x − 1) · (α + tx)^−(r+x)]. */
-export function bgnbdLogTail(r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number): number {
+function bgnbdLogTail(r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number): number {
   const alive = -(r + x) * Math.log(alpha + T);
   if (x === 0) return alive;
   const dropped = Math.log(a) - Math.log(b + x - 1) - (r + x) * Math.log(alpha + tx);
