@@ -20,6 +20,4 @@ export { replayPopulation, stageDistribution, type PopulationReplay } from "./po
 export { encodeState, decodeState } from "./state-codec.ts";
 export { foldPartitionBatch, isClockAdvance, isValueModelActivation, sweepHorizon, type ValueModelRecord, type BatchRecord, type BatchResult, type ClockAdvanceRecord, type PartitionClock, type PartitionRecord } from "./partition-fold.ts";
 export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";
-export * from "./value/stream.ts";
-export * from "./value/tier.ts";
-export * from "./value/types.ts";
+export * from "./value/index.ts";
