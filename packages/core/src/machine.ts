@@ -139,10 +139,18 @@ function refit(state: CustomerState, value: ActiveValueModel, config: LifecycleC
   return next;
 }
 
-/** Applies a newly active model to one customer (the refit sweep): the same change its next event or timer would make. */
-export function refitCustomer(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig): Step & { state: CustomerState } {
+/**
+ * Applies a newly active model to one customer (the refit sweep): the same change its next event
+ * or timer would make, then every deadline through `sweptThrough` — the instant the partition's
+ * sweeps have fired others through — so the customer ends as a fold that had it loaded would.
+ */
+export function refitCustomer(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig, sweptThrough: EpochMs | null = null): Step & { state: CustomerState } {
+  if (!needsRefit(state, value)) return { state, effects: [] };
   const effects: Effect[] = [];
-  return { state: needsRefit(state, value) ? refit(state, value, config, effects) : state, effects };
+  const refitted = refit(state, value, config, effects);
+  if (sweptThrough === null) return { state: refitted, effects };
+  const advanced = advanceTo(refitted, sweptThrough, config, value);
+  return { state: advanced.state, effects: [...effects, ...advanced.effects] };
 }
 
 /**

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CustomerEvent } from "./contract.ts";
 import { DEFAULT_LIFECYCLE_CONFIG as config } from "./lifecycle-config.ts";
-import { foldPartitionBatch, isClockAdvance, sweepHorizon, type BatchRecord, type PartitionRecord } from "./partition-fold.ts";
+import { foldPartitionBatch, sweepHorizon, type BatchRecord, type PartitionRecord } from "./partition-fold.ts";
 import { replayPopulation } from "./population.ts";
 import { nextDeadline, type StageTransition } from "./machine.ts";
 import type { CustomerState } from "./state.ts";

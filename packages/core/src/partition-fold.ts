@@ -78,6 +78,8 @@ export interface BatchResult {
   watermark: EpochMs | null;
   /** The value model active after the batch. */
   value: ActiveValueModel | null;
+  /** The latest instant a sweep of this batch fired deadlines through (null: none swept). */
+  sweptThrough: EpochMs | null;
 }
 
 /**
@@ -108,7 +110,9 @@ export function foldPartitionBatch(
   for (const [customerId, state] of current) schedule(customerId, state);
   let watermark = clock.watermark;
 
+  let sweptThrough: EpochMs | null = null;
   const sweep = (until: EpochMs) => {
+    if (sweptThrough === null || until > sweptThrough) sweptThrough = until;
     for (let top = timers.peek(); top !== undefined && top.at <= until; top = timers.peek()) {
       timers.pop();
       if (deadlines.get(top.customerId) !== top.at) continue; // stale heap entry: the state moved on
@@ -153,7 +157,7 @@ export function foldPartitionBatch(
   }
   const changedDeadlines = new Map<string, EpochMs | null>();
   for (const customerId of changed.keys()) changedDeadlines.set(customerId, deadlines.get(customerId) ?? null);
-  return { changed, deadlines: changedDeadlines, effects, watermark, value };
+  return { changed, deadlines: changedDeadlines, effects, watermark, value, sweptThrough };
 }
 
 /** A binary min-heap of (deadline, customer). */

@@ -15,6 +15,8 @@ export interface PartitionMeta {
   valueModel: { version: string; activatedAt: EpochMs } | null;
   /** Where the refit sweep to the active model goes on (a SCAN cursor); null when no sweep is due. */
   refitCursor: string | null;
+  /** The instant the partition's event-time sweeps have fired deadlines through (event clock mode). */
+  sweptThrough: EpochMs | null;
 }
 
 /**
@@ -30,7 +32,7 @@ export class StateReader {
   ) {}
 
   async loadMeta(partition: number): Promise<PartitionMeta> {
-    const [offset, seq, watermark, valueModel, valueModelAt, refitCursor] = await this.redis.hmget(
+    const [offset, seq, watermark, valueModel, valueModelAt, refitCursor, sweptThrough] = await this.redis.hmget(
       this.layout.meta(partition),
       "offset",
       "seq",
@@ -38,6 +40,7 @@ export class StateReader {
       "valueModel",
       "valueModelAt",
       "refitCursor",
+      "sweptThrough",
     );
     return {
       offset: offset ?? null,
@@ -45,6 +48,7 @@ export class StateReader {
       watermark: watermark === null || watermark === undefined ? null : Number(watermark),
       valueModel: valueModel === null || valueModel === undefined ? null : { version: valueModel, activatedAt: Number(valueModelAt ?? 0) },
       refitCursor: refitCursor ?? null,
+      sweptThrough: sweptThrough === null || sweptThrough === undefined ? null : Number(sweptThrough),
     };
   }
 

@@ -252,12 +252,16 @@ export class PartitionWorker {
     const lastOffset = fresh[fresh.length - 1]!.offset;
     // A newly active model is written with the batch, and its refit sweep starts (docs/value.md).
     const activated = result.value !== this.value && result.value !== null ? result.value : null;
-    const metaFields = activated === null ? undefined : { valueModel: activated.model.version, valueModelAt: String(activated.activatedAt), refitCursor: "0" };
+    const metaFields: Record<string, string> = {};
+    if (activated !== null) Object.assign(metaFields, { valueModel: activated.model.version, valueModelAt: String(activated.activatedAt), refitCursor: "0" });
+    const sweptThrough = result.sweptThrough !== null && result.sweptThrough > (meta.sweptThrough ?? Number.NEGATIVE_INFINITY) ? result.sweptThrough : null;
+    if (sweptThrough !== null) metaFields.sweptThrough = String(sweptThrough);
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
       offset: (BigInt(lastOffset) + 1n).toString(),
       watermark: result.watermark,
     }, result.deadlines, metaFields);
     if (seq === null) return "fenced";
+    if (sweptThrough !== null) meta.sweptThrough = sweptThrough;
     if (activated !== null) {
       this.value = activated;
       meta.valueModel = { version: activated.model.version, activatedAt: activated.activatedAt };
@@ -360,7 +364,8 @@ export class PartitionWorker {
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
-          const step = refitCustomer(state, value, deps.lifecycle);
+          // On the event clock the customer also catches up with the partition's sweeps (wall clock: the timer sweep does).
+          const step = refitCustomer(state, value, deps.lifecycle, deps.clockMode === "event" ? meta.sweptThrough : null);
           if (step.state === state) continue;
           changed.set(customerId, step.state);
           effects.push(...step.effects);

@@ -4,6 +4,7 @@ import { purchaseDays, type CustomerState, type MutableState } from "../state.ts
 import { DAY_MS, MINUTE_MS, utcDay, type EpochMs } from "../time.ts";
 import { bgnbdPAlive, pAliveCrossingT } from "./bgnbd.ts";
 import { clvFallsBelowT, predictValue } from "./clv.ts";
+import { unitDays } from "./summaries.ts";
 import { REASON_OF_TIER, valueTierOf, type ValueTierReason } from "./tier.ts";
 import type { ValueModel, ValuePrediction, ValueSummary, ValueTier, ValueUnit } from "./types.ts";
 
@@ -43,7 +44,7 @@ export interface ValueTierChange {
 }
 
 export function unitMs(unit: ValueUnit): number {
-  return unit === "week" ? 7 * DAY_MS : DAY_MS;
+  return unitDays(unit) * DAY_MS;
 }
 
 /**
@@ -57,11 +58,11 @@ export function valueSummaryAt(state: CustomerState, at: EpochMs, unit: ValueUni
   const firstDay = utcDay(state.firstPurchaseAt);
   const days = purchaseDays(state);
   const x = Math.max(0, days - 1);
-  const unitDays = unitMs(unit) / DAY_MS;
+  const daysPerUnit = unitDays(unit);
   const repeatSpendE4 = state.firstPurchaseDayE4 === null ? (state.monetaryE4 * x) / Math.max(1, days) : state.monetaryE4 - state.firstPurchaseDayE4;
   return {
     x,
-    tx: (utcDay(state.lastPurchaseAt) - firstDay) / unitDays,
+    tx: (utcDay(state.lastPurchaseAt) - firstDay) / daysPerUnit,
     T: Math.max(0, at - firstDay * DAY_MS) / unitMs(unit),
     meanSpend: x > 0 ? Math.max(0, repeatSpendE4) / MONEY_SCALE / x : 0,
   };
