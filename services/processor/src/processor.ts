@@ -226,6 +226,9 @@ export class Processor {
   private async onTick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
+    const now = Date.now();
+    this.options.metrics.outboxOldestAge.reset();
+    for (const partition of this.owned) this.options.metrics.outboxOldestAge.set({ partition: String(partition) }, this.worker(partition).outboxOldestAgeSeconds(now));
     try {
       await this.refreshBoundaries();
       for (const partition of this.owned) {

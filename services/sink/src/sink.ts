@@ -59,6 +59,7 @@ export class Sink {
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.writeBackoff = new Backoff({ initialMs: Math.min(200, options.config.SINK_RETRY_MAX_MS), maxMs: options.config.SINK_RETRY_MAX_MS });
+    options.metrics.bufferLimit.set(options.config.SINK_BATCH_ROWS);
   }
 
   get bufferedRows(): number {
