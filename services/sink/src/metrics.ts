@@ -13,6 +13,11 @@ export function createSinkMetrics(registry: Registry) {
       registers,
     }),
     flushes: new Counter({ name: "clm_sink_flushes_total", help: "Write attempts by outcome: ok or failed", labelNames: ["outcome"] as const, registers }),
+    consecutiveFailedWrites: new Gauge({
+      name: "clm_sink_consecutive_failed_writes",
+      help: "Write attempts that failed since the last successful one (0 after a success): above 0 while ClickHouse refuses",
+      registers,
+    }),
     flushSeconds: new Histogram({
       name: "clm_sink_flush_duration_seconds",
       help: "Time to write one buffered batch (all tables) to ClickHouse",
@@ -36,6 +41,7 @@ export function createSinkMetrics(registry: Registry) {
   // Series exist from the start (at 0), so rates and alerts work before the first write.
   for (const outcome of ["ok", "failed"]) metrics.flushes.inc({ outcome }, 0);
   metrics.bufferedRows.set(0);
+  metrics.consecutiveFailedWrites.set(0);
   metrics.commitFailures.inc(0);
   return metrics;
 }

@@ -168,6 +168,7 @@ export class Sink {
       this.buffer.restore(taken);
       metrics.flushes.inc({ outcome: "failed" });
       const pauseMs = this.writeBackoff.next();
+      metrics.consecutiveFailedWrites.set(this.writeBackoff.failures);
       this.retryAt = Date.now() + pauseMs;
       logger.warn({ err: error, rows: this.buffer.rowCount, retryInMs: pauseMs }, "ClickHouse write failed; rows kept, offsets not committed");
       return false;
@@ -175,6 +176,7 @@ export class Sink {
     timer();
     if (this.writeBackoff.failures > 0) logger.info({ rows: SINK_TABLES.reduce((sum, table) => sum + taken.rows[table].length, 0) }, "ClickHouse writes resumed");
     this.writeBackoff.reset();
+    metrics.consecutiveFailedWrites.set(0);
     this.retryAt = 0;
     metrics.flushes.inc({ outcome: "ok" });
     for (const table of SINK_TABLES) metrics.rows.inc({ table }, taken.rows[table].length);
