@@ -910,7 +910,9 @@ cmd_status() {
         "$(json_str "$version")" "$(json_str "$detail")"
     else
       printf '%-10s %-9s pid %-7s %-58s %s\n' "$s" "$state" "${pid:--}" "$(service_url "$s")" \
-        "$([[ $healthy == true ]] && printf 'healthy  %s  (%s)' "$version" "$detail" || printf 'NOT healthy')"
+        "$(if [[ $healthy == true ]]; then printf 'healthy  %s  (%s)' "$version" "$detail"
+           elif [[ $state == 'stopped (optional)' ]]; then printf 'not started (npm run stack -- up %s)' "$s"
+           else printf 'NOT healthy'; fi)"
     fi
   done
   if ((json)); then printf '],"ok":%s}\n' "$([[ $bad == 0 ]] && echo true || echo false)"; fi
