@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
@@ -82,6 +84,22 @@ describe("alert rules (infra/prometheus/alerts.yml)", () => {
     for (const group of parsed.groups) for (const rule of group.rules) delete rule.for;
     for (const group of (original as typeof parsed).groups) for (const rule of group.rules) delete rule.for;
     expect(parsed).toEqual(original);
+  });
+});
+
+describe("docker-compose's Prometheus config (infra/prometheus/prometheus.compose.yml)", () => {
+  it("passes `promtool check config` with the rules file where compose mounts it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "clm-prometheus-config-"));
+    try {
+      const config = readFileSync(fileURLToPath(new URL("./prometheus.compose.yml", import.meta.url)), "utf8");
+      expect(config).toContain("/etc/prometheus/alerts.yml");
+      writeFileSync(join(dir, "prometheus.yml"), config.replace("/etc/prometheus/alerts.yml", ALERTS_FILE));
+      const result = run(["check", "config", join(dir, "prometheus.yml")]);
+      expect(result.output, result.output).toContain(`SUCCESS: ${rules.length} rules found`);
+      expect(result.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
