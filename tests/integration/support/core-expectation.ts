@@ -1,7 +1,18 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { domainEventProblems, foldPartitionBatch, futureEventProblem, nextDeadline, type CustomerState, type LifecycleConfig, type PartitionRecord } from "@clm/core";
+import {
+  domainEventProblems,
+  foldPartitionBatch,
+  futureEventProblem,
+  nextDeadline,
+  refitCustomer,
+  type ActiveValueModel,
+  type CustomerState,
+  type LifecycleConfig,
+  type PartitionRecord,
+  type ValueModel,
+} from "@clm/core";
 import type { Config } from "@clm/config";
-import { AvroSerde, createRegistry, producedAt, readClockAdvance, receivedAtOf } from "@clm/kafka";
+import { AvroSerde, createRegistry, producedAt, readClockAdvance, readValueModelActivation, receivedAtOf } from "@clm/kafka";
 import type { RedisLayout, StateReader } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -11,6 +22,10 @@ export interface CoreExpectation {
   /** Per customer: the partition and the state the pure core ends with. */
   states: Map<string, { partition: number; state: CustomerState }>;
   transitionIds: Set<string>;
+  /** Value-tier change ids (with value models on the topic). */
+  tierChangeIds: Set<string>;
+  /** Per partition: the value model active at its end. */
+  values: Map<number, ActiveValueModel | null>;
   /** Distinct (customerId, eventId) of the valid records on the topic. */
   uniqueValidEvents: number;
   /** Per partition: the offset after its last record. */
@@ -23,10 +38,15 @@ export interface CoreExpectation {
  * invalid, far-future and mis-keyed records included, since they are on the topic; clock advances
  * applied on the event clock). The processor, whatever it went through, must end with exactly this.
  */
-export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: LifecycleConfig): Promise<CoreExpectation> {
+export async function coreExpectation(
+  kafka: Kafka,
+  config: Config,
+  lifecycle: LifecycleConfig,
+  valueModel: (version: string) => Promise<ValueModel | null> = async () => null,
+): Promise<CoreExpectation> {
   const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
-  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), uniqueValidEvents: 0, ends: new Map() };
+  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), values: new Map(), uniqueValidEvents: 0, ends: new Map() };
   const unique = new Set<string>();
   for (const [partition, messages] of byPartition) {
     await serde.prepare(messages.map((message) => message.value));
@@ -35,6 +55,12 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
       const advance = readClockAdvance(message);
       if (advance.kind === "advance" && config.CLOCK_MODE === "event") records.push({ offset: message.offset, clockAdvanceTo: advance.to });
       if (advance.kind !== "none") continue;
+      const activation = readValueModelActivation(message);
+      if (activation.kind === "activate") {
+        const model = await valueModel(activation.version);
+        if (model !== null) records.push({ offset: message.offset, activateValueModel: model, activatedAt: config.CLOCK_MODE === "wall" ? receivedAtOf(message) : null });
+      }
+      if (activation.kind !== "none") continue;
       let event;
       try {
         event = recordToCustomerEvent(serde.decode(message.value));
@@ -47,8 +73,22 @@ export async function coreExpectation(kafka: Kafka, config: Config, lifecycle: L
       unique.add(`${event.customerId}\u0000${event.eventId}`);
     }
     const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle);
-    for (const [customerId, state] of result.changed) expectation.states.set(customerId, { partition, state });
-    for (const { effect } of result.effects) if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
+    const effects = [...result.effects.map((entry) => entry.effect)];
+    for (const [customerId, folded] of result.changed) {
+      // The processor's refit sweep reaches every customer after an activation.
+      let state = folded;
+      if (result.value !== null) {
+        const refit = refitCustomer(folded, result.value, lifecycle, config.CLOCK_MODE === "event" ? result.sweptThrough : null);
+        state = refit.state;
+        effects.push(...refit.effects);
+      }
+      expectation.states.set(customerId, { partition, state });
+    }
+    for (const effect of effects) {
+      if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
+      else if (effect.kind === "value_tier_changed") expectation.tierChangeIds.add(effect.change.changeId);
+    }
+    expectation.values.set(partition, result.value);
     expectation.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());
   }
   expectation.uniqueValidEvents = unique.size;
@@ -71,11 +111,12 @@ export async function mismatchedTimers(
   layout: RedisLayout,
   expected: ReadonlyMap<string, { partition: number; state: CustomerState }>,
   lifecycle: LifecycleConfig,
+  values: ReadonlyMap<number, ActiveValueModel | null> = new Map(),
 ): Promise<string[]> {
   const mismatched: string[] = [];
   for (const [customerId, { partition, state }] of expected) {
     const score = await redis.zscore(layout.timers(partition), customerId);
-    if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle)) mismatched.push(customerId);
+    if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle, values.get(partition) ?? null)) mismatched.push(customerId);
   }
   return mismatched;
 }
