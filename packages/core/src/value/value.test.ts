@@ -3,6 +3,7 @@ import { bgnbdExpectedPurchases, bgnbdLogLikelihood, bgnbdPAlive, bgnbdUnconditi
 import { clvFallsBelowT, DAYS_PER_MONTH, predictedClv, predictValue } from "./clv.ts";
 import { fitBgnbd, fitGammaGamma } from "./fit.ts";
 import { gammaGammaExpectedSpend } from "./gamma-gamma.ts";
+import { minimize } from "./nelder-mead.ts";
 import { holdoutActuals, summarizeTransactions } from "./summaries.ts";
 
 /** The CDNOW fit (FHL 2005; Fader & Hardie 2013), in weeks. */
@@ -119,5 +120,16 @@ describe("summaries", () => {
     expect(inDays.alpha / 7).toBeCloseTo(inWeeks.alpha, 5);
     for (const key of ["r", "a", "b"] as const) expect(inDays[key]).toBeCloseTo(inWeeks[key], 5);
     expect(fitGammaGamma(weekly).customers).toBe(5);
+  });
+});
+
+describe("the simplex", () => {
+  it("finds the minimum of a narrow valley to its tolerance, and says when it ran out of evaluations", () => {
+    const rosenbrock = (x: Float64Array) => 100 * (x[1]! - x[0]! ** 2) ** 2 + (1 - x[0]!) ** 2;
+    const found = minimize(rosenbrock, [-1.2, 1]);
+    expect(found.converged).toBe(true);
+    expect(found.x[0]).toBeCloseTo(1, 7);
+    expect(found.x[1]).toBeCloseTo(1, 7);
+    expect(minimize(rosenbrock, [-1.2, 1], { maxEvaluations: 50 }).converged).toBe(false);
   });
 });
