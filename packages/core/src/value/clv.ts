@@ -2,7 +2,7 @@
  * Predicted customer lifetime value: expected repeat purchases month by month (BG/NBD) times the
  * expected spend per purchase (Gamma-Gamma), discounted per month.
  */
-import { bgnbdExpectedPurchases, bgnbdPAlive } from "./bgnbd.ts";
+import { bgnbdDiscountedPurchases, bgnbdExpectedPurchases, bgnbdPAlive } from "./bgnbd.ts";
 import { gammaGammaExpectedSpend } from "./gamma-gamma.ts";
 import { unitDays } from "./summaries.ts";
 import type { BgnbdParams, ClvOptions, GammaGammaParams, ValuePrediction, ValueSummary, ValueUnit } from "./types.ts";
@@ -74,15 +74,5 @@ export function predictValue(model: ValueModelParams, summary: ValueSummary, pur
 function discountedPurchases(bg: BgnbdParams, x: number, tx: number, T: number, month: number, options: ClvOptions): number {
   const { horizonMonths, monthlyDiscountRate } = options;
   if (monthlyDiscountRate === 0) return bgnbdExpectedPurchases(bg, horizonMonths * month, x, tx, T);
-  const factor = 1 / (1 + monthlyDiscountRate);
-  let discount = 1;
-  let previous = 0;
-  let total = 0;
-  for (let m = 1; m <= horizonMonths; m++) {
-    const current = bgnbdExpectedPurchases(bg, m * month, x, tx, T);
-    discount *= factor;
-    total += (current - previous) * discount;
-    previous = current;
-  }
-  return total;
+  return bgnbdDiscountedPurchases(bg, x, tx, T, month, horizonMonths, monthlyDiscountRate);
 }

@@ -57,6 +57,18 @@ describe("Gamma-Gamma and CLV", () => {
     expect(predictedClv(BG, GG, SUMMARY, "week", { horizonMonths: 12, monthlyDiscountRate: 1e-12 })).toBeCloseTo(predictedClv(BG, GG, SUMMARY, "week", YEAR), 8);
   });
 
+  it("with a discount is Σ_m (E[Y(m months)] − E[Y(m − 1 months)]) · spend / (1 + d)^m", () => {
+    const spend = gammaGammaExpectedSpend(GG, 2, 25);
+    const month = DAYS_PER_MONTH / 7;
+    let expected = 0;
+    for (let m = 1; m <= 24; m++) expected += ((bgnbdExpectedPurchases(BG, m * month, 2, 30.43, 38.86) - bgnbdExpectedPurchases(BG, (m - 1) * month, 2, 30.43, 38.86)) * spend) / 1.02 ** m;
+    expect(predictedClv(BG, GG, SUMMARY, "week", { horizonMonths: 24, monthlyDiscountRate: 0.02 })).toBeCloseTo(expected, 10);
+    const nearOne = { ...BG, a: 1 + 1e-6 };
+    let nearOneExpected = 0;
+    for (let m = 1; m <= 3; m++) nearOneExpected += ((bgnbdExpectedPurchases(nearOne, m * month, 2, 30.43, 38.86) - bgnbdExpectedPurchases(nearOne, (m - 1) * month, 2, 30.43, 38.86)) * spend) / 1.02 ** m;
+    expect(predictedClv(nearOne, GG, SUMMARY, "week", { horizonMonths: 3, monthlyDiscountRate: 0.02 })).toBeCloseTo(nearOneExpected, 10);
+  });
+
   it("is the same in days with α in days", () => {
     const days = { ...SUMMARY, tx: SUMMARY.tx * 7, T: SUMMARY.T * 7 };
     expect(predictedClv({ ...BG, alpha: BG.alpha * 7 }, GG, days, "day", YEAR)).toBeCloseTo(predictedClv(BG, GG, SUMMARY, "week", YEAR), 10);
