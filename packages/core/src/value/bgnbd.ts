@@ -41,10 +41,7 @@ export function bgnbdPAlive(params: BgnbdParams, x: number, tx: number, T: numbe
   return 1 / (1 + (a / (b + x - 1)) * Math.exp((r + x) * Math.log((alpha + T) / (alpha + tx))));
 }
 
-/**
- * The T at which P(alive | x, tx, T) falls to theta (eq. 13 solved for T); tx when it is below theta
- * already at T = tx; null when it never falls to theta (x = 0, or theta ≤ 0).
- */
+/** The T at which P(alive | x, tx, T) falls to theta (eq. 13 solved for T): tx if it is below theta at T = tx, null if it never falls to theta (x = 0, theta ≤ 0). */
 export function pAliveCrossingT(params: BgnbdParams, x: number, tx: number, theta: number): number | null {
   if (x === 0 || !(theta > 0)) return null;
   if (theta >= 1) return tx;
@@ -83,10 +80,7 @@ function unconditionalExpectation(r: number, alpha: number, a: number, b: number
   return (c / (a - 1)) * (1 - discounted);
 }
 
-/**
- * Σ_{m=1..periods} (E[Y(m·step)] − E[Y((m − 1)·step)] | x, tx, T) / (1 + rate)^m: the discounted
- * expected purchases of predicted CLV, with everything that does not depend on t computed once.
- */
+/** Σ_{m=1..periods} (E[Y(m·step)] − E[Y((m − 1)·step)] | x, tx, T) / (1 + rate)^m, the discounted purchases of predicted CLV. */
 export function bgnbdDiscountedPurchases(params: BgnbdParams, x: number, tx: number, T: number, step: number, periods: number, rate: number): number {
   const { r, alpha, a, b } = params;
   if (Math.abs(a - 1) < A_NEAR_ONE) {
@@ -95,6 +89,7 @@ export function bgnbdDiscountedPurchases(params: BgnbdParams, x: number, tx: num
   return discountedPurchases(r, alpha, a, b, x, tx, T, step, periods, rate);
 }
 
+/** bgnbdDiscountedPurchases for a ≠ 1; the t-free factor of eq. 10 is computed once, not once per period. */
 function discountedPurchases(r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number, step: number, periods: number, rate: number): number {
   const lead = conditionalLead(r, alpha, a, b, x, tx, T);
   const factor = 1 / (1 + rate);

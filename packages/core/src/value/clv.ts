@@ -26,12 +26,7 @@ export function predictedClv(bg: BgnbdParams, gg: GammaGammaParams, summary: Val
   return spend * discountedPurchases(bg, summary.x, summary.tx, summary.T, DAYS_PER_MONTH / unitDays(unit), options);
 }
 
-/**
- * The smallest T ≥ fromT (to a minute, in model units) at which predicted CLV falls below cut if the
- * customer buys nothing more (x, tx and meanSpend stay); fromT if it is below already; null if it
- * stays at or above cut for 100 years. CLV falls as T grows, so an exponential search brackets the
- * crossing and bisection narrows it.
- */
+/** The smallest T ≥ fromT (to a minute) at which predicted CLV falls below cut if the customer buys nothing more; fromT if it is below already, null if not within 100 years. */
 export function clvFallsBelowT(bg: BgnbdParams, gg: GammaGammaParams, summary: ValueSummary, unit: ValueUnit, options: ClvOptions, cut: number, fromT: number): number | null {
   const perUnit = unitDays(unit);
   const month = DAYS_PER_MONTH / perUnit;
@@ -40,6 +35,7 @@ export function clvFallsBelowT(bg: BgnbdParams, gg: GammaGammaParams, summary: V
   const spend = gammaGammaExpectedSpend(gg, x, meanSpend);
   const below = (T: number) => spend * discountedPurchases(bg, x, tx, T, month, options) < cut;
   if (below(fromT)) return fromT;
+  // CLV falls as T grows (x, tx and meanSpend stay): doubling steps from a day bracket the crossing, bisection narrows it.
   const limit = fromT + (SEARCH_YEARS * 365.25) / perUnit;
   let low = fromT;
   let high = fromT;
