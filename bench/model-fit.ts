@@ -26,7 +26,7 @@ import {
   type BgnbdParams,
   type ClvOptions,
   type GammaGammaParams,
-  type Transaction,
+  type ValueTransaction,
   type ValueSummary,
 } from "@clm/core";
 import { CDNOW_MASTER_PATH, readCdnowCustomerEvents } from "@clm/datasets";
@@ -70,7 +70,7 @@ const round = (value: number, digits: number) => Number(value.toFixed(digits));
 const rounded = <T extends object>(fit: T, digits: number) => Object.fromEntries(Object.entries(fit).map(([key, value]) => [key, round(value as number, digits)])) as { [K in keyof T]: number };
 
 const events = await readCdnowCustomerEvents(CDNOW_MASTER_PATH);
-const transactions: Transaction[] = events.flatMap((event) =>
+const transactions: ValueTransaction[] = events.flatMap((event) =>
   event.type === "purchase" ? [{ customerId: event.customerId, day: Math.floor(event.occurredAt / DAY_MS), amount: event.properties.amountE4 / MONEY_SCALE }] : [],
 );
 const results = [];

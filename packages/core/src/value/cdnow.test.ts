@@ -5,13 +5,13 @@ import { bgnbdExpectedPurchases, bgnbdPAlive, bgnbdTotalLogLikelihood } from "./
 import { evaluateHoldout } from "./evaluate.ts";
 import { fitBgnbdReport, fitGammaGammaReport } from "./fit.ts";
 import { gammaGammaTotalLogLikelihood } from "./gamma-gamma.ts";
-import { holdoutActuals, summarizeTransactions, type Transaction } from "./summaries.ts";
+import { holdoutActuals, summarizeTransactions, type ValueTransaction } from "./summaries.ts";
 
 // @clm/datasets depends on @clm/core, so core's tests read the file themselves (a devDependency back would be a cycle).
 const SAMPLE = fileURLToPath(new URL("../../../../data/cdnow/CDNOW_sample.txt", import.meta.url));
 
 /** The sample's 5 columns: master id, sample id, date (YYYYMMDD), number of CDs, dollar value. */
-function readSample(): Transaction[] {
+function readSample(): ValueTransaction[] {
   return readFileSync(SAMPLE, "utf8")
     .split(/\r?\n/)
     .filter((line) => line.trim() !== "")

@@ -4,7 +4,7 @@
  */
 import { bgnbdDiscountedPurchases, bgnbdExpectedPurchases, bgnbdPAlive } from "./bgnbd.ts";
 import { gammaGammaExpectedSpend } from "./gamma-gamma.ts";
-import { unitDays } from "./summaries.ts";
+import { valueUnitDays } from "./summaries.ts";
 import type { BgnbdParams, ClvOptions, GammaGammaParams, ValuePrediction, ValueSummary, ValueUnit } from "./types.ts";
 
 /** A month: a Julian year / 12. */
@@ -23,12 +23,12 @@ export interface ValueModelParams {
 /** Predicted CLV over options.horizonMonths: Σ_m (E[Y(m months)] − E[Y(m − 1 months)]) · expected spend / (1 + d)^m. */
 export function predictedClv(bg: BgnbdParams, gg: GammaGammaParams, summary: ValueSummary, unit: ValueUnit, options: ClvOptions): number {
   const spend = gammaGammaExpectedSpend(gg, summary.x, summary.meanSpend);
-  return spend * discountedPurchases(bg, summary.x, summary.tx, summary.T, DAYS_PER_MONTH / unitDays(unit), options);
+  return spend * discountedPurchases(bg, summary.x, summary.tx, summary.T, DAYS_PER_MONTH / valueUnitDays(unit), options);
 }
 
 /** The smallest T ≥ fromT (to a minute) at which predicted CLV falls below cut if the customer buys nothing more; fromT if it is below already, null if not within 100 years. */
 export function clvFallsBelowT(bg: BgnbdParams, gg: GammaGammaParams, summary: ValueSummary, unit: ValueUnit, options: ClvOptions, cut: number, fromT: number): number | null {
-  const perUnit = unitDays(unit);
+  const perUnit = valueUnitDays(unit);
   const month = DAYS_PER_MONTH / perUnit;
   const minute = MINUTE_DAYS / perUnit;
   const { x, tx, meanSpend } = summary;
@@ -60,9 +60,9 @@ export function predictValue(model: ValueModelParams, summary: ValueSummary, pur
   const expectedSpend = gammaGammaExpectedSpend(gammaGamma, x, meanSpend);
   return {
     pAlive: bgnbdPAlive(bgnbd, x, tx, T),
-    expectedPurchases: bgnbdExpectedPurchases(bgnbd, purchaseHorizonDays / unitDays(unit), x, tx, T),
+    expectedPurchases: bgnbdExpectedPurchases(bgnbd, purchaseHorizonDays / valueUnitDays(unit), x, tx, T),
     expectedSpend,
-    clv: expectedSpend * discountedPurchases(bgnbd, x, tx, T, DAYS_PER_MONTH / unitDays(unit), options),
+    clv: expectedSpend * discountedPurchases(bgnbd, x, tx, T, DAYS_PER_MONTH / valueUnitDays(unit), options),
   };
 }
 
