@@ -43,6 +43,12 @@ describe("the published CDNOW figures (FHL 2005; Fader & Hardie 2013), calibrati
     expect(bgnbdTotalLogLikelihood(bg, summaries.values())).toBeCloseTo(bg.logLikelihood, 8);
   });
 
+  it("fits the same BG/NBD in days from the same fixed start: α in days / 7 and r, a, b to the published digits", () => {
+    const inDays = fitBgnbdReport(summarizeTransactions(transactions, CALIBRATION_END, "day").values());
+    expect(inDays.converged).toBe(true);
+    expect([round(inDays.fit.r, 4), round(inDays.fit.alpha / 7, 4), round(inDays.fit.a, 4), round(inDays.fit.b, 4)]).toEqual([0.2426, 4.4136, 0.7929, 2.4259]);
+  });
+
   it("predicts for x = 2, tx = 30.43, T = 38.86: P(alive) = 0.7266, 1.226 purchases in the next 39 weeks", () => {
     expect(round(bgnbdPAlive(bg, 2, 30.43, 38.86), 4)).toBe(0.7266);
     expect(round(bgnbdExpectedPurchases(bg, 39, 2, 30.43, 38.86), 3)).toBe(1.226);
