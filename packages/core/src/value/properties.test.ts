@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { bgnbdExpectedPurchases, bgnbdPAlive, pAliveCrossingT } from "./bgnbd.ts";
 import { clvFallsBelowT, predictedClv } from "./clv.ts";
-import { summarizeTransactions, type Transaction } from "./summaries.ts";
+import { summarizeTransactions, type ValueTransaction } from "./summaries.ts";
 import type { BgnbdParams, ClvOptions, GammaGammaParams, ValueSummary, ValueUnit } from "./types.ts";
 
 /** Properties over random parameters and customers, in the ranges fitted models and customers take. */
@@ -76,7 +76,7 @@ describe("CLV properties", () => {
 });
 
 describe("summary properties", () => {
-  const transactionArbitrary: fc.Arbitrary<Transaction> = fc.record({
+  const transactionArbitrary: fc.Arbitrary<ValueTransaction> = fc.record({
     customerId: fc.constantFrom("a", "b", "c", "d"),
     day: fc.integer({ min: 10_000, max: 10_120 }),
     amount: fc.integer({ min: 0, max: 100_000 }).map((cents) => cents / 100),
@@ -86,7 +86,7 @@ describe("summary properties", () => {
     fc.assert(
       fc.property(fc.array(transactionArbitrary, { maxLength: 60 }), fc.array(fc.double({ noNaN: true }), { minLength: 60, maxLength: 60 }), unitArbitrary, (transactions, keys, unit) => {
         const shuffled = transactions.map((transaction, index) => ({ transaction, key: keys[index]! })).sort((left, right) => left.key - right.key).map(({ transaction }) => transaction);
-        const asObject = (list: readonly Transaction[]) => Object.fromEntries([...summarizeTransactions(list, 10_100, unit)].sort(([left], [right]) => left.localeCompare(right)));
+        const asObject = (list: readonly ValueTransaction[]) => Object.fromEntries([...summarizeTransactions(list, 10_100, unit)].sort(([left], [right]) => left.localeCompare(right)));
         expect(asObject(shuffled)).toEqual(asObject(transactions));
         expect(asObject([...transactions].reverse())).toEqual(asObject(transactions));
       }),

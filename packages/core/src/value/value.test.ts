@@ -3,6 +3,7 @@ import { bgnbdExpectedPurchases, bgnbdLogLikelihood, bgnbdPAlive, bgnbdUnconditi
 import { clvFallsBelowT, DAYS_PER_MONTH, predictedClv, predictValue } from "./clv.ts";
 import { fitBgnbd, fitGammaGamma } from "./fit.ts";
 import { gammaGammaExpectedSpend } from "./gamma-gamma.ts";
+import { minimize } from "./nelder-mead.ts";
 import { holdoutActuals, summarizeTransactions } from "./summaries.ts";
 
 /** The CDNOW fit (FHL 2005; Fader & Hardie 2013), in weeks. */
@@ -54,6 +55,18 @@ describe("Gamma-Gamma and CLV", () => {
     const discounted = predictedClv(BG, GG, SUMMARY, "week", { horizonMonths: 12, monthlyDiscountRate: 0.01 });
     expect(discounted).toBeLessThan(predictedClv(BG, GG, SUMMARY, "week", YEAR));
     expect(predictedClv(BG, GG, SUMMARY, "week", { horizonMonths: 12, monthlyDiscountRate: 1e-12 })).toBeCloseTo(predictedClv(BG, GG, SUMMARY, "week", YEAR), 8);
+  });
+
+  it("with a discount is Σ_m (E[Y(m months)] − E[Y(m − 1 months)]) · spend / (1 + d)^m", () => {
+    const spend = gammaGammaExpectedSpend(GG, 2, 25);
+    const month = DAYS_PER_MONTH / 7;
+    let expected = 0;
+    for (let m = 1; m <= 24; m++) expected += ((bgnbdExpectedPurchases(BG, m * month, 2, 30.43, 38.86) - bgnbdExpectedPurchases(BG, (m - 1) * month, 2, 30.43, 38.86)) * spend) / 1.02 ** m;
+    expect(predictedClv(BG, GG, SUMMARY, "week", { horizonMonths: 24, monthlyDiscountRate: 0.02 })).toBeCloseTo(expected, 10);
+    const nearOne = { ...BG, a: 1 + 1e-6 };
+    let nearOneExpected = 0;
+    for (let m = 1; m <= 3; m++) nearOneExpected += ((bgnbdExpectedPurchases(nearOne, m * month, 2, 30.43, 38.86) - bgnbdExpectedPurchases(nearOne, (m - 1) * month, 2, 30.43, 38.86)) * spend) / 1.02 ** m;
+    expect(predictedClv(nearOne, GG, SUMMARY, "week", { horizonMonths: 3, monthlyDiscountRate: 0.02 })).toBeCloseTo(nearOneExpected, 10);
   });
 
   it("is the same in days with α in days", () => {
@@ -119,5 +132,16 @@ describe("summaries", () => {
     expect(inDays.alpha / 7).toBeCloseTo(inWeeks.alpha, 5);
     for (const key of ["r", "a", "b"] as const) expect(inDays[key]).toBeCloseTo(inWeeks[key], 5);
     expect(fitGammaGamma(weekly).customers).toBe(5);
+  });
+});
+
+describe("the simplex", () => {
+  it("finds the minimum of a narrow valley to its tolerance, and says when it ran out of evaluations", () => {
+    const rosenbrock = (x: Float64Array) => 100 * (x[1]! - x[0]! ** 2) ** 2 + (1 - x[0]!) ** 2;
+    const found = minimize(rosenbrock, [-1.2, 1]);
+    expect(found.converged).toBe(true);
+    expect(found.x[0]).toBeCloseTo(1, 7);
+    expect(found.x[1]).toBeCloseTo(1, 7);
+    expect(minimize(rosenbrock, [-1.2, 1], { maxEvaluations: 50 }).converged).toBe(false);
   });
 });
