@@ -4,7 +4,7 @@ import { purchaseDays, type CustomerState, type MutableState } from "../state.ts
 import { DAY_MS, MINUTE_MS, utcDay, type EpochMs } from "../time.ts";
 import { bgnbdPAlive, pAliveCrossingT } from "./bgnbd.ts";
 import { clvFallsBelowT, predictValue } from "./clv.ts";
-import { unitDays } from "./summaries.ts";
+import { valueUnitDays } from "./summaries.ts";
 import { REASON_OF_TIER, valueTierOf, type ValueTierReason } from "./tier.ts";
 import type { ValueModel, ValuePrediction, ValueSummary, ValueTier, ValueUnit } from "./types.ts";
 
@@ -44,7 +44,7 @@ export interface ValueTierChange {
 }
 
 export function unitMs(unit: ValueUnit): number {
-  return unitDays(unit) * DAY_MS;
+  return valueUnitDays(unit) * DAY_MS;
 }
 
 /**
@@ -58,7 +58,7 @@ export function valueSummaryAt(state: CustomerState, at: EpochMs, unit: ValueUni
   const firstDay = utcDay(state.firstPurchaseAt);
   const days = purchaseDays(state);
   const x = Math.max(0, days - 1);
-  const daysPerUnit = unitDays(unit);
+  const daysPerUnit = valueUnitDays(unit);
   const repeatSpendE4 = state.firstPurchaseDayE4 === null ? (state.monetaryE4 * x) / Math.max(1, days) : state.monetaryE4 - state.firstPurchaseDayE4;
   return {
     x,
