@@ -1,4 +1,15 @@
-import { decodeState, encodeState, foldPartitionBatch, sweepHorizon, type BatchRecord, type CustomerEvent, type CustomerState, type EpochMs, type LifecycleConfig } from "@clm/core";
+import {
+  decodeState,
+  encodeState,
+  foldPartitionBatch,
+  sweepHorizon,
+  type ActiveValueModel,
+  type BatchRecord,
+  type CustomerEvent,
+  type CustomerState,
+  type EpochMs,
+  type LifecycleConfig,
+} from "@clm/core";
 import { partitionForKey } from "@clm/kafka";
 
 export interface CoreCeiling {
@@ -6,6 +17,7 @@ export interface CoreCeiling {
   /** Time inside foldPartitionBatch only. */
   foldSeconds: number;
   stageChanges: number;
+  tierChanges: number;
 }
 
 /**
@@ -19,9 +31,9 @@ export interface CoreCeiling {
  */
 export function coreCeiling(
   events: Iterable<CustomerEvent>,
-  options: { partitions: number; lifecycle: LifecycleConfig; latenessMs: number; batchEvents?: number },
+  options: { partitions: number; lifecycle: LifecycleConfig; latenessMs: number; batchEvents?: number; value?: ActiveValueModel | null },
 ): CoreCeiling {
-  const { partitions, lifecycle, latenessMs, batchEvents = 40_000 } = options;
+  const { partitions, lifecycle, latenessMs, batchEvents = 40_000, value = null } = options;
   const parts = Array.from({ length: partitions }, () => ({
     states: new Map<string, string>(),
     deadlines: new Map<string, EpochMs>(),
@@ -31,6 +43,7 @@ export function coreCeiling(
   }));
   let foldMs = 0;
   let stageChanges = 0;
+  let tierChanges = 0;
   let folded = 0;
   const fold = (part: (typeof parts)[number]) => {
     const records = part.pending;
@@ -49,7 +62,7 @@ export function coreCeiling(
       }
     }
     const started = performance.now();
-    const result = foldPartitionBatch(loaded, records, clock, lifecycle);
+    const result = foldPartitionBatch(loaded, records, clock, lifecycle, value);
     foldMs += performance.now() - started;
     folded += records.length;
     part.watermark = result.watermark;
@@ -61,7 +74,10 @@ export function coreCeiling(
       if (deadline === null) part.deadlines.delete(customerId);
       else part.deadlines.set(customerId, deadline);
     }
-    for (const { effect } of result.effects) if (effect.kind === "stage_changed") stageChanges++;
+    for (const { effect } of result.effects) {
+      if (effect.kind === "stage_changed") stageChanges++;
+      else if (effect.kind === "value_tier_changed") tierChanges++;
+    }
   };
   for (const event of events) {
     const part = parts[partitionForKey(event.customerId, partitions)]!;
@@ -69,5 +85,5 @@ export function coreCeiling(
     if (part.pending.length >= batchEvents) fold(part);
   }
   for (const part of parts) if (part.pending.length > 0) fold(part);
-  return { eventsPerSecond: Math.round(folded / (foldMs / 1000)), foldSeconds: Number((foldMs / 1000).toFixed(2)), stageChanges };
+  return { eventsPerSecond: Math.round(folded / (foldMs / 1000)), foldSeconds: Number((foldMs / 1000).toFixed(2)), stageChanges, tierChanges };
 }

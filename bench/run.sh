@@ -12,7 +12,7 @@ if [[ -z $name || ! -f bench/$name.ts || $name =~ $helpers ]]; then
 fi
 shift
 # Benches of the pure core alone (no servers): the stack is neither checked nor started for them.
-stackless='^(model-fit)$'
+stackless='^(model-fit|value-stream)$'
 if [[ ! $name =~ $stackless ]]; then
   bash infra/stack.sh status >/dev/null 2>&1 || bash infra/stack.sh up
   set -a

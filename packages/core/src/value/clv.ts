@@ -33,22 +33,65 @@ export function clvFallsBelowT(bg: BgnbdParams, gg: GammaGammaParams, summary: V
   const minute = MINUTE_DAYS / perUnit;
   const { x, tx, meanSpend } = summary;
   const spend = gammaGammaExpectedSpend(gg, x, meanSpend);
-  const below = (T: number) => spend * discountedPurchases(bg, x, tx, T, month, options) < cut;
-  if (below(fromT)) return fromT;
-  // CLV falls as T grows (x, tx and meanSpend stay): doubling steps from a day bracket the crossing, bisection narrows it.
+  const excess = (T: number) => spend * discountedPurchases(bg, x, tx, T, month, options) - cut;
+  let excessLow = excess(fromT);
+  if (excessLow < 0) return fromT;
+  // CLV falls as T grows (x, tx and meanSpend stay), and ever more slowly: the tangent over the
+  // first day reaches the cut no later than CLV does, so stepping from it, doubling, brackets the
+  // crossing in a few evaluations.
+  const day = 1 / perUnit;
   const limit = fromT + (SEARCH_YEARS * 365.25) / perUnit;
   let low = fromT;
-  let high = fromT;
-  for (let step = 1 / perUnit; ; step *= 2) {
-    high = Math.min(fromT + step, limit);
-    if (below(high)) break;
-    if (high >= limit) return null;
-    low = high;
+  let high = fromT + day;
+  let excessHigh = excess(high);
+  if (excessHigh >= 0) {
+    const slope = (excessHigh - excessLow) / day;
+    let step = slope < 0 ? Math.max(day, excessHigh / -slope) : day;
+    for (;;) {
+      low = high;
+      excessLow = excessHigh;
+      high = Math.min(low + step, limit);
+      excessHigh = excess(high);
+      if (excessHigh < 0) break;
+      if (high >= limit) return null;
+      step *= 2;
+    }
   }
-  while (high - low > minute) {
-    const middle = low + (high - low) / 2;
-    if (below(middle)) high = middle;
-    else low = middle;
+  return narrowCrossing(excess, low, excessLow, high, excessHigh, minute);
+}
+
+/**
+ * Narrows a bracket [low: excess ≥ 0, high: excess < 0] of a decreasing function to `width` and
+ * returns its high end. Written by hand because it must answer with a bracket, not a point (the
+ * tier timer fires where the tier has changed, and a minute earlier it had not), in as few
+ * evaluations as possible (each is a 2F1): regula falsi with the Illinois correction; once a step
+ * moves an end by less than the width, the next probe goes half a width past the estimate to close
+ * the bracket from the other side. Bisection takes over after 40 steps, so it always ends.
+ */
+function narrowCrossing(excess: (T: number) => number, low: number, excessLow: number, high: number, excessHigh: number, width: number): number {
+  let weightLow = excessLow;
+  let weightHigh = excessHigh;
+  let lastMoved = 0;
+  let straddle = false;
+  for (let step = 0; high - low > width; step++) {
+    const span = high - low;
+    let guess = step >= 40 ? low + span / 2 : high - (weightHigh * span) / (weightHigh - weightLow);
+    if (straddle) guess += lastMoved === 1 ? -width / 2 : width / 2;
+    if (!(guess > low && guess < high)) guess = low + span / 2;
+    const value = excess(guess);
+    if (value < 0) {
+      straddle = high - guess < width;
+      high = guess;
+      weightHigh = value;
+      if (lastMoved === 1) weightLow /= 2;
+      lastMoved = 1;
+    } else {
+      straddle = guess - low < width;
+      low = guess;
+      weightLow = value;
+      if (lastMoved === -1) weightHigh /= 2;
+      lastMoved = -1;
+    }
   }
   return high;
 }
