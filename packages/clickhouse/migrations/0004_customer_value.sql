@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS {{db}}.value_model_fits
     potential_clv          Float64,
     warning_monetary       Float64,
     clv_horizon_months     UInt16,            -- the CLV horizon the predictions used (a month is 365.25 / 12 days)
+    clv_monthly_discount_rate Float64,
     purchase_horizon_days  UInt32,            -- the horizon of expected_purchases
     model_json             String
 )
@@ -142,7 +143,7 @@ SELECT
     any(bgnbd_log_likelihood) AS bgnbd_log_likelihood, any(bgnbd_customers) AS bgnbd_customers,
     any(p) AS p, any(q) AS q, any(v) AS v, any(gg_log_likelihood) AS gg_log_likelihood, any(gg_customers) AS gg_customers,
     any(high_value_clv) AS high_value_clv, any(potential_clv) AS potential_clv, any(warning_monetary) AS warning_monetary,
-    any(clv_horizon_months) AS clv_horizon_months, any(purchase_horizon_days) AS purchase_horizon_days,
+    any(clv_horizon_months) AS clv_horizon_months, any(clv_monthly_discount_rate) AS clv_monthly_discount_rate, any(purchase_horizon_days) AS purchase_horizon_days,
     any(model_json) AS model_json
 FROM {{db}}.value_model_fits
 GROUP BY model_version;
