@@ -3,3 +3,4 @@
 export { RedisLayout } from "./redis-layout.ts";
 export { StateReader, type PartitionMeta } from "./state-reader.ts";
 export { RfmBoundaryReader } from "./rfm-boundaries.ts";
+export { parseValueModel, readCurrentValueModel, readValueModel, ValueModelError, valueModelSchema } from "./value-model.ts";

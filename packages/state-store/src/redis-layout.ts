@@ -9,6 +9,9 @@
  *   <prefix>:{p3}:outbox           list  stage changes written with the state, not yet published
  *   <prefix>:{p3}:h:<customerId>   list  recent stage changes of the customer (core history-codec entries, newest first)
  *   <prefix>:rfm:boundaries         string  population RFM quantile boundaries (JSON; read by every processor)
+ *   <prefix>:value-model:versions   hash  model version → the fitted ValueModel (JSON); versions are never rewritten
+ *   <prefix>:value-model:current    string  the version fits publish as current (activation reaches the
+ *                                   processors as a control record on the input topic; value-model.ts)
  */
 export class RedisLayout {
   constructor(readonly prefix: string) {}
@@ -30,6 +33,14 @@ export class RedisLayout {
   }
   history(partition: number, customerId: string): string {
     return `${this.tag(partition)}:h:${customerId}`;
+  }
+  /** Every fitted customer-value model, by version. */
+  valueModelVersions(): string {
+    return `${this.prefix}:value-model:versions`;
+  }
+  /** The version of the most recently published customer-value model. */
+  valueModelCurrent(): string {
+    return `${this.prefix}:value-model:current`;
   }
   /** Glob matching every key under this prefix (for rebuilds and tests). */
   pattern(): string {
