@@ -1,5 +1,5 @@
 import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
-import { AvroSerde, CLOCK_ADVANCE_HEADER, createRegistry } from "@clm/kafka";
+import { AvroSerde, CLOCK_ADVANCE_HEADER, createRegistry, VALUE_MODEL_HEADER } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import { describe, expect, it } from "vitest";
 import { decodeEvents } from "./decode.ts";
@@ -27,6 +27,26 @@ describe("decodeEvents", () => {
     expect(decoded.skipped).toEqual([
       { offset: "1", reason: "INVALID_CLOCK_ADVANCE" },
       { offset: "2", reason: "NOT_CONFLUENT_AVRO" },
+    ]);
+  });
+
+  it("passes over value-model activations without a row or a skip, and skips a malformed one", () => {
+    const decoded = decodeEvents(
+      serde,
+      [
+        record("0", null, { [VALUE_MODEL_HEADER]: Buffer.from("m-1997-09-30-0123abcd") }),
+        record("1", null, { [VALUE_MODEL_HEADER]: Buffer.from("latest") }),
+        record("2", Buffer.from("x"), { [VALUE_MODEL_HEADER]: Buffer.from("m-1997-09-30-0123abcd") }),
+      ],
+      0,
+      "USD",
+      86_400_000,
+      0,
+    );
+    expect(decoded.rows).toEqual({ events: [] });
+    expect(decoded.skipped).toEqual([
+      { offset: "1", reason: "INVALID_VALUE_MODEL_ACTIVATION" },
+      { offset: "2", reason: "INVALID_VALUE_MODEL_ACTIVATION" },
     ]);
   });
 });

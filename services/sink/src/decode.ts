@@ -1,7 +1,7 @@
 import { eventRow, serializeRow, snapshotRow, transitionRow } from "@clm/clickhouse";
 import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
-import { AvroDecodeError, producedAt, readClockAdvance, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, producedAt, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
 
@@ -19,9 +19,9 @@ export interface DecodedBatch {
 /**
  * Input events → `events` rows. Records the processor dead-letters (not Avro, unknown schema,
  * values out of range, dated beyond `maxFutureSkewMs` after they were produced, key not the customerId,
- * a malformed clock advance) are skipped here, so ClickHouse holds exactly the events the lifecycle
- * state was folded from. A clock advance is a control record, not an event: passed over without a row
- * and without counting as skipped.
+ * a malformed clock advance or value-model activation) are skipped here, so ClickHouse holds exactly
+ * the events the lifecycle state was folded from. Clock advances and value-model activations are
+ * control records, not events: passed over without a row and without counting as skipped.
  */
 export function decodeEvents(
   serde: AvroSerde<CustomerEventRecord>,
@@ -38,6 +38,12 @@ export function decodeEvents(
     if (advance.kind === "advance") continue;
     if (advance.kind === "invalid") {
       skipped.push({ offset: message.offset, reason: "INVALID_CLOCK_ADVANCE" });
+      continue;
+    }
+    const activation = readValueModelActivation(message);
+    if (activation.kind === "activate") continue;
+    if (activation.kind === "invalid") {
+      skipped.push({ offset: message.offset, reason: "INVALID_VALUE_MODEL_ACTIVATION" });
       continue;
     }
     try {
