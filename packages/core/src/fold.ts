@@ -46,6 +46,7 @@ export function seedState(event: CustomerEvent): CustomerState {
     purchaseDayList: [],
     purchaseDaysDropped: 0,
     monetaryE4: 0,
+    firstPurchaseDayE4: 0,
     logins: 0,
     supportOpened: 0,
     supportResolved: 0,
@@ -56,6 +57,11 @@ export function seedState(event: CustomerEvent): CustomerState {
     stage: "prospect",
     stageSince: event.occurredAt,
     wonBackAt: null,
+    valueTier: null,
+    valueTierSince: null,
+    valueModelVersion: null,
+    valueReviewedAt: null,
+    valueReviewAt: null,
     seenEventIds: [],
     seenReceivedAt: [],
   };
@@ -79,6 +85,7 @@ export function foldAggregates(state: CustomerState, event: CustomerEvent, slot:
     case "purchase": {
       next.purchaseCount = state.purchaseCount + 1;
       next.monetaryE4 = state.monetaryE4 + event.properties.amountE4;
+      next.firstPurchaseDayE4 = firstDaySpend(state, event.properties.amountE4, utcDay(at));
       next.firstPurchaseAt = state.firstPurchaseAt === null ? at : Math.min(state.firstPurchaseAt, at);
       next.lastPurchaseAt = state.lastPurchaseAt === null ? at : Math.max(state.lastPurchaseAt, at);
       const days = addPurchaseDay(state.purchaseDayList, state.purchaseDaysDropped, utcDay(at), config.maxPurchaseDaysKept);
@@ -108,6 +115,15 @@ export function foldAggregates(state: CustomerState, event: CustomerEvent, slot:
     }
   }
   return next;
+}
+
+/** The first purchase day's total after a purchase on `day`: a purchase before it starts a new first day. */
+function firstDaySpend(state: CustomerState, amountE4: number, day: number): number | null {
+  if (state.firstPurchaseAt === null) return amountE4;
+  const firstDay = utcDay(state.firstPurchaseAt);
+  if (day < firstDay) return amountE4;
+  if (day > firstDay || state.firstPurchaseDayE4 === null) return state.firstPurchaseDayE4;
+  return state.firstPurchaseDayE4 + amountE4;
 }
 
 /**

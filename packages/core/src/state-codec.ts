@@ -1,6 +1,7 @@
 import { ByteReader, ByteWriter, utf8Length } from "./bytes.ts";
 import { STAGES, type Stage } from "./stages.ts";
 import type { CustomerState } from "./state.ts";
+import { VALUE_TIERS, type ValueTier } from "./value/types.ts";
 
 /**
  * A compact binary form of CustomerState for Redis (one string per customer).
@@ -16,6 +17,10 @@ import type { CustomerState } from "./state.ts";
  * Δ(score.at) stage(1) Δ(stageSince) Δ?(wonBackAt) purchaseDaysDropped
  * days(n, first, gaps…) ledger(n, [latest receivedAt, then per id: shared ASCII
  * prefix with the previous id, suffix byte length, suffix UTF-8, latest − receivedAt])
+ * v4 adds, after the days: firstPurchaseDayE4 + 1 (0 = unknown), then the value tier:
+ * tier(1: 0 = none, else index in VALUE_TIERS + 1) and with a tier the model version
+ * (UTF-8 byte length, bytes), Δ(valueTierSince) Δ(valueReviewedAt) Δ?(valueReviewAt);
+ * then the ledger. v3 states read with an unknown first-day spend and no tier.
  * The ids are sorted, so front coding takes out what consecutive ids share (a source's
  * common prefix, the customer id inside event ids): ~1–4 bytes of overhead per id.
  * v1 and v2 (still read) kept 53- or 40-bit fingerprints of the customer's last N
@@ -24,6 +29,7 @@ import type { CustomerState } from "./state.ts";
 const FORMAT_V1 = 1;
 const FORMAT_V2 = 2;
 const FORMAT_V3 = 3;
+const FORMAT_V4 = 4;
 const FINGERPRINT_BYTES = { [FORMAT_V1]: 7, [FORMAT_V2]: 5 } as const;
 
 /** One scratch writer for every call (encoding is synchronous); the result is always a fresh copy. */
@@ -33,7 +39,7 @@ export function encodeState(state: CustomerState): Uint8Array {
   const base = state.firstSeenAt;
   const out = scratch.reset();
 
-  out.byte(FORMAT_V3);
+  out.byte(FORMAT_V4);
   out.uint(state.version);
   out.uint(base);
   out.uint(state.lastEventAt - base);
@@ -58,6 +64,8 @@ export function encodeState(state: CustomerState): Uint8Array {
   out.uint(days.length);
   for (let index = 0; index < days.length; index++) out.uint(index === 0 ? days[0]! : days[index]! - days[index - 1]!);
 
+  out.uint(state.firstPurchaseDayE4 === null ? 0 : state.firstPurchaseDayE4 + 1);
+  writeValueTier(out, state, base);
   writeLedger(out, state.seenEventIds, state.seenReceivedAt);
   return out.result();
 }
@@ -65,7 +73,7 @@ export function encodeState(state: CustomerState): Uint8Array {
 export function decodeState(customerId: string, bytes: Uint8Array): CustomerState {
   const input = new ByteReader(bytes, "state codec");
   const format = input.byte();
-  if (format !== FORMAT_V1 && format !== FORMAT_V2 && format !== FORMAT_V3) throw new RangeError(`state codec: unknown format ${format}`);
+  if (format !== FORMAT_V1 && format !== FORMAT_V2 && format !== FORMAT_V3 && format !== FORMAT_V4) throw new RangeError(`state codec: unknown format ${format}`);
   const version = input.uint();
   const base = input.uint();
   const lastEventAt = input.at(base);
@@ -91,9 +99,19 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
   const purchaseDayList: number[] = [];
   for (let index = 0; index < dayCount; index++) purchaseDayList.push((index === 0 ? 0 : purchaseDayList[index - 1]!) + input.uint());
 
+  let firstPurchaseDayE4: number | null = null;
+  let value: DecodedValueTier = NO_VALUE_TIER;
+  if (format === FORMAT_V4) {
+    const firstDayRaw = input.uint();
+    firstPurchaseDayE4 = firstDayRaw === 0 ? null : firstDayRaw - 1;
+    value = readValueTier(input, base);
+  } else if (firstPurchaseAt === null) {
+    firstPurchaseDayE4 = 0;
+  }
+
   const seenEventIds: string[] = [];
   const seenReceivedAt: number[] = [];
-  if (format === FORMAT_V3) readLedger(input, seenEventIds, seenReceivedAt);
+  if (format === FORMAT_V3 || format === FORMAT_V4) readLedger(input, seenEventIds, seenReceivedAt);
   else skipFingerprints(input, FINGERPRINT_BYTES[format]);
   if (!input.done()) throw new RangeError("state codec: trailing bytes");
   return {
@@ -107,6 +125,7 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
     purchaseDayList,
     purchaseDaysDropped,
     monetaryE4,
+    firstPurchaseDayE4,
     logins,
     supportOpened,
     supportResolved,
@@ -117,9 +136,40 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
     stage,
     stageSince,
     wonBackAt,
+    ...value,
     seenEventIds,
     seenReceivedAt,
   };
+}
+
+type DecodedValueTier = Pick<CustomerState, "valueTier" | "valueTierSince" | "valueModelVersion" | "valueReviewedAt" | "valueReviewAt">;
+
+const NO_VALUE_TIER: DecodedValueTier = { valueTier: null, valueTierSince: null, valueModelVersion: null, valueReviewedAt: null, valueReviewAt: null };
+
+function writeValueTier(out: ByteWriter, state: CustomerState, base: number): void {
+  if (state.valueTier === null || state.valueModelVersion === null || state.valueTierSince === null || state.valueReviewedAt === null) {
+    out.byte(0);
+    return;
+  }
+  out.byte(VALUE_TIERS.indexOf(state.valueTier) + 1);
+  const versionBytes = utf8Length(state.valueModelVersion);
+  out.uint(versionBytes);
+  out.utf8(state.valueModelVersion, versionBytes);
+  out.uint(state.valueTierSince - base);
+  out.uint(state.valueReviewedAt - base);
+  out.maybeDelta(state.valueReviewAt, base);
+}
+
+function readValueTier(input: ByteReader, base: number): DecodedValueTier {
+  const tierByte = input.byte();
+  if (tierByte === 0) return NO_VALUE_TIER;
+  const valueTier: ValueTier | undefined = VALUE_TIERS[tierByte - 1];
+  if (valueTier === undefined) throw new RangeError("state codec: unknown value tier");
+  const valueModelVersion = input.utf8(input.uint());
+  const valueTierSince = input.at(base);
+  const valueReviewedAt = input.at(base);
+  const valueReviewAt = input.maybeAt(base);
+  return { valueTier, valueTierSince, valueModelVersion, valueReviewedAt, valueReviewAt };
 }
 
 /** The ledger, front-coded (see the layout above). */

@@ -1,6 +1,7 @@
 import type { DecayedScore } from "./score.ts";
 import type { Stage } from "./stages.ts";
 import type { EpochMs } from "./time.ts";
+import type { ValueTier } from "./value/types.ts";
 
 /**
  * Everything the fold keeps about one customer. Aggregates are order-independent
@@ -22,6 +23,11 @@ export interface CustomerState {
   readonly purchaseDaysDropped: number;
   /** Sum of purchase amounts, E4 units of the reporting currency. */
   readonly monetaryE4: number;
+  /**
+   * Sum of the amounts on the first purchase day (E4): the spend that is not a repeat
+   * transaction in the value model. Null when unknown (a state from before format v4 with purchases).
+   */
+  readonly firstPurchaseDayE4: number | null;
   readonly logins: number;
   readonly supportOpened: number;
   readonly supportResolved: number;
@@ -34,6 +40,15 @@ export interface CustomerState {
   readonly stageSince: EpochMs;
   /** Time of the purchase that won the customer back after churn, while it matters. */
   readonly wonBackAt: EpochMs | null;
+  /** Value tier under `valueModelVersion`; null while no model is applied or before a purchase. */
+  readonly valueTier: ValueTier | null;
+  readonly valueTierSince: EpochMs | null;
+  /** The model version the tier was decided with. */
+  readonly valueModelVersion: string | null;
+  /** The instant through which the tier has been evaluated. */
+  readonly valueReviewedAt: EpochMs | null;
+  /** When the tier changes next if nothing happens (P(alive) or CLV crossing a cut); null: never. */
+  readonly valueReviewAt: EpochMs | null;
   /**
    * Dedupe ledger: the id of every event folded within the retention
    * (config.dedupe.retentionDays of processing time), ascending in code-unit order
@@ -75,6 +90,7 @@ export function copyState(state: CustomerState): MutableState {
     purchaseDayList: state.purchaseDayList,
     purchaseDaysDropped: state.purchaseDaysDropped,
     monetaryE4: state.monetaryE4,
+    firstPurchaseDayE4: state.firstPurchaseDayE4,
     logins: state.logins,
     supportOpened: state.supportOpened,
     supportResolved: state.supportResolved,
@@ -85,6 +101,11 @@ export function copyState(state: CustomerState): MutableState {
     stage: state.stage,
     stageSince: state.stageSince,
     wonBackAt: state.wonBackAt,
+    valueTier: state.valueTier,
+    valueTierSince: state.valueTierSince,
+    valueModelVersion: state.valueModelVersion,
+    valueReviewedAt: state.valueReviewedAt,
+    valueReviewAt: state.valueReviewAt,
     seenEventIds: state.seenEventIds,
     seenReceivedAt: state.seenReceivedAt,
   };
