@@ -16,7 +16,6 @@ export {
   valueSummariesQuery,
   type CustomerPrediction,
   type CustomerValueSummary,
-  type HoldoutActual,
   type PredictionSettings,
   type StoredPrediction,
   type StoredValueModelFit,

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import type { ClvOptions, ValueModel, ValuePrediction, ValueSummary, ValueTier, ValueUnit } from "@clm/core";
+import type { ClvOptions, HoldoutActual, ValueModel, ValuePrediction, ValueSummary, ValueTier, ValueUnit } from "@clm/core";
 import { insertLines, queryRows, quoteString } from "./client.ts";
 import { dateTimeSeconds, Decimal4, serializeRow } from "./rows.ts";
 
@@ -18,15 +18,6 @@ export interface CustomerValueSummary extends ValueSummary {
   readonly customerId: string;
   /** Every purchase up to the calibration end (first day included), currency units. */
   readonly monetaryTotal: number;
-}
-
-/** What one customer really did after the calibration end, up to the hold-out end. */
-export interface HoldoutActual {
-  readonly customerId: string;
-  /** Purchase days in (calibrationEnd, holdoutEnd]. */
-  readonly purchases: number;
-  /** Their spend, currency units. */
-  readonly spend: number;
 }
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -84,18 +75,31 @@ export async function valueSummaries(client: ClickHouseClient, options: { databa
   }));
 }
 
-/** Purchase days and spend per customer in (calibrationEnd, holdoutEnd] — only customers with a purchase there. */
-export async function holdoutActualsFromClickHouse(client: ClickHouseClient, options: { database: string; calibrationEnd: string; holdoutEnd: string }): Promise<HoldoutActual[]> {
+/**
+ * What each calibration customer (a purchase on or before calibrationEnd) really did in the hold-out
+ * (calibrationEnd, holdoutEnd]: purchase days and spend there (0 and 0 when they did not buy again)
+ * — @clm/core's holdoutActuals, computed in ClickHouse. Customers first seen in the hold-out are absent.
+ */
+export async function holdoutActualsFromClickHouse(
+  client: ClickHouseClient,
+  options: { database: string; calibrationEnd: string; holdoutEnd: string },
+): Promise<Map<string, HoldoutActual>> {
   const db = identifier(options.database);
+  const end = dateLiteral(options.calibrationEnd);
   const rows = await queryRows<{ customer_id: string; purchases: string; spend: number }>(
     client,
-    `SELECT customer_id, uniqExact(day) AS purchases, toFloat64(sum(revenue)) AS spend
-     FROM ${db}.customer_purchase_days
-     WHERE day > ${dateLiteral(options.calibrationEnd)} AND day <= ${dateLiteral(options.holdoutEnd)}
-     GROUP BY customer_id
+    `SELECT customer_id, purchases, spend
+     FROM (SELECT DISTINCT customer_id FROM ${db}.customer_purchase_days WHERE day <= ${end}) AS calibration
+     ANY LEFT JOIN
+     (
+         SELECT customer_id, uniqExact(day) AS purchases, toFloat64(sum(revenue)) AS spend
+         FROM ${db}.customer_purchase_days
+         WHERE day > ${end} AND day <= ${dateLiteral(options.holdoutEnd)}
+         GROUP BY customer_id
+     ) AS holdout USING customer_id
      ORDER BY customer_id`,
   );
-  return rows.map((row) => ({ customerId: row.customer_id, purchases: Number(row.purchases), spend: Number(row.spend) }));
+  return new Map(rows.map((row) => [row.customer_id, { purchases: Number(row.purchases), spend: Number(row.spend) }]));
 }
 
 /** How the model's predictions were made: stored with the fit, so the views know the CLV horizon. */

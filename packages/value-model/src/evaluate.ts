@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from "@clickhouse/client";
-import { holdoutActualsFromClickHouse, UNIT_DAYS, type CustomerValueSummary, type HoldoutActual } from "@clm/clickhouse";
-import { predictValue } from "@clm/core";
+import { holdoutActualsFromClickHouse, UNIT_DAYS, type CustomerValueSummary } from "@clm/clickhouse";
+import { predictValue, type HoldoutActual } from "@clm/core";
 import { daysBetween, fitFromClickHouse, type FitOptions, type ValueFit } from "./fit.ts";
 
 /** Totals and per-customer mean absolute errors of one predictor over the hold-out. */
@@ -33,12 +33,11 @@ export interface HoldoutEvaluation {
  * Compares a fit's predictions for the hold-out (calibrationEnd, holdoutEnd] with what its
  * calibration customers really did there. Customers first seen in the hold-out are not part of it.
  */
-export function evaluateFit(fit: ValueFit, summaries: readonly CustomerValueSummary[], actuals: readonly HoldoutActual[], holdoutEnd: string): HoldoutEvaluation {
+export function evaluateFit(fit: ValueFit, summaries: readonly CustomerValueSummary[], actuals: ReadonlyMap<string, HoldoutActual>, holdoutEnd: string): HoldoutEvaluation {
   const { model } = fit;
   const holdoutDays = daysBetween(model.calibrationEnd, holdoutEnd);
   if (holdoutDays <= 0) throw new RangeError(`the hold-out end ${holdoutEnd} is not after the calibration end ${model.calibrationEnd}`);
   const holdoutUnits = holdoutDays / UNIT_DAYS[model.unit];
-  const byCustomer = new Map(actuals.map((actual) => [actual.customerId, actual]));
   const sums = { actualPurchases: 0, actualSpend: 0, model: [0, 0, 0, 0], naive: [0, 0, 0, 0] };
   const add = (into: number[], purchases: number, spend: number, actual: { purchases: number; spend: number }) => {
     into[0]! += purchases;
@@ -47,7 +46,7 @@ export function evaluateFit(fit: ValueFit, summaries: readonly CustomerValueSumm
     into[3]! += Math.abs(spend - actual.spend);
   };
   for (const summary of summaries) {
-    const actual = byCustomer.get(summary.customerId) ?? { purchases: 0, spend: 0 };
+    const actual = actuals.get(summary.customerId) ?? { purchases: 0, spend: 0 };
     sums.actualPurchases += actual.purchases;
     sums.actualSpend += actual.spend;
     const prediction = predictValue({ bgnbd: model.bgnbd, gammaGamma: model.gammaGamma, unit: model.unit }, summary, holdoutDays, fit.settings.clv);
