@@ -20,18 +20,4 @@ export { replayPopulation, stageDistribution, type PopulationReplay } from "./po
 export { encodeState, decodeState } from "./state-codec.ts";
 export { foldPartitionBatch, isClockAdvance, sweepHorizon, type BatchRecord, type BatchResult, type ClockAdvanceRecord, type PartitionClock, type PartitionRecord } from "./partition-fold.ts";
 export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";
-export { valueTierOf } from "./value/tier.ts";
-export {
-  VALUE_TIERS,
-  type BgnbdFit,
-  type BgnbdParams,
-  type ClvOptions,
-  type GammaGammaFit,
-  type GammaGammaParams,
-  type TierCuts,
-  type ValueModel,
-  type ValuePrediction,
-  type ValueSummary,
-  type ValueTier,
-  type ValueUnit,
-} from "./value/types.ts";
+export * from "./value/index.ts";
