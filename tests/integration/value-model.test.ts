@@ -281,7 +281,7 @@ describe("clm model as a child process (the CDNOW sample's database)", () => {
     expect(result.holdout.customers).toBe(2357);
     expect(result.holdout.holdoutDays).toBe(273);
     expect(result.holdout.actual.purchases).toBe([...pure.values()].reduce((sum, actual) => sum + actual.purchases, 0));
-    expect(result.holdout.model.purchasesMae).toBeLessThan(result.holdout.naive.purchasesMae);
+    expect(result.holdout.model.purchasesMae!).toBeLessThan(result.holdout.naive.purchasesMae!);
     expect(await redis.get(new RedisLayout(config.REDIS_KEY_PREFIX).valueModelCurrent())).toBe(before);
     console.log(`CDNOW sample hold-out: ${JSON.stringify(result.holdout)}`);
   }, 120_000);
