@@ -24,7 +24,7 @@ import { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { envOf } from "./support/child-service.ts";
+import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
 import { createTopics, isolatedConfig, readTopic, tearDownRun, testKafka } from "./support/pipeline.ts";
 
 /**
@@ -285,4 +285,48 @@ describe("clm model as a child process (the CDNOW sample's database)", () => {
     expect(await redis.get(new RedisLayout(config.REDIS_KEY_PREFIX).valueModelCurrent())).toBe(before);
     console.log(`CDNOW sample hold-out: ${JSON.stringify(result.holdout)}`);
   }, 120_000);
+});
+
+describe("services/modeler (a real process on the CDNOW sample's database)", () => {
+  const running: RunningService[] = [];
+  afterAll(async () => {
+    for (const service of running) {
+      service.child.kill("SIGTERM");
+      await service.exited;
+    }
+  });
+
+  const metricsOf = async (port: number) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+
+  it("fits once the current model is an interval old, on the wall clock: calibration end the UTC day of now − 1 ms", async () => {
+    const port = await freePort();
+    const modeler = startService("services/modeler/src/main.ts", envOf(config, { CLOCK_MODE: "wall", MODELER_HTTP_PORT: String(port), LOG_LEVEL: "info", MODEL_REFIT_INTERVAL_MS: "60000" }));
+    running.push(modeler);
+    // The current model was fitted by the tests above moments ago: younger than 60 s, so no fit yet.
+    expect(JSON.parse(await modeler.waitForLog("modeler scheduled", 60_000)).firstFitInMs).toBeGreaterThan(0);
+    const published = JSON.parse(await modeler.waitForLog("value model published", 120_000)) as { version: string; calibrationEnd: string };
+    // Wall clock: the UTC day of (now − 1 ms), i.e. today (yesterday only across midnight).
+    expect([new Date().toISOString().slice(0, 10), new Date(Date.now() - 120_000).toISOString().slice(0, 10)]).toContain(published.calibrationEnd);
+    expect(await redis.get(new RedisLayout(config.REDIS_KEY_PREFIX).valueModelCurrent())).toBe(published.version);
+    const metrics = await metricsOf(port);
+    expect(metrics).toContain('clm_modeler_fits_total{outcome="published",service="modeler"} 1');
+    expect(metrics).toContain(`clm_modeler_model_info{version="${published.version}",calibration_end="${published.calibrationEnd}",service="modeler"} 1`);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  }, 150_000);
+
+  it("counts a fit that ClickHouse cannot answer as failed, stays up and healthy, and tries again", async () => {
+    const port = await freePort();
+    const closed = await freePort();
+    const modeler = startService(
+      "services/modeler/src/main.ts",
+      envOf(config, { CLOCK_MODE: "wall", MODELER_HTTP_PORT: String(port), LOG_LEVEL: "info", CLICKHOUSE_URL: `http://127.0.0.1:${closed}`, MODEL_RETRY_MAX_MS: "1000", REDIS_KEY_PREFIX: `${config.REDIS_KEY_PREFIX}-empty` }),
+    );
+    running.push(modeler);
+    await modeler.waitForLog("value model fit failed", 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const failed = Number(/clm_modeler_fits_total\{outcome="failed",service="modeler"\} (\d+)/.exec(await metricsOf(port))?.[1] ?? 0);
+    expect(failed).toBeGreaterThanOrEqual(2);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect(modeler.child.exitCode).toBeNull();
+  }, 90_000);
 });
