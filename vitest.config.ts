@@ -5,8 +5,8 @@ import { defineConfig } from "vitest/config";
 // side (ssr); its default conditions follow.
 const ssr = { resolve: { conditions: ["@clm/source", "module", "node", "development|production"] } };
 
-// Two projects: `unit` needs no servers (pure code, beside the sources; the repository's own
-// architecture in tests/architecture);
+// Two projects: `unit` needs no servers (pure code, beside the sources; the alert rules and the
+// dashboard in infra/, through promtool; the repository's own architecture in tests/architecture);
 // `integration` talks to the real servers of the local stack (infra/stack.sh).
 export default defineConfig({
   test: {
@@ -15,7 +15,7 @@ export default defineConfig({
         ssr,
         test: {
           name: "unit",
-          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "scripts/**/*.test.ts", "tests/architecture/**/*.test.ts"],
+          include: ["packages/*/src/**/*.test.ts", "services/*/src/**/*.test.ts", "scripts/**/*.test.ts", "infra/**/*.test.ts", "tests/architecture/**/*.test.ts"],
           environment: "node",
         },
       },

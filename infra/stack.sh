@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # infra/stack.sh — the project's local stack without Docker: real servers on 127.0.0.1.
 #
-#   npm run stack -- up            install what is missing, start everything, wait until healthy
+#   npm run stack -- up [name...]  install what is missing, start everything (or the servers named), wait until healthy
+#   npm run stack -- install [name...]  only install what is missing (e.g. `install prometheus` for promtool)
 #   npm run stack -- down          stop what this stack started (pid files; TERM, then KILL)
 #   npm run stack -- status [--json]
 #   npm run stack -- logs [name] [-f]
@@ -9,7 +10,8 @@
 #
 # Servers: kafka (Apache Kafka 4.x, KRaft, jars from Maven Central), registry (Apicurio Registry,
 # Confluent-compatible API, from Maven Central), redis (Debian redis-server), clickhouse (Debian
-# clickhouse-server). See infra/README.md.
+# clickhouse-server), and on request prometheus (Debian prometheus: the alert rules of infra/prometheus,
+# scraping the pipeline's services). See infra/README.md.
 set -euo pipefail
 set +m # no job control: background children stay non-leaders, so `setsid` execs without forking
 
@@ -33,6 +35,20 @@ CLICKHOUSE_HTTP_PORT=${CLM_CLICKHOUSE_HTTP_PORT:-18123}
 CLICKHOUSE_TCP_PORT=${CLM_CLICKHOUSE_TCP_PORT:-19000}
 CLICKHOUSE_INTERSERVER_PORT=${CLM_CLICKHOUSE_INTERSERVER_PORT:-} # empty = no interserver port
 CLICKHOUSE_DATABASE=${CLM_CLICKHOUSE_DATABASE:-clm}
+PROMETHEUS_PORT=${CLM_PROMETHEUS_PORT:-19090}
+# Short intervals, so a test sees an alert move within seconds (a production Prometheus scrapes every 15-30 s).
+PROMETHEUS_SCRAPE_INTERVAL=${CLM_PROMETHEUS_SCRAPE_INTERVAL:-2s}
+PROMETHEUS_EVALUATION_INTERVAL=${CLM_PROMETHEUS_EVALUATION_INTERVAL:-2s}
+# Empty: the rules' own `for:` durations (the production profile). A duration such as 10s replaces every
+# rule's `for:` in the copy this Prometheus loads (the test profile; infra/prometheus/alerts.yml is unchanged).
+PROMETHEUS_ALERT_FOR=${CLM_PROMETHEUS_ALERT_FOR:-}
+# The pipeline's services Prometheus scrapes: "job port" of each service's /metrics, one line per service
+# `clm up` starts (packages/cli/src/services.ts), from the same variables (and defaults) the services read.
+PROMETHEUS_TARGETS=(
+  "ingest ${INGEST_PORT:-8080}"
+  "processor ${PROCESSOR_HTTP_PORT:-8081}"
+  "sink ${SINK_HTTP_PORT:-8082}"
+)
 
 KAFKA_VERSION=${CLM_KAFKA_VERSION:-4.4.0}
 # Tried in order; the first one Maven can fetch (or that is already cached) wins. 3.2+ needs Java 21.
@@ -50,7 +66,12 @@ elif [[ -n "${JAVA_HOME:-}" && -x "${JAVA_HOME}/bin/java" ]]; then JAVA=$JAVA_HO
 else JAVA=java; fi
 MVN=${CLM_MVN:-mvn}
 
-SERVICES=(kafka registry redis clickhouse)
+# Every server this script knows; `up` without names starts DEFAULT_SERVERS. Prometheus is started only
+# when asked (`up prometheus`, or CLM_PROMETHEUS=1 for every `up`): the test suite needs no shared one
+# (promtool checks the rules; the alert test starts its own), and it is one more process on a busy machine.
+SERVICES=(kafka registry redis clickhouse prometheus)
+DEFAULT_SERVERS=(kafka registry redis clickhouse)
+[[ ${CLM_PROMETHEUS:-0} != 1 ]] || DEFAULT_SERVERS+=(prometheus)
 LOG_DIR=$STACK_DIR/logs
 PID_DIR=$STACK_DIR/pids
 RUN_DIR=$STACK_DIR/run
@@ -68,11 +89,14 @@ note() { printf '[%s] %s\n' "$1" "${*:2}" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 is_service() { local s; for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+is_default() { local s; for s in "${DEFAULT_SERVERS[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
 
 usage() {
   cat <<EOF
 usage: npm run stack -- <command>
-  up               install missing pieces, start kafka, registry, redis, clickhouse; wait until healthy
+  up [name...]     install missing pieces, start kafka, registry, redis, clickhouse (and prometheus when
+                   CLM_PROMETHEUS=1), or only the servers named; wait until healthy
+  install [name...] install what is missing (Debian packages, Maven downloads), start nothing
   down [name...]   stop the servers this stack started, or only those named (keeps data)
   status [--json]  state, pid, URL and health of each server (exit 1 if any is not healthy)
   logs [name] [-f] tail the logs (name: ${SERVICES[*]})
@@ -91,6 +115,7 @@ service_ports() {
       printf '%s CLM_CLICKHOUSE_HTTP_PORT\n%s CLM_CLICKHOUSE_TCP_PORT\n' "$CLICKHOUSE_HTTP_PORT" "$CLICKHOUSE_TCP_PORT"
       [[ -z $CLICKHOUSE_INTERSERVER_PORT ]] || printf '%s CLM_CLICKHOUSE_INTERSERVER_PORT\n' "$CLICKHOUSE_INTERSERVER_PORT"
       ;;
+    prometheus) printf '%s CLM_PROMETHEUS_PORT\n' "$PROMETHEUS_PORT" ;;
   esac
 }
 
@@ -100,6 +125,7 @@ service_url() {
     registry) printf '%s' "$CCOMPAT_URL" ;;
     redis) printf 'redis://%s:%s' "$HOST" "$REDIS_PORT" ;;
     clickhouse) printf 'http://%s:%s (native tcp %s:%s)' "$HOST" "$CLICKHOUSE_HTTP_PORT" "$HOST" "$CLICKHOUSE_TCP_PORT" ;;
+    prometheus) printf 'http://%s:%s' "$HOST" "$PROMETHEUS_PORT" ;;
   esac
 }
 
@@ -236,6 +262,12 @@ health_clickhouse() {
   [[ -n $v ]] || return 1
   printf 'SELECT version() -> %s\n' "$v"
 }
+health_prometheus() {
+  local body
+  body=$(curl -fsS -m 5 "http://$HOST:$PROMETHEUS_PORT/api/v1/targets?state=active" 2>/dev/null) || return 1
+  [[ $body == *'"status":"success"'* ]] || return 1
+  printf '%s target(s) up, %s down\n' "$(grep -o '"health":"up"' <<<"$body" | wc -l)" "$(grep -o '"health":"down"' <<<"$body" | wc -l)"
+}
 
 version_kafka() {
   local v
@@ -258,6 +290,11 @@ version_redis() {
 version_clickhouse() {
   local v
   v=$(clickhouse_curl -fsS -m 5 "http://$HOST:$CLICKHOUSE_HTTP_PORT/?query=SELECT%20version()" 2>/dev/null) && printf 'ClickHouse %s' "$v"
+}
+version_prometheus() {
+  local v
+  v=$(curl -fsS -m 5 "http://$HOST:$PROMETHEUS_PORT/api/v1/status/buildinfo" 2>/dev/null | sed -n 's/.*"version":"\([^"]*\)".*/\1/p')
+  [[ -n $v ]] && printf 'Prometheus %s' "$v"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -293,6 +330,17 @@ clickhouse_bin() {
   if have clickhouse-server; then command -v clickhouse-server
   elif [[ -x /usr/sbin/clickhouse-server ]]; then printf '/usr/sbin/clickhouse-server'
   elif have clickhouse; then printf '%s server' "$(command -v clickhouse)"
+  else return 1; fi
+}
+prometheus_bin() {
+  if have prometheus; then command -v prometheus
+  elif [[ -x /usr/bin/prometheus ]]; then printf '/usr/bin/prometheus'
+  else return 1; fi
+}
+# promtool (rule checks and rule unit tests) comes in the same Debian package.
+promtool_bin() {
+  if have promtool; then command -v promtool
+  elif [[ -x /usr/bin/promtool ]]; then printf '/usr/bin/promtool'
   else return 1; fi
 }
 redis_bin() {
@@ -511,6 +559,44 @@ write_clickhouse_users() {
   mv "$etc/users.xml.tmp" "$etc/users.xml"
 }
 
+# Prometheus' config and the rules it loads, regenerated on every `up` (a running server reloads them).
+write_prometheus_config() {
+  local dir="$STACK_DIR/prometheus" target job port
+  mkdir -p "$dir/data"
+  if [[ -n $PROMETHEUS_ALERT_FOR ]]; then
+    sed -E "s/^([[:space:]]*for:[[:space:]]*).*/\1$PROMETHEUS_ALERT_FOR/" "$INFRA_DIR/prometheus/alerts.yml" >"$dir/alerts.yml.tmp"
+  else
+    cp "$INFRA_DIR/prometheus/alerts.yml" "$dir/alerts.yml.tmp"
+  fi
+  mv "$dir/alerts.yml.tmp" "$dir/alerts.yml"
+  {
+    printf '# generated by infra/stack.sh: edits are overwritten on every up\n'
+    printf 'global:\n  scrape_interval: %s\n  scrape_timeout: %s\n  evaluation_interval: %s\n' \
+      "$PROMETHEUS_SCRAPE_INTERVAL" "$PROMETHEUS_SCRAPE_INTERVAL" "$PROMETHEUS_EVALUATION_INTERVAL"
+    printf 'rule_files:\n  - %s/alerts.yml\nscrape_configs:\n' "$dir"
+    for target in "${PROMETHEUS_TARGETS[@]}"; do
+      read -r job port <<<"$target"
+      printf '  - job_name: %s\n    static_configs:\n      - targets: ["%s:%s"]\n' "$job" "$HOST" "$port"
+    done
+  } >"$dir/prometheus.yml.tmp"
+  mv "$dir/prometheus.yml.tmp" "$dir/prometheus.yml"
+}
+
+start_prometheus() {
+  local dir="$STACK_DIR/prometheus" bin
+  bin=$(prometheus_bin) || { note prometheus "prometheus not found"; return 1; }
+  write_prometheus_config
+  # A plain process, not Debian's systemd unit: own config, data under the stack dir, loopback only.
+  spawn prometheus "$dir" "$bin" "--config.file=$dir/prometheus.yml" "--storage.tsdb.path=$dir/data" \
+    --storage.tsdb.retention.time=2d "--web.listen-address=$HOST:$PROMETHEUS_PORT" --web.enable-lifecycle
+}
+
+# Already running: the new config and rules (targets, `for:` profile) take effect without a restart.
+reload_prometheus() {
+  write_prometheus_config
+  curl -fsS -m 10 -X POST "http://$HOST:$PROMETHEUS_PORT/-/reload" >/dev/null || note prometheus "reload failed"
+}
+
 # Wait until a server answers a real request; fail early if its process dies.
 wait_ready() {
   local name=$1 t0=$SECONDS detail
@@ -555,6 +641,7 @@ bring_up() {
   else
     note "$name" "already running (pid $PID)"
     [[ $name != clickhouse ]] || write_clickhouse_users
+    [[ $name != prometheus ]] || reload_prometheus
   fi
   if wait_ready "$name"; then
     if [[ $(type -t "post_start_$name") == function ]] && ! "post_start_$name"; then
@@ -566,24 +653,51 @@ bring_up() {
   fi
 }
 
-# Debian-packaged servers: one apt-get for whatever is missing, then start both.
+# The servers this command works on (set by `up`/`install` from their arguments).
+SELECTED=()
+selected() { local s; for s in "${SELECTED[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+
+# SELECTED from a command's arguments: the servers named, or DEFAULT_SERVERS.
+select_servers() {
+  local name
+  for name in "$@"; do is_service "$name" || die "unknown server $name (expected: ${SERVICES[*]})"; done
+  if (($#)); then SELECTED=("$@"); else SELECTED=("${DEFAULT_SERVERS[@]}"); fi
+}
+
+# One apt-get for the Debian packages missing among those selected; prometheus always (its promtool
+# checks the alert rules in the unit tests, so it is installed even when not started).
+install_native() {
+  local missing=()
+  if selected redis && ! redis_bin >/dev/null; then missing+=(redis-server); fi
+  if selected clickhouse && ! clickhouse_bin >/dev/null; then missing+=(clickhouse-server); fi
+  if ! prometheus_bin >/dev/null || ! promtool_bin >/dev/null; then missing+=(prometheus); fi
+  ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
+}
+
+# Debian-packaged servers: install what is missing, then start those selected.
 chain_native() {
-  local missing=() s
-  redis_bin >/dev/null || missing+=(redis-server)
-  clickhouse_bin >/dev/null || missing+=(clickhouse-server)
-  if ((${#missing[@]})) && ! apt_install "${missing[@]}"; then
-    for s in redis clickhouse; do result "$s" failed; done; return 0
+  local s pids=()
+  if ! install_native; then
+    for s in redis clickhouse prometheus; do if selected "$s"; then result "$s" failed; fi; done
+    return 0
   fi
-  bring_up redis & bring_up clickhouse & wait
+  for s in redis clickhouse prometheus; do
+    if selected "$s"; then bring_up "$s" & pids+=($!); fi
+  done
+  ((${#pids[@]} == 0)) || wait "${pids[@]}"
 }
 
 # Java servers: Kafka jars first (the broker boots while the registry downloads), then the registry.
 chain_java() {
   local kafka_pid=''
-  if ensure_kafka; then bring_up kafka & kafka_pid=$!
-  else result kafka failed; fi
-  if ensure_registry; then bring_up registry
-  else result registry failed; fi
+  if selected kafka; then
+    if ensure_kafka; then bring_up kafka & kafka_pid=$!
+    else result kafka failed; fi
+  fi
+  if selected registry; then
+    if ensure_registry; then bring_up registry
+    else result registry failed; fi
+  fi
   [[ -z $kafka_pid ]] || wait "$kafka_pid"
 }
 
@@ -617,29 +731,41 @@ take_lock() {
 
 check_ports_unique() {
   local dup
-  dup=$(for s in "${SERVICES[@]}"; do service_ports "$s"; done | awk '{print $1}' | sort | uniq -d | head -n 1)
+  dup=$(for s in "${SELECTED[@]}"; do service_ports "$s"; done | awk '{print $1}' | sort | uniq -d | head -n 1)
   [[ -z $dup ]] || die "port $dup is configured for two servers; check the CLM_*_PORT variables"
 }
 
 # ---------------------------------------------------------------------------------------------
 # Commands
 # ---------------------------------------------------------------------------------------------
+cmd_install() {
+  mkdir -p "$LOG_DIR" "$CACHE_DIR"
+  select_servers "$@"
+  install_native || die "apt-get install failed"
+  if selected kafka; then ensure_kafka || die "fetching Kafka failed"; fi
+  if selected registry; then ensure_registry || die "fetching the registry failed"; fi
+  say "installed: ${SELECTED[*]} (promtool: $(promtool_bin))"
+}
+
 cmd_up() {
   mkdir -p "$LOG_DIR" "$PID_DIR" "$RUN_DIR" "$CACHE_DIR"
   take_lock
+  select_servers "$@"
   check_ports_unique
   have curl || die "curl is required"
   have node || die "node is required (the Kafka health check uses kafkajs from node_modules)"
   have setsid || die "setsid (util-linux) is required"
   [[ -d $REPO_ROOT/node_modules/kafkajs ]] || die "node_modules/kafkajs missing: run npm ci first"
-  have "$JAVA" || die "java not found (JAVA_HOME / CLM_JAVA); Java 17+ is required"
-  local jm; jm=$(java_major)
-  [[ ${jm:-0} -ge 17 ]] || die "Java 17+ required, $JAVA is version ${jm:-unknown}"
+  if selected kafka || selected registry; then
+    have "$JAVA" || die "java not found (JAVA_HOME / CLM_JAVA); Java 17+ is required"
+    local jm; jm=$(java_major)
+    [[ ${jm:-0} -ge 17 ]] || die "Java 17+ required, $JAVA is version ${jm:-unknown}"
+  fi
 
   # Refuse to start over somebody else's port.
   local s port var problems=() holder
   local was
-  for s in "${SERVICES[@]}"; do
+  for s in "${SELECTED[@]}"; do
     if is_ours "$s"; then
       was=$(cat "$PID_DIR/$s.ports" 2>/dev/null || true)
       if [[ -n $was && $was != "$(ports_sig "$s")" ]]; then
@@ -660,7 +786,7 @@ cmd_up() {
   fi
 
   write_env
-  rm -f "$RUN_DIR"/*.result
+  for s in "${SELECTED[@]}"; do rm -f "$RUN_DIR/$s.result"; done
   local t0=$SECONDS
   chain_native & local native=$!
   chain_java & local javas=$!
@@ -670,7 +796,7 @@ cmd_up() {
   local failed=0 r
   say ""
   say "local stack ($STACK_DIR), up in $((SECONDS - t0))s:"
-  for s in "${SERVICES[@]}"; do
+  for s in "${SELECTED[@]}"; do
     r=$(cat "$RUN_DIR/$s.result" 2>/dev/null || echo failed)
     if [[ $r == ok ]]; then
       is_ours "$s" || true
@@ -773,7 +899,9 @@ cmd_status() {
       # Something answers, but not a process of this stack: say so.
       [[ $state == running ]] || state="not ours (port answers, no stack process)"
     else detail=''; fi
-    [[ $state == running && $healthy == true ]] || bad=1
+    # A server `up` does not start by default counts only while it runs.
+    if [[ $state == stopped ]] && ! is_default "$s"; then state='stopped (optional)'
+    elif [[ $state != running || $healthy != true ]]; then bad=1; fi
     if ((json)); then
       ((first)) || printf ','
       first=0
@@ -782,7 +910,9 @@ cmd_status() {
         "$(json_str "$version")" "$(json_str "$detail")"
     else
       printf '%-10s %-9s pid %-7s %-58s %s\n' "$s" "$state" "${pid:--}" "$(service_url "$s")" \
-        "$([[ $healthy == true ]] && printf 'healthy  %s  (%s)' "$version" "$detail" || printf 'NOT healthy')"
+        "$(if [[ $healthy == true ]]; then printf 'healthy  %s  (%s)' "$version" "$detail"
+           elif [[ $state == 'stopped (optional)' ]]; then printf 'not started (npm run stack -- up %s)' "$s"
+           else printf 'NOT healthy'; fi)"
     fi
   done
   if ((json)); then printf '],"ok":%s}\n' "$([[ $bad == 0 ]] && echo true || echo false)"; fi
@@ -809,7 +939,7 @@ cmd_logs() {
 cmd_reset() {
   cmd_down || die "could not stop everything; data not deleted"
   local d
-  for d in kafka registry redis clickhouse logs pids run; do rm -rf "${STACK_DIR:?}/$d"; done
+  for d in kafka registry redis clickhouse prometheus logs pids run; do rm -rf "${STACK_DIR:?}/$d"; done
   rm -f "$STACK_DIR/env"
   say "data deleted from $STACK_DIR (download cache kept in $CACHE_DIR)"
 }
@@ -819,6 +949,7 @@ main() {
   [[ $# -gt 0 ]] && shift
   case $cmd in
     up) cmd_up "$@" ;;
+    install) cmd_install "$@" ;;
     down | stop) cmd_down "$@" ;;
     status) cmd_status "$@" ;;
     logs) cmd_logs "$@" ;;

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 # Current ClickHouse, embedded, for clickhouse-current.test.ts (the stack's server is 18.16).
 bash scripts/ensure-chdb.sh
+# promtool, for the alert rules' checks (infra/prometheus/rules.test.ts): Debian's prometheus package.
+bash infra/stack.sh install prometheus
 
 echo "== typecheck"
 npx tsc -p tsconfig.json

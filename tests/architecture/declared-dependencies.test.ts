@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
  * Every workspace declares in its own package.json every package its files import (tests included):
  * npm hoists all packages to the root node_modules, so an undeclared import works here and breaks
  * wherever a workspace is built or installed on its own (tsc project references, a service's image).
- * The root package is a workspace too: bench/, scripts/, tests/ and the config files are its files.
+ * The root package is a workspace too: bench/, scripts/, tests/, infra/ and the config files are its files.
  */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
@@ -47,7 +47,7 @@ const workspaceDirs = rootManifest.workspaces!.flatMap((pattern) => {
 });
 const rootFiles = [
   ...readdirSync(ROOT).filter((entry) => SOURCE.test(entry)).map((entry) => join(ROOT, entry)),
-  ...["bench", "scripts", "tests"].flatMap((dir) => sourceFiles(join(ROOT, dir))),
+  ...["bench", "scripts", "tests", "infra"].flatMap((dir) => sourceFiles(join(ROOT, dir))),
 ];
 const workspaces = [
   { dir: ROOT, manifest: rootManifest, files: rootFiles },

@@ -28,5 +28,8 @@ describe("stack status", () => {
     expect(stackStopped(stopped)).toBe(true);
     const running = { ...partly, servers: partly.servers.map((server) => ({ ...server, state: "running" })) };
     expect(stackFullyRunning(running)).toBe(true);
+    const optional = { ...running, servers: [...running.servers, { name: "prometheus", state: "stopped (optional)", pid: null, url: "", healthy: false, version: "", detail: "" }] };
+    expect(stackFullyRunning(optional)).toBe(true);
+    expect(stackStopped({ ...optional, servers: optional.servers.slice(-1) })).toBe(true);
   });
 });

@@ -66,9 +66,12 @@ export function parseStackStatus(text: string): StackStatus {
   return { servers, ok: parsed.ok === true };
 }
 
-/** True when stack.sh already runs every server itself (so `up` did not start the stack). */
+/** The state stack.sh reports for a server `up` starts only when asked (prometheus) and that is not running. */
+export const OPTIONAL_STOPPED = "stopped (optional)";
+
+/** True when stack.sh already runs every server itself (so `up` did not start the stack); an optional server may be stopped. */
 export function stackFullyRunning(status: StackStatus): boolean {
-  return status.servers.length > 0 && status.servers.every((server) => server.state === "running");
+  return status.servers.some((server) => server.state === "running") && status.servers.every((server) => server.state === "running" || server.state === OPTIONAL_STOPPED);
 }
 
 /** True when none of the stack's servers is running as its own process. */

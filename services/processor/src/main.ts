@@ -20,6 +20,7 @@ import { Redis } from "ioredis";
 import { createProcessorMetrics } from "./metrics.ts";
 import { Processor } from "./processor.ts";
 import { rebuild } from "./rebuild.ts";
+import { RedisStats } from "./redis-stats.ts";
 
 const SERVICE = "processor";
 
@@ -91,12 +92,15 @@ async function main(): Promise<void> {
     onFatal: () => process.exit(1),
   });
   await processor.start();
+  const redisStats = new RedisStats(redis, new RedisLayout(config.REDIS_KEY_PREFIX), metrics, logger);
+  redisStats.start();
   logger.info({ port: ops.port, clock: config.CLOCK_MODE, group: config.PROCESSOR_GROUP_ID }, "processor running");
 
   // Finish the running batch, commit, leave the group, publish what the outboxes hold.
   installShutdown({
     logger,
     stop: async () => {
+      redisStats.stop();
       await processor.stop();
       await admin.disconnect();
       await ops.close();

@@ -44,6 +44,12 @@ export function createProcessorMetrics(registry: Registry) {
     timersDue: new Gauge({ name: "clm_processor_timers_due", help: "Customers whose deadline has passed and not yet fired, per partition", labelNames: ["partition"] as const, registers }),
     timersFired: new Counter({ name: "clm_processor_timers_fired_total", help: "Timer-triggered stage changes", registers }),
     outboxPending: new Gauge({ name: "clm_processor_outbox_pending", help: "Stage changes written but not yet published, per partition", labelNames: ["partition"] as const, registers }),
+    outboxOldestAge: new Gauge({
+      name: "clm_processor_outbox_oldest_age_seconds",
+      help: "Seconds since the oldest stage change still in the partition's outbox was written to Redis (0: empty); owned partitions only",
+      labelNames: ["partition"] as const,
+      registers,
+    }),
     published: new Counter({ name: "clm_processor_stage_changes_published_total", help: "Stage-change records published", registers }),
     deadLetters: new Counter({ name: "clm_processor_dead_letters_total", help: "Records sent to the dead-letter topic, by code", labelNames: ["code"] as const, registers }),
     clockAdvances: new Counter({
@@ -57,6 +63,9 @@ export function createProcessorMetrics(registry: Registry) {
       help: "Tries to fetch a batch's writer schemas that the schema registry did not answer (down, 5xx, timeout): the batch waits and retries, nothing is dead-lettered",
       registers,
     }),
+    redisUsedMemory: new Gauge({ name: "clm_processor_redis_used_memory_bytes", help: "Redis INFO memory used_memory, read every 15 s", registers }),
+    redisMaxMemory: new Gauge({ name: "clm_processor_redis_maxmemory_bytes", help: "Redis INFO memory maxmemory (0: no limit), read every 15 s", registers }),
+    customers: new Gauge({ name: "clm_processor_customers", help: "Customer states under the key prefix in Redis, counted by SCAN every 60 s", registers }),
     fencedWrites: new Counter({ name: "clm_processor_fenced_writes_total", help: "Writes refused because another writer committed first (rebalance, sweep race)", registers }),
   };
   // Series exist from the start (at 0), so rates and alerts work before the first event.

@@ -24,6 +24,7 @@ import type { KafkaMessage, Producer } from "kafkajs";
 import { DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
+import { OutboxAge } from "./outbox-age.ts";
 import { slicesByCustomers } from "./slices.ts";
 import { StateCache } from "./state-cache.ts";
 import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type StateStore } from "./state-store.ts";
@@ -89,6 +90,7 @@ export class PartitionWorker {
   private drainAgain = false;
   /** Set by a graceful stop: publish everything, owned or not. */
   private flushing = false;
+  private readonly outboxAge = new OutboxAge();
 
   constructor(
     readonly partition: number,
@@ -345,6 +347,7 @@ export class PartitionWorker {
     });
     if (seq === null) return null;
     meta.seq = seq;
+    this.outboxAge.appended(outbox.length, Date.now());
     this.cache.committed(expectedSeq, seq, customers);
     deps.metrics.customersWritten.inc(customers.length);
     if (position.offset !== null) meta.offset = position.offset;
@@ -407,9 +410,17 @@ export class PartitionWorker {
         }),
       });
       await deps.store.ackOutbox(this.partition, entries);
+      this.outboxAge.published(entries.length);
       deps.metrics.published.inc(entries.length);
       if (entries.length < OUTBOX_CHUNK) break;
     }
-    deps.metrics.outboxPending.set({ partition: String(this.partition) }, await deps.store.outboxLength(this.partition));
+    const pending = await deps.store.outboxLength(this.partition);
+    deps.metrics.outboxPending.set({ partition: String(this.partition) }, pending);
+    this.outboxAge.observed(pending, Date.now());
+  }
+
+  /** Seconds since the oldest stage change still in the outbox was written (0 when it is empty). */
+  outboxOldestAgeSeconds(now: number): number {
+    return this.outboxAge.oldestAgeMs(now) / 1000;
   }
 }

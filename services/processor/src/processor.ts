@@ -113,6 +113,13 @@ export class Processor {
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       const assigned = event.payload.memberAssignment[config.TOPIC_EVENTS] ?? [];
+      // A partition's gauges change only with its own batches and drains: drop those of partitions
+      // that went to another process, or a stale lag would stay behind (and read as a stall).
+      for (const partition of this.workers.keys()) {
+        if (assigned.includes(partition)) continue;
+        this.options.metrics.lag.remove({ partition: String(partition) });
+        this.options.metrics.outboxPending.remove({ partition: String(partition) });
+      }
       this.owned = new Set(assigned);
       for (const worker of this.workers.values()) worker.invalidate();
       // Connect the partitions' producers now: an idempotent producer's first send otherwise pays
@@ -226,6 +233,9 @@ export class Processor {
   private async onTick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
+    const now = Date.now();
+    this.options.metrics.outboxOldestAge.reset();
+    for (const partition of this.owned) this.options.metrics.outboxOldestAge.set({ partition: String(partition) }, this.worker(partition).outboxOldestAgeSeconds(now));
     try {
       await this.refreshBoundaries();
       for (const partition of this.owned) {

@@ -4,7 +4,7 @@ export type SinkMetrics = ReturnType<typeof createSinkMetrics>;
 
 export function createSinkMetrics(registry: Registry) {
   const registers = [registry];
-  return {
+  const metrics = {
     rows: new Counter({ name: "clm_sink_rows_written_total", help: "Rows written to ClickHouse by table", labelNames: ["table"] as const, registers }),
     skipped: new Counter({
       name: "clm_sink_records_skipped_total",
@@ -13,6 +13,11 @@ export function createSinkMetrics(registry: Registry) {
       registers,
     }),
     flushes: new Counter({ name: "clm_sink_flushes_total", help: "Write attempts by outcome: ok or failed", labelNames: ["outcome"] as const, registers }),
+    consecutiveFailedWrites: new Gauge({
+      name: "clm_sink_consecutive_failed_writes",
+      help: "Write attempts that failed since the last successful one (0 after a success): above 0 while ClickHouse refuses",
+      registers,
+    }),
     flushSeconds: new Histogram({
       name: "clm_sink_flush_duration_seconds",
       help: "Time to write one buffered batch (all tables) to ClickHouse",
@@ -20,6 +25,11 @@ export function createSinkMetrics(registry: Registry) {
       registers,
     }),
     bufferedRows: new Gauge({ name: "clm_sink_buffered_rows", help: "Rows held in memory, not yet written", registers }),
+    bufferLimit: new Gauge({
+      name: "clm_sink_buffer_limit_rows",
+      help: "Buffered rows at which the sink writes and holds its consumer until the write succeeds (SINK_BATCH_ROWS)",
+      registers,
+    }),
     registryUnavailable: new Counter({
       name: "clm_sink_registry_unavailable_total",
       help: "Tries to fetch a batch's writer schemas that the schema registry did not answer (down, 5xx, timeout), by topic: the batch waits and retries, nothing is skipped",
@@ -28,4 +38,10 @@ export function createSinkMetrics(registry: Registry) {
     }),
     commitFailures: new Counter({ name: "clm_sink_commit_failures_total", help: "Offset commits that failed after a successful write (the rows come again and are deduplicated)", registers }),
   };
+  // Series exist from the start (at 0), so rates and alerts work before the first write.
+  for (const outcome of ["ok", "failed"]) metrics.flushes.inc({ outcome }, 0);
+  metrics.bufferedRows.set(0);
+  metrics.consecutiveFailedWrites.set(0);
+  metrics.commitFailures.inc(0);
+  return metrics;
 }

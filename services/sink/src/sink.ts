@@ -59,6 +59,7 @@ export class Sink {
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.writeBackoff = new Backoff({ initialMs: Math.min(200, options.config.SINK_RETRY_MAX_MS), maxMs: options.config.SINK_RETRY_MAX_MS });
+    options.metrics.bufferLimit.set(options.config.SINK_BATCH_ROWS);
   }
 
   get bufferedRows(): number {
@@ -167,6 +168,7 @@ export class Sink {
       this.buffer.restore(taken);
       metrics.flushes.inc({ outcome: "failed" });
       const pauseMs = this.writeBackoff.next();
+      metrics.consecutiveFailedWrites.set(this.writeBackoff.failures);
       this.retryAt = Date.now() + pauseMs;
       logger.warn({ err: error, rows: this.buffer.rowCount, retryInMs: pauseMs }, "ClickHouse write failed; rows kept, offsets not committed");
       return false;
@@ -174,6 +176,7 @@ export class Sink {
     timer();
     if (this.writeBackoff.failures > 0) logger.info({ rows: SINK_TABLES.reduce((sum, table) => sum + taken.rows[table].length, 0) }, "ClickHouse writes resumed");
     this.writeBackoff.reset();
+    metrics.consecutiveFailedWrites.set(0);
     this.retryAt = 0;
     metrics.flushes.inc({ outcome: "ok" });
     for (const table of SINK_TABLES) metrics.rows.inc({ table }, taken.rows[table].length);
