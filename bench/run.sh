@@ -11,11 +11,15 @@ if [[ -z $name || ! -f bench/$name.ts || $name =~ $helpers ]]; then
   exit 2
 fi
 shift
-bash infra/stack.sh status >/dev/null 2>&1 || bash infra/stack.sh up
-set -a
-# shellcheck disable=SC1091
-source "${CLM_STACK_DIR:-.stack}/env"
-set +a
+# Benches of the pure core alone (no servers): the stack is neither checked nor started for them.
+stackless='^(model-fit)$'
+if [[ ! $name =~ $stackless ]]; then
+  bash infra/stack.sh status >/dev/null 2>&1 || bash infra/stack.sh up
+  set -a
+  # shellcheck disable=SC1091
+  source "${CLM_STACK_DIR:-.stack}/env"
+  set +a
+fi
 # The same young-generation size as the services (SERVICE_NODE_FLAGS): several benches run a service in-process.
 # From the sources (SOURCE_NODE_FLAGS): the workspace packages resolve to src/, not to a build.
 exec node --max-old-space-size=4096 --max-semi-space-size=64 --conditions=@clm/source --import tsx "bench/$name.ts" "$@"

@@ -41,10 +41,7 @@ export function bgnbdPAlive(params: BgnbdParams, x: number, tx: number, T: numbe
   return 1 / (1 + (a / (b + x - 1)) * Math.exp((r + x) * Math.log((alpha + T) / (alpha + tx))));
 }
 
-/**
- * The T at which P(alive | x, tx, T) falls to theta (eq. 13 solved for T); tx when it is below theta
- * already at T = tx; null when it never falls to theta (x = 0, or theta ≤ 0).
- */
+/** The T at which P(alive | x, tx, T) falls to theta (eq. 13 solved for T): tx if it is below theta at T = tx, null if it never falls to theta (x = 0, theta ≤ 0). */
 export function pAliveCrossingT(params: BgnbdParams, x: number, tx: number, theta: number): number | null {
   if (x === 0 || !(theta > 0)) return null;
   if (theta >= 1) return tx;
@@ -83,15 +80,44 @@ function unconditionalExpectation(r: number, alpha: number, a: number, b: number
   return (c / (a - 1)) * (1 - discounted);
 }
 
+/** Σ_{m=1..periods} (E[Y(m·step)] − E[Y((m − 1)·step)] | x, tx, T) / (1 + rate)^m, the discounted purchases of predicted CLV. */
+export function bgnbdDiscountedPurchases(params: BgnbdParams, x: number, tx: number, T: number, step: number, periods: number, rate: number): number {
+  const { r, alpha, a, b } = params;
+  if (Math.abs(a - 1) < A_NEAR_ONE) {
+    return (discountedPurchases(r, alpha, 1 - A_NEAR_ONE, b, x, tx, T, step, periods, rate) + discountedPurchases(r, alpha, 1 + A_NEAR_ONE, b, x, tx, T, step, periods, rate)) / 2;
+  }
+  return discountedPurchases(r, alpha, a, b, x, tx, T, step, periods, rate);
+}
+
+/** bgnbdDiscountedPurchases for a ≠ 1; the t-free factor of eq. 10 is computed once, not once per period. */
+function discountedPurchases(r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number, step: number, periods: number, rate: number): number {
+  const lead = conditionalLead(r, alpha, a, b, x, tx, T);
+  const factor = 1 / (1 + rate);
+  let discount = 1;
+  let previous = 0;
+  let total = 0;
+  for (let m = 1; m <= periods; m++) {
+    const current = lead * growth(r, alpha, a, b, m * step, x, T);
+    discount *= factor;
+    total += (current - previous) * discount;
+    previous = current;
+  }
+  return total;
+}
+
 /** Eq. 10 for a ≠ 1. */
 function conditionalExpectation(r: number, alpha: number, a: number, b: number, t: number, x: number, tx: number, T: number): number {
-  const growth = bgnbdGrowth(r, alpha, a, b, t, x, T);
+  return conditionalLead(r, alpha, a, b, x, tx, T) * growth(r, alpha, a, b, t, x, T);
+}
+
+/** The t-free factor of eq. 10: (a + b + x − 1) / (a − 1) over 1 + [x > 0] a / (b + x − 1) · ((α + T) / (α + tx))^(r+x). */
+function conditionalLead(r: number, alpha: number, a: number, b: number, x: number, tx: number, T: number): number {
   const denominator = x === 0 ? 1 : 1 + (a / (b + x - 1)) * Math.exp((r + x) * Math.log((alpha + T) / (alpha + tx)));
-  return ((a + b + x - 1) / (a - 1)) * (growth / denominator);
+  return (a + b + x - 1) / (a - 1) / denominator;
 }
 
 /** 1 − ((α + T) / (α + T + t))^(r+x) · 2F1(r + x, b + x; a + b + x − 1; t / (α + T + t)), the t-dependent factor of eq. 10. */
-function bgnbdGrowth(r: number, alpha: number, a: number, b: number, t: number, x: number, T: number): number {
+function growth(r: number, alpha: number, a: number, b: number, t: number, x: number, T: number): number {
   const z = t / (alpha + T + t);
   const shape = r + x;
   const c = a + b + x - 1;

@@ -3,15 +3,15 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { bgnbdExpectedPurchases, bgnbdPAlive, bgnbdTotalLogLikelihood } from "./bgnbd.ts";
 import { evaluateHoldout } from "./evaluate.ts";
-import { fitBgnbd, fitGammaGamma } from "./fit.ts";
+import { fitBgnbdReport, fitGammaGammaReport } from "./fit.ts";
 import { gammaGammaTotalLogLikelihood } from "./gamma-gamma.ts";
-import { holdoutActuals, summarizeTransactions, type Transaction } from "./summaries.ts";
+import { holdoutActuals, summarizeTransactions, type ValueTransaction } from "./summaries.ts";
 
 // @clm/datasets depends on @clm/core, so core's tests read the file themselves (a devDependency back would be a cycle).
 const SAMPLE = fileURLToPath(new URL("../../../../data/cdnow/CDNOW_sample.txt", import.meta.url));
 
 /** The sample's 5 columns: master id, sample id, date (YYYYMMDD), number of CDs, dollar value. */
-function readSample(): Transaction[] {
+function readSample(): ValueTransaction[] {
   return readFileSync(SAMPLE, "utf8")
     .split(/\r?\n/)
     .filter((line) => line.trim() !== "")
@@ -25,8 +25,10 @@ const transactions = readSample();
 const CALIBRATION_END = Date.UTC(1997, 8, 30) / 86_400_000;
 const HOLDOUT_END = Date.UTC(1998, 5, 30) / 86_400_000;
 const summaries = summarizeTransactions(transactions, CALIBRATION_END, "week");
-const bg = fitBgnbd(summaries.values());
-const gg = fitGammaGamma(summaries.values());
+const bgReport = fitBgnbdReport(summaries.values());
+const ggReport = fitGammaGammaReport(summaries.values());
+const bg = bgReport.fit;
+const gg = ggReport.fit;
 const round = (value: number, digits: number) => Number(value.toFixed(digits));
 
 describe("the published CDNOW figures (FHL 2005; Fader & Hardie 2013), calibration to 1997-09-30 in weeks", () => {
@@ -37,7 +39,14 @@ describe("the published CDNOW figures (FHL 2005; Fader & Hardie 2013), calibrati
 
   it("fits BG/NBD: r = 0.2426, α = 4.4136, a = 0.7929, b = 2.4259, LL = −9582.43", () => {
     expect([round(bg.r, 4), round(bg.alpha, 4), round(bg.a, 4), round(bg.b, 4), round(bg.logLikelihood, 2), bg.customers]).toEqual([0.2426, 4.4136, 0.7929, 2.4259, -9582.43, 2357]);
+    expect(bgReport.converged).toBe(true);
     expect(bgnbdTotalLogLikelihood(bg, summaries.values())).toBeCloseTo(bg.logLikelihood, 8);
+  });
+
+  it("fits the same BG/NBD in days from the same fixed start: α in days / 7 and r, a, b to the published digits", () => {
+    const inDays = fitBgnbdReport(summarizeTransactions(transactions, CALIBRATION_END, "day").values());
+    expect(inDays.converged).toBe(true);
+    expect([round(inDays.fit.r, 4), round(inDays.fit.alpha / 7, 4), round(inDays.fit.a, 4), round(inDays.fit.b, 4)]).toEqual([0.2426, 4.4136, 0.7929, 2.4259]);
   });
 
   it("predicts for x = 2, tx = 30.43, T = 38.86: P(alive) = 0.7266, 1.226 purchases in the next 39 weeks", () => {
@@ -47,6 +56,7 @@ describe("the published CDNOW figures (FHL 2005; Fader & Hardie 2013), calibrati
 
   it("fits Gamma-Gamma on the 946 repeat customers: p = 6.25, q = 3.74, v = 15.44, LL = −4055.92", () => {
     expect([round(gg.p, 2), round(gg.q, 2), round(gg.v, 2), round(gg.logLikelihood, 2), gg.customers]).toEqual([6.25, 3.74, 15.44, -4055.92, 946]);
+    expect(ggReport.converged).toBe(true);
     expect(gammaGammaTotalLogLikelihood(gg, summaries.values())).toBeCloseTo(gg.logLikelihood, 8);
   });
 

@@ -2,9 +2,9 @@
  * Predicted customer lifetime value: expected repeat purchases month by month (BG/NBD) times the
  * expected spend per purchase (Gamma-Gamma), discounted per month.
  */
-import { bgnbdExpectedPurchases, bgnbdPAlive } from "./bgnbd.ts";
+import { bgnbdDiscountedPurchases, bgnbdExpectedPurchases, bgnbdPAlive } from "./bgnbd.ts";
 import { gammaGammaExpectedSpend } from "./gamma-gamma.ts";
-import { unitDays } from "./summaries.ts";
+import { valueUnitDays } from "./summaries.ts";
 import type { BgnbdParams, ClvOptions, GammaGammaParams, ValuePrediction, ValueSummary, ValueUnit } from "./types.ts";
 
 /** A month: a Julian year / 12. */
@@ -23,23 +23,19 @@ export interface ValueModelParams {
 /** Predicted CLV over options.horizonMonths: Σ_m (E[Y(m months)] − E[Y(m − 1 months)]) · expected spend / (1 + d)^m. */
 export function predictedClv(bg: BgnbdParams, gg: GammaGammaParams, summary: ValueSummary, unit: ValueUnit, options: ClvOptions): number {
   const spend = gammaGammaExpectedSpend(gg, summary.x, summary.meanSpend);
-  return spend * discountedPurchases(bg, summary.x, summary.tx, summary.T, DAYS_PER_MONTH / unitDays(unit), options);
+  return spend * discountedPurchases(bg, summary.x, summary.tx, summary.T, DAYS_PER_MONTH / valueUnitDays(unit), options);
 }
 
-/**
- * The smallest T ≥ fromT (to a minute, in model units) at which predicted CLV falls below cut if the
- * customer buys nothing more (x, tx and meanSpend stay); fromT if it is below already; null if it
- * stays at or above cut for 100 years. CLV falls as T grows, so an exponential search brackets the
- * crossing and bisection narrows it.
- */
+/** The smallest T ≥ fromT (to a minute) at which predicted CLV falls below cut if the customer buys nothing more; fromT if it is below already, null if not within 100 years. */
 export function clvFallsBelowT(bg: BgnbdParams, gg: GammaGammaParams, summary: ValueSummary, unit: ValueUnit, options: ClvOptions, cut: number, fromT: number): number | null {
-  const perUnit = unitDays(unit);
+  const perUnit = valueUnitDays(unit);
   const month = DAYS_PER_MONTH / perUnit;
   const minute = MINUTE_DAYS / perUnit;
   const { x, tx, meanSpend } = summary;
   const spend = gammaGammaExpectedSpend(gg, x, meanSpend);
   const below = (T: number) => spend * discountedPurchases(bg, x, tx, T, month, options) < cut;
   if (below(fromT)) return fromT;
+  // CLV falls as T grows (x, tx and meanSpend stay): doubling steps from a day bracket the crossing, bisection narrows it.
   const limit = fromT + (SEARCH_YEARS * 365.25) / perUnit;
   let low = fromT;
   let high = fromT;
@@ -64,9 +60,9 @@ export function predictValue(model: ValueModelParams, summary: ValueSummary, pur
   const expectedSpend = gammaGammaExpectedSpend(gammaGamma, x, meanSpend);
   return {
     pAlive: bgnbdPAlive(bgnbd, x, tx, T),
-    expectedPurchases: bgnbdExpectedPurchases(bgnbd, purchaseHorizonDays / unitDays(unit), x, tx, T),
+    expectedPurchases: bgnbdExpectedPurchases(bgnbd, purchaseHorizonDays / valueUnitDays(unit), x, tx, T),
     expectedSpend,
-    clv: expectedSpend * discountedPurchases(bgnbd, x, tx, T, DAYS_PER_MONTH / unitDays(unit), options),
+    clv: expectedSpend * discountedPurchases(bgnbd, x, tx, T, DAYS_PER_MONTH / valueUnitDays(unit), options),
   };
 }
 
@@ -74,15 +70,5 @@ export function predictValue(model: ValueModelParams, summary: ValueSummary, pur
 function discountedPurchases(bg: BgnbdParams, x: number, tx: number, T: number, month: number, options: ClvOptions): number {
   const { horizonMonths, monthlyDiscountRate } = options;
   if (monthlyDiscountRate === 0) return bgnbdExpectedPurchases(bg, horizonMonths * month, x, tx, T);
-  const factor = 1 / (1 + monthlyDiscountRate);
-  let discount = 1;
-  let previous = 0;
-  let total = 0;
-  for (let m = 1; m <= horizonMonths; m++) {
-    const current = bgnbdExpectedPurchases(bg, m * month, x, tx, T);
-    discount *= factor;
-    total += (current - previous) * discount;
-    previous = current;
-  }
-  return total;
+  return bgnbdDiscountedPurchases(bg, x, tx, T, month, horizonMonths, monthlyDiscountRate);
 }

@@ -16,6 +16,8 @@ export interface FitReport<Fit> {
   readonly iterations: number;
   readonly evaluations: number;
   readonly restarts: number;
+  /** False when the optimiser ran out of evaluations before its tolerances held (the fit is then the best point it reached). */
+  readonly converged: boolean;
 }
 
 /** Starting point, in log space: every parameter 1. */
@@ -88,6 +90,7 @@ export function fitBgnbdReport(summaries: Iterable<ValueSummary>): FitReport<Bgn
     iterations: minimum.iterations,
     evaluations: minimum.evaluations,
     restarts: minimum.restarts,
+    converged: minimum.converged,
   };
 }
 
@@ -142,5 +145,6 @@ export function fitGammaGammaReport(summaries: Iterable<ValueSummary>): FitRepor
     iterations: minimum.iterations,
     evaluations: minimum.evaluations,
     restarts: minimum.restarts,
+    converged: minimum.converged,
   };
 }

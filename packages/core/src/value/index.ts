@@ -12,6 +12,6 @@ export {
 export { gammaGammaExpectedSpend, gammaGammaLogLikelihood, gammaGammaTotalLogLikelihood } from "./gamma-gamma.ts";
 export { fitBgnbd, fitBgnbdReport, fitGammaGamma, fitGammaGammaReport, type FitReport } from "./fit.ts";
 export { clvFallsBelowT, DAYS_PER_MONTH, predictedClv, predictValue, type ValueModelParams } from "./clv.ts";
-export { holdoutActuals, summarizeTransactions, unitDays, type HoldoutActual, type Transaction } from "./summaries.ts";
+export { holdoutActuals, summarizeTransactions, valueUnitDays, type HoldoutActual, type ValueTransaction } from "./summaries.ts";
 export { evaluateHoldout, type HoldoutEvaluation, type HoldoutTotals } from "./evaluate.ts";
 export { valueTierOf } from "./tier.ts";

@@ -14,7 +14,7 @@
 export interface MinimizeOptions {
   /** Half-width of the first simplex along each axis. */
   readonly step: number;
-  /** Stop when the simplex's values differ by at most this… */
+  /** Stop when the simplex's values differ by at most this times max(1, |best value|)… */
   readonly valueTolerance: number;
   /** …and its vertices by at most this in every coordinate. */
   readonly pointTolerance: number;
@@ -30,9 +30,14 @@ export interface Minimum {
   readonly iterations: number;
   readonly evaluations: number;
   readonly restarts: number;
+  /** False when maxEvaluations ran out before the tolerances held. */
+  readonly converged: boolean;
 }
 
-const DEFAULTS: MinimizeOptions = { step: 0.5, valueTolerance: 1e-10, pointTolerance: 1e-9, maxEvaluations: 200_000, maxRestarts: 20 };
+/** Vertices this close (relative) are one point to within rounding. */
+const COLLAPSED = 1e-14;
+
+const DEFAULTS: MinimizeOptions = { step: 0.5, valueTolerance: 1e-13, pointTolerance: 1e-9, maxEvaluations: 200_000, maxRestarts: 20 };
 
 /** Minimises f from x0 (f may return NaN or ±Infinity where it is undefined: such points count as +Infinity). */
 export function minimize(f: (x: Float64Array) => number, x0: readonly number[], options: Partial<MinimizeOptions> = {}): Minimum {
@@ -54,8 +59,10 @@ export function minimize(f: (x: Float64Array) => number, x0: readonly number[], 
   let bestValue = value(best);
   let iterations = 0;
   let rounds = 0;
+  let settled = false;
   for (let round = 0; round <= settings.maxRestarts; round++) {
     rounds++;
+    settled = false;
     const step = round === 0 ? settings.step : settings.step / 10;
     for (let vertex = 0; vertex <= n; vertex++) {
       vertices[vertex]!.set(best);
@@ -67,7 +74,10 @@ export function minimize(f: (x: Float64Array) => number, x0: readonly number[], 
       const low = order[0]!;
       const high = order[n]!;
       const secondHigh = order[n - 1]!;
-      if (converged(vertices, values, low, settings)) break;
+      if (converged(vertices, values, low, settings)) {
+        settled = true;
+        break;
+      }
       iterations++;
       centroid.fill(0);
       for (const index of order) if (index !== high) for (let i = 0; i < n; i++) centroid[i]! += vertices[index]![i]! / n;
@@ -107,10 +117,10 @@ export function minimize(f: (x: Float64Array) => number, x0: readonly number[], 
       best = Float64Array.from(vertices[low]!);
       bestValue = values[low]!;
     }
-    if (round > 0 && !(improvement > settings.valueTolerance)) break;
-    if (evaluations >= settings.maxEvaluations) break;
+    if (!settled) break;
+    if (round > 0 && !(improvement > settings.valueTolerance * Math.max(1, Math.abs(bestValue)))) break;
   }
-  return { x: Array.from(best), value: bestValue, iterations, evaluations, restarts: rounds - 1 };
+  return { x: Array.from(best), value: bestValue, iterations, evaluations, restarts: rounds - 1, converged: settled };
 }
 
 function replace(target: Float64Array, source: Float64Array, values: Float64Array, index: number, value: number): void {
@@ -119,10 +129,18 @@ function replace(target: Float64Array, source: Float64Array, values: Float64Arra
 }
 
 function converged(vertices: readonly Float64Array[], values: Float64Array, low: number, settings: MinimizeOptions): boolean {
+  const valueTolerance = settings.valueTolerance * Math.max(1, Math.abs(values[low]!));
+  let valuesClose = true;
+  let collapsed = true;
   for (let vertex = 0; vertex < vertices.length; vertex++) {
     if (vertex === low) continue;
-    if (!(Math.abs(values[vertex]! - values[low]!) <= settings.valueTolerance)) return false;
-    for (let i = 0; i < vertices[low]!.length; i++) if (Math.abs(vertices[vertex]![i]! - vertices[low]![i]!) > settings.pointTolerance) return false;
+    if (!(Math.abs(values[vertex]! - values[low]!) <= valueTolerance)) valuesClose = false;
+    for (let i = 0; i < vertices[low]!.length; i++) {
+      const distance = Math.abs(vertices[vertex]![i]! - vertices[low]![i]!);
+      if (distance > settings.pointTolerance) return false;
+      if (distance > COLLAPSED * (1 + Math.abs(vertices[low]![i]!))) collapsed = false;
+    }
   }
-  return true;
+  // A simplex a few ulps wide cannot shrink further; rounding alone may keep its values apart.
+  return valuesClose || collapsed;
 }

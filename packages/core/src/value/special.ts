@@ -71,8 +71,9 @@ function logAbsSeries(a: number, b: number, c: number, z: number): number {
   let term = 1;
   let sum = 1;
   let logScale = 0;
+  let ratio = (a * b * z) / c;
   for (let n = 0; n < SERIES_MAX_TERMS; n++) {
-    term *= ((a + n) * (b + n) * z) / ((c + n) * (n + 1));
+    term *= ratio;
     sum += term;
     if (Math.abs(sum) > RESCALE_ABOVE) {
       sum /= RESCALE_ABOVE;
@@ -82,9 +83,9 @@ function logAbsSeries(a: number, b: number, c: number, z: number): number {
     // The ratio of terms tends to z: it falls towards z when c − a − b < −1 and rises towards it
     // otherwise, so the larger of the next ratio and z bounds every later one, and the tail by a
     // geometric series. Negative ratios (c < 0) come first, so a positive next one means no more.
-    const next = ((a + n + 1) * (b + n + 1) * z) / ((c + n + 1) * (n + 2));
-    const bound = Math.max(next, z);
-    if (next > 0 && bound < 1 && Math.abs(term) * (bound / (1 - bound)) <= SERIES_TOLERANCE * Math.abs(sum)) {
+    ratio = ((a + n + 1) * (b + n + 1) * z) / ((c + n + 1) * (n + 2));
+    const bound = ratio > z ? ratio : z;
+    if (ratio > 0 && bound < 1 && Math.abs(term) * (bound / (1 - bound)) <= SERIES_TOLERANCE * Math.abs(sum)) {
       seriesSign = Math.sign(sum);
       return Math.log(Math.abs(sum)) + logScale;
     }

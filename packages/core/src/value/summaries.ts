@@ -6,7 +6,7 @@
 import type { ValueSummary, ValueUnit } from "./types.ts";
 
 /** One purchase: the UTC day it happened on (days since 1970-01-01) and its amount in currency units. */
-export interface Transaction {
+export interface ValueTransaction {
   readonly customerId: string;
   readonly day: number;
   readonly amount: number;
@@ -21,13 +21,13 @@ export interface HoldoutActual {
 }
 
 /** Days in one model unit. */
-export function unitDays(unit: ValueUnit): number {
+export function valueUnitDays(unit: ValueUnit): number {
   return unit === "week" ? 7 : 1;
 }
 
 /** Each customer's (x, tx, T, meanSpend) at the start of calibrationEndDay from their purchases on days ≤ calibrationEndDay; customers without one are absent. */
-export function summarizeTransactions(transactions: readonly Transaction[], calibrationEndDay: number, unit: ValueUnit): Map<string, ValueSummary> {
-  const perUnit = unitDays(unit);
+export function summarizeTransactions(transactions: readonly ValueTransaction[], calibrationEndDay: number, unit: ValueUnit): Map<string, ValueSummary> {
+  const perUnit = valueUnitDays(unit);
   const summaries = new Map<string, ValueSummary>();
   for (const [customerId, days] of purchaseDays(transactions, Number.NEGATIVE_INFINITY, calibrationEndDay)) {
     const first = days[0]!;
@@ -41,7 +41,7 @@ export function summarizeTransactions(transactions: readonly Transaction[], cali
 }
 
 /** Repeat purchase days and spend in (calibrationEndDay, holdoutEndDay] of each customer who bought by calibrationEndDay (0 and 0 when they did not buy again). */
-export function holdoutActuals(transactions: readonly Transaction[], calibrationEndDay: number, holdoutEndDay: number): Map<string, HoldoutActual> {
+export function holdoutActuals(transactions: readonly ValueTransaction[], calibrationEndDay: number, holdoutEndDay: number): Map<string, HoldoutActual> {
   const actuals = new Map<string, HoldoutActual>();
   for (const customerId of purchaseDays(transactions, Number.NEGATIVE_INFINITY, calibrationEndDay).keys()) actuals.set(customerId, { purchases: 0, spend: 0 });
   for (const [customerId, days] of purchaseDays(transactions, calibrationEndDay, holdoutEndDay, actuals)) {
@@ -54,7 +54,7 @@ export function holdoutActuals(transactions: readonly Transaction[], calibration
 
 /** Per customer, their purchase days in (after, through] in time order with each day's spend; only customers in `only` when given. */
 function purchaseDays(
-  transactions: readonly Transaction[],
+  transactions: readonly ValueTransaction[],
   after: number,
   through: number,
   only?: ReadonlyMap<string, unknown>,
