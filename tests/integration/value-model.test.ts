@@ -16,7 +16,7 @@ import {
   valueSummaries,
 } from "@clm/clickhouse";
 import { customerEventToRecord } from "@clm/contracts";
-import { DEFAULT_LIFECYCLE_CONFIG, holdoutActuals, summarizeTransactions, type CustomerEvent, type Transaction } from "@clm/core";
+import { DEFAULT_LIFECYCLE_CONFIG, holdoutActuals, summarizeTransactions, type CustomerEvent, type ValueTransaction } from "@clm/core";
 import { createIdempotentProducer, readValueModelActivation } from "@clm/kafka";
 import { RedisLayout, readCurrentValueModel, readValueModel } from "@clm/state-store";
 import { fitFromClickHouse, publishValueModel, type ValueFit } from "@clm/value-model";
@@ -46,7 +46,7 @@ let clickhouse: ClickHouseClient;
 let redis: Redis;
 let kafka: Kafka;
 let events: CustomerEvent[];
-let transactions: Transaction[];
+let transactions: ValueTransaction[];
 
 const amountOf = (event: CustomerEvent) => (event.type === "purchase" ? event.properties.amountE4 : 0);
 
