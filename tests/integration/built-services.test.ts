@@ -21,7 +21,7 @@ import { createTopics, isolatedConfig, tearDownRun, testKafka, waitFor } from ".
  * The services as they ship: `npm run build` (scripts/test.sh runs it before the tests; here tsc -b
  * only confirms it is current), the runtime tree the images are made of (scripts/runtime-tree.ts)
  * in a temporary directory with production dependencies only (`npm ci --omit=dev`, as the
- * Dockerfile's runtime stage), and ingest, processor and sink started from there with plain node —
+ * Dockerfile's runtime stage), and ingest, processor, sink and modeler started from there with plain node —
  * no tsx, no sources, no dev dependencies. Each answers /healthz (also through the images' health
  * check); events sent through ingest reach Redis and ClickHouse.
  */
@@ -29,9 +29,9 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const exec = promisify(execFile);
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const KEY = "built-services-key";
-const NAMES = ["ingest", "processor", "sink"] as const;
-const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running" } as const;
-const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT" } as const;
+const NAMES = ["ingest", "processor", "sink", "modeler"] as const;
+const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running", modeler: "modeler running" } as const;
+const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT" } as const;
 
 let tree = "";
 let config: ReturnType<typeof isolatedConfig>;
@@ -63,6 +63,7 @@ beforeAll(async () => {
     INGEST_PORT: String(await freePort()),
     PROCESSOR_HTTP_PORT: String(await freePort()),
     SINK_HTTP_PORT: String(await freePort()),
+    MODELER_HTTP_PORT: String(await freePort()),
     INGEST_API_KEYS: KEY,
     INGEST_READ_API_KEYS: KEY,
     CLICKHOUSE_DATABASE: `test_${run}`,

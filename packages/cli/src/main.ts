@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   generate: { summary: "a deterministic synthetic population: NDJSON, straight to Kafka, or through ingest", load: () => import("./commands/generate.ts") },
   cohort: { summary: "the cohort retention matrix from ClickHouse", load: () => import("./commands/cohort.ts") },
   customer: { summary: "one customer's state and stage changes", load: () => import("./commands/customer.ts") },
+  model: { summary: "fit, evaluate and show the customer-value model (BG/NBD + Gamma-Gamma)", load: () => import("./commands/model.ts") },
   clock: { summary: "advance the event-time clock of a replay so deadlines after its last event fire", load: () => import("./commands/clock.ts") },
 };
 

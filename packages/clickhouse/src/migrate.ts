@@ -102,7 +102,7 @@ export async function migrate(
     }
     for (const statement of migration.statements) {
       try {
-        await client.command({ query: statement.replaceAll("{{db}}", database) });
+        await runStatement(client, statement.replaceAll("{{db}}", database));
       } catch (error) {
         throw new MigrationError(`migration ${label} failed: ${(error as Error).message}\n--- statement ---\n${statement.slice(0, 400)}`);
       }
@@ -114,6 +114,43 @@ export async function migrate(
   }
   report.readOnlyUser = await ensureReadOnlyUser(client, database, options.analystPassword);
   return report;
+}
+
+/** `ALTER TABLE db.table ADD COLUMN IF NOT EXISTS name …`: the parts `runStatement` needs. */
+const ADD_COLUMN_IF_NOT_EXISTS = /^ALTER\s+TABLE\s+([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)\s+ADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\s+([A-Za-z_][A-Za-z0-9_]*)\s/i;
+
+/** One column added by an idempotent ALTER, or null for any other statement. */
+export function columnAddition(statement: string): { database: string; table: string; column: string; withoutIfNotExists: string } | null {
+  const match = ADD_COLUMN_IF_NOT_EXISTS.exec(statement);
+  if (!match) return null;
+  return { database: match[1]!, table: match[2]!, column: match[3]!, withoutIfNotExists: statement.replace(/\s+IF\s+NOT\s+EXISTS\s+/i, " ") };
+}
+
+/**
+ * Runs one DDL statement. `ADD COLUMN IF NOT EXISTS` (one column per statement) is the migrations'
+ * idempotent way to add a column, but ClickHouse 18.16 does not parse it: on every server the
+ * column is looked up in system.columns and added without the clause only when it is missing; a
+ * concurrent migration that added it first (the ALTER then fails) counts as done.
+ */
+async function runStatement(client: ClickHouseClient, statement: string): Promise<void> {
+  const addition = columnAddition(statement);
+  if (addition === null) {
+    await client.command({ query: statement });
+    return;
+  }
+  const exists = async () =>
+    (
+      await queryRows<{ name: string }>(
+        client,
+        `SELECT name FROM system.columns WHERE database = ${quoteString(addition.database)} AND table = ${quoteString(addition.table)} AND name = ${quoteString(addition.column)}`,
+      )
+    ).length > 0;
+  if (await exists()) return;
+  try {
+    await client.command({ query: addition.withoutIfNotExists });
+  } catch (error) {
+    if (!(await exists())) throw error;
+  }
 }
 
 /**

@@ -80,7 +80,7 @@ export const configSchema = z
     /** An idle kept-alive connection closes this long after its last response. */
     INGEST_KEEP_ALIVE_TIMEOUT_MS: positiveInt(600_000).default(5_000),
     PROCESSOR_HTTP_PORT: port.default(8081),
-    /** Interface the processor's and the sink's /metrics and /healthz bind to (0.0.0.0 in containers, so a published port reaches them). */
+    /** Interface the processor's, the sink's and the modeler's /metrics and /healthz bind to (0.0.0.0 in containers, so a published port reaches them). */
     OPS_HOST: z.string().min(1).default("127.0.0.1"),
     PROCESSOR_GROUP_ID: z.string().min(1).default("clm-processor"),
     /** How long a silent processor keeps its partitions before the group hands them to another (broker minimum 6 s). */
@@ -127,6 +127,12 @@ export const configSchema = z
     SINK_FLUSH_INTERVAL_MS: positiveInt(600_000).default(1000),
     /** Longest pause between retries while ClickHouse refuses writes (backoff doubles from 200 ms up to this). */
     SINK_RETRY_MAX_MS: positiveInt(600_000).default(10_000),
+
+    MODELER_HTTP_PORT: port.default(8083),
+    /** How often the modeler refits the customer-value model and publishes it (docs/value.md); at least a minute. */
+    MODEL_REFIT_INTERVAL_MS: z.coerce.number().int("must be an integer").min(60_000).max(366 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    /** Longest pause between the modeler's retries of a failed fit (backoff from 5 s, at most MODEL_REFIT_INTERVAL_MS apart). */
+    MODEL_RETRY_MAX_MS: positiveInt(24 * 3600 * 1000).default(15 * 60 * 1000),
 
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })

@@ -15,7 +15,7 @@ import { readUpRecord, writeUpRecord, type UpRecord } from "../up-record.ts";
 
 export const usage = `clm up [--clock wall|event] [--no-stack] [--built]
   Starts the local stack (infra/stack.sh up; skipped with --no-stack), creates the topics, runs the
-  ClickHouse migrations, then starts ingest, processor and sink in the background (logs and pids in
+  ClickHouse migrations, then starts ingest, processor, sink and modeler in the background (logs and pids in
   .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept.
   The services run from their TypeScript sources through tsx; with --built, 'npm run build' runs
   first (tsc -b rebuilds only what changed) and they run from dist/ with plain node, as in the images.`;
