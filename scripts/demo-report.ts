@@ -1,15 +1,27 @@
 /**
- * The demo's report from Redis: population RFM boundaries, stage distribution and RFM segments
- * on 1998-07-01 (the day after the CDNOW log ends, to which the demo advanced the event clock),
- * checked customer by customer against the pure core folding the same log and the same advance,
- * and against the latest stage per customer in ClickHouse.
+ * The demo's report from Redis: the fitted customer-value model, value tiers, population RFM
+ * boundaries, stage distribution and RFM segments on 1998-07-01 (the day after the CDNOW log ends,
+ * to which the demo advanced the event clock), checked customer by customer against the pure core
+ * folding the same log, the same advance and the same model's activation, and against the latest
+ * stage and tier per customer in ClickHouse.
  */
 import { createClickHouse, queryRows } from "@clm/clickhouse";
 import { loadConfig } from "@clm/config";
-import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, rfmScores, RFM_SEGMENTS, stageDistribution, STAGES, type CustomerState, type PartitionRecord } from "@clm/core";
+import {
+  DEFAULT_LIFECYCLE_CONFIG,
+  foldPartitionBatch,
+  refitCustomer,
+  rfmScores,
+  RFM_SEGMENTS,
+  stageDistribution,
+  STAGES,
+  VALUE_TIERS,
+  type CustomerState,
+  type PartitionRecord,
+} from "@clm/core";
 import { readCdnowCustomerEvents } from "@clm/datasets";
 import { partitionForKey } from "@clm/kafka";
-import { RedisLayout, StateReader } from "@clm/state-store";
+import { readCurrentValueModel, RedisLayout, StateReader } from "@clm/state-store";
 import { RfmBoundaryStore } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 
@@ -19,6 +31,14 @@ const redis = new Redis(config.REDIS_URL);
 const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
 const store = new StateReader(redis, layout);
 const step = (text: string) => console.log(`\n▶ ${text}`);
+
+const model = await readCurrentValueModel(redis, layout);
+if (model === null) throw new Error("no value model is current: 'clm model fit' publishes one");
+step(`The customer-value model ${model.version} (calibration end ${model.calibrationEnd}, ${model.unit}s)`);
+const { bgnbd, gammaGamma, tierCuts } = model;
+console.log(`  BG/NBD       r ${bgnbd.r.toFixed(4)}  alpha ${bgnbd.alpha.toFixed(4)}  a ${bgnbd.a.toFixed(4)}  b ${bgnbd.b.toFixed(4)}  log-likelihood ${bgnbd.logLikelihood.toFixed(2)}  (${bgnbd.customers.toLocaleString("en-US")} customers)`);
+console.log(`  Gamma-Gamma  p ${gammaGamma.p.toFixed(4)}  q ${gammaGamma.q.toFixed(4)}  v ${gammaGamma.v.toFixed(4)}  log-likelihood ${gammaGamma.logLikelihood.toFixed(2)}  (${gammaGamma.customers.toLocaleString("en-US")} repeat customers)`);
+console.log(`  tier cuts    high value CLV ≥ ${tierCuts.highValueClv.toFixed(2)}  potential CLV ≥ ${tierCuts.potentialClv.toFixed(2)}  warning: spend ≥ ${tierCuts.warningMonetary.toFixed(2)} and P(alive) < ${DEFAULT_LIFECYCLE_CONFIG.value.tiers.warningPAlive}`);
 
 step("Population RFM boundaries from the states in Redis, as of 1998-07-01 (stored for the processors' stage-change snapshots)");
 const rfm = new RfmBoundaryStore(redis, layout);
@@ -50,8 +70,10 @@ for (const [index, event] of (await readCdnowCustomerEvents()).entries()) {
 const reference = new Map<string, CustomerState>();
 for (const records of partitions.values()) {
   records.push({ offset: "advance", clockAdvanceTo: END });
+  // The fit's activation record follows the advance on every partition; the refit sweep then reaches every customer.
+  records.push({ offset: "activation", activateValueModel: model, activatedAt: null });
   const folded = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, DEFAULT_LIFECYCLE_CONFIG);
-  for (const [customerId, state] of folded.changed) reference.set(customerId, state);
+  for (const [customerId, state] of folded.changed) reference.set(customerId, refitCustomer(state, folded.value!, DEFAULT_LIFECYCLE_CONFIG, folded.sweptThrough).state);
 }
 // Arrival times in the dedupe ledger belong to this delivery (Kafka timestamps), not to the log: compared without them.
 const withoutArrivals = (state: CustomerState | undefined) => JSON.stringify(state, (key, value: unknown) => (key === "seenReceivedAt" ? undefined : value));
@@ -59,11 +81,22 @@ const agreeing = states.filter((state) => withoutArrivals(state) === withoutArri
 
 const clickhouse = createClickHouse(config);
 const latest = await queryRows<{ customer_id: string; stage: string }>(clickhouse, `SELECT customer_id, stage FROM ${config.CLICKHOUSE_DATABASE}.customer_latest`);
+const latestTiers = await queryRows<{ customer_id: string; tier: string }>(
+  clickhouse,
+  `SELECT customer_id, argMax(to_tier, version) AS tier FROM ${config.CLICKHOUSE_DATABASE}.value_tier_changes_unique WHERE model_version = '${model.version}' GROUP BY customer_id`,
+);
 await clickhouse.close();
+const tierInClickHouse = new Map(latestTiers.map((row) => [row.customer_id, row.tier]));
 const stageInClickHouse = new Map(latest.map((row) => [row.customer_id, row.stage]));
 const sameInClickHouse = states.filter((state) => stageInClickHouse.get(state.customerId) === state.stage).length;
 
 const line = (label: string, count: number, total: number) => `  ${label.padEnd(20)} ${String(count).padStart(7)}  ${((100 * count) / total).toFixed(1).padStart(5)}%`;
+step(`Value tiers on 1998-07-01 (from Redis, ${states.length.toLocaleString("en-US")} customers)`);
+const tiers = new Map<string, number>(VALUE_TIERS.map((tier) => [tier, 0]));
+for (const state of states) if (state.valueTier !== null) tiers.set(state.valueTier, tiers.get(state.valueTier)! + 1);
+for (const [tier, count] of tiers) console.log(line(tier, count, states.length));
+// A tier is in ClickHouse as the latest change under this model; a customer whose tier the refit left unchanged has none there.
+const sameTierInClickHouse = states.filter((state) => (tierInClickHouse.get(state.customerId) ?? state.valueTier) === state.valueTier).length;
 step(`Lifecycle stages on 1998-07-01 (from Redis, ${states.length.toLocaleString("en-US")} customers)`);
 const distribution = stageDistribution(states, STAGES);
 for (const stage of STAGES) console.log(line(stage, distribution[stage], states.length));
@@ -76,5 +109,6 @@ for (const state of states) {
 for (const [segment, count] of [...segments].sort((left, right) => right[1] - left[1])) console.log(line(segment, count, states.length));
 console.log(`\n  Check: the Redis state of ${agreeing.toLocaleString("en-US")} of ${reference.size.toLocaleString("en-US")} customers is identical to the pure core folding the same log and the clock advance to 1998-07-01 in memory.`);
 console.log(`  Check: ClickHouse's latest stage (customer_latest) is the Redis stage for ${sameInClickHouse.toLocaleString("en-US")} of ${states.length.toLocaleString("en-US")} customers.`);
+console.log(`  Check: ClickHouse's latest tier change under ${model.version} (value_tier_changes_unique) agrees with the Redis tier for ${sameTierInClickHouse.toLocaleString("en-US")} of ${states.length.toLocaleString("en-US")} customers.`);
 redis.disconnect();
-if (agreeing !== reference.size || states.length !== reference.size || sameInClickHouse !== states.length || stageInClickHouse.size !== states.length) process.exit(1);
+if (agreeing !== reference.size || states.length !== reference.size || sameInClickHouse !== states.length || stageInClickHouse.size !== states.length || sameTierInClickHouse !== states.length) process.exit(1);

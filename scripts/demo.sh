@@ -4,8 +4,9 @@
 # (event-time clock) and the ClickHouse sink, sends the real CDNOW purchase log (69,659 purchases,
 # 23,570 customers) through the ingest API, waits until the pipeline has caught up, advances the
 # event clock to 1998-07-01 (so the deadlines after the last purchase fire in Redis, on the
-# stage-change topic and in ClickHouse), and prints the stage distribution, RFM segments and the
-# monthly retention matrix 1997-01..1998-06.
+# stage-change topic and in ClickHouse), fits the customer-value model (BG/NBD + Gamma-Gamma) from
+# ClickHouse and activates it in the stream, and prints the fitted parameters, the value tiers, the
+# stage distribution, RFM segments and the monthly retention matrix 1997-01..1998-06.
 # It resets the pipeline's data on the local stack first (topics clm.*, Redis prefix clm, database clm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +34,8 @@ step "Resetting the pipeline's data on the local stack, so the demo starts from 
 tsx scripts/demo-reset.ts
 
 step "Starting ingest, the stream processor (event-time clock) and the ClickHouse sink in the background"
-clm up --no-stack --clock event
+# The modeler (scheduled refits) starts after the demo's own fit, so no scheduled fit lands mid-load.
+clm up --no-stack --clock event --without modeler
 
 step "Sending the CDNOW purchase log (data/cdnow/CDNOW_master.txt) through the ingest API, in batches of 500"
 # One request at a time keeps each customer's events in file order on Kafka, so the stage changes are
@@ -48,6 +50,17 @@ clm clock advance --to 1998-07-01
 step "Waiting until the processor and the sink have caught up"
 clm wait --timeout 300
 
+step "Fitting the customer-value model (BG/NBD + Gamma-Gamma) from ClickHouse, up to the pipeline's clock, and activating it"
+# The calibration end is the day before the clock (1998-06-30); the model goes to Redis and ClickHouse,
+# and an activation record to every partition, after which the processor values every customer.
+clm model fit
+
+step "Waiting until every customer is valued with it (the processor's refit sweep) and the tier changes are written"
+clm wait --timeout 300
+
+step "Starting the modeler: from now on it refits on its schedule (MODEL_REFIT_INTERVAL_MS, default daily)"
+clm up --no-stack --clock event
+
 tsx scripts/demo-report.ts
 
 step "Monthly retention from ClickHouse: customers of each acquisition cohort who bought in month k"
@@ -61,11 +74,13 @@ cat <<TEXT
   ClickHouse  $ch  — e.g. as the read-only analyst, its password from ${CLM_STACK_DIR:-.stack}/env (set -a; . ${CLM_STACK_DIR:-.stack}/env; set +a):
               curl -K- '$ch/?query=SELECT+*+FROM+clm.cohort_retention_monthly+LIMIT+5+FORMAT+PrettyCompact' <<<"user = clm_analyst:\$CLICKHOUSE_ANALYST_PASSWORD"
               views: cohort_retention_monthly/_weekly, cohort_ltv_monthly, churn_winback_monthly, stage_distribution_monthly (README)
-  Customer    npx clm customer 1          (state from Redis, recent stage changes)
+  Customer    npx clm customer 1          (state from Redis with P(alive), CLV and value tier; recent stage changes)
+  Model       npx clm model show | npx clm model evaluate --calibration-end 1997-09-30 --holdout-end 1998-06-30
   Cohorts     npx clm cohort --weekly | --revenue | --percent
   Status      npx clm status              (every server and service, health and URL)
   Metrics     http://127.0.0.1:${INGEST_PORT:-8080}/metrics  http://127.0.0.1:${PROCESSOR_HTTP_PORT:-8081}/metrics  http://127.0.0.1:${SINK_HTTP_PORT:-8082}/metrics
   Stage changes on Kafka topic clm.stage-changes.v1 (Avro, schemas/stage-change.avsc), registry $SCHEMA_REGISTRY_URL
+  Tier changes on Kafka topic clm.value-tier-changes.v1 (schemas/value-tier-change.avsc); views value_tier_shares_monthly, value_predicted_vs_realised_by_cohort
 TEXT
 echo
 echo "demo finished in $((SECONDS - started)) s"

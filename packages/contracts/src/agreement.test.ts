@@ -9,13 +9,18 @@ import {
   SUPPORT_ACTIONS,
   applyEvent,
   DEFAULT_LIFECYCLE_CONFIG,
+  replayPopulation,
+  VALUE_TIERS,
   type CustomerEvent,
+  type ValueModel,
 } from "@clm/core";
+import avro from "avsc";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { customerEventToRecord, recordToCustomerEvent } from "./customer-event-avro.ts";
-import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventType, STAGE_CHANGE_SCHEMA_TEXT, stageChangeType } from "./schemas.ts";
+import { avroTypeOptions, CUSTOMER_EVENT_SCHEMA_TEXT, customerEventType, STAGE_CHANGE_SCHEMA_TEXT, stageChangeType, VALUE_TIER_CHANGE_SCHEMA_TEXT, valueTierChangeType } from "./schemas.ts";
 import { stageChangeToRecord } from "./stage-change-avro.ts";
+import { valueTierChangeToRecord } from "./value-tier-change-avro.ts";
 
 /**
  * schemas/*.avsc (wire form) and the zod schema in packages/core (JSON form) are
@@ -217,5 +222,78 @@ describe("stage-change wire form", () => {
       expect(stageChangeType.fromBuffer(stageChangeType.toBuffer(record))).toEqual(record);
       expect(stageChangeType.isValid(stageChangeToRecord(transition), STRICT)).toBe(true);
     }
+  });
+});
+
+const VALUE_MODEL: ValueModel = {
+  version: "m-1997-09-30-0123abcd",
+  calibrationEnd: "1997-09-30",
+  unit: "week",
+  fittedAt: "2026-11-30T00:00:00.000Z",
+  bgnbd: { r: 0.2426, alpha: 4.4136, a: 0.7929, b: 2.4259, logLikelihood: -9582.43, customers: 2357 },
+  gammaGamma: { p: 6.25, q: 3.74, v: 15.44, logLikelihood: -4055.92, customers: 946 },
+  tierCuts: { highValueClv: 40, potentialClv: 12, warningMonetary: 25 },
+};
+
+/** A customer who buys three times and then stops, under a value model, to 1999: every kind of change. */
+function valuedEffects() {
+  const events = [0, 15, 30].map((day, index) => ({
+    eventId: `v${index}`,
+    customerId: "c",
+    occurredAt: Date.UTC(2024, 0, 1) + day * 86_400_000,
+    type: "purchase" as const,
+    properties: { orderId: `o${index}`, amountE4: 250_000, currency: "USD", quantity: null },
+  }));
+  return replayPopulation(events, DEFAULT_LIFECYCLE_CONFIG, Date.UTC(2026, 0, 1), { model: VALUE_MODEL, activatedAt: 0 });
+}
+
+describe("value-tier-change wire form", () => {
+  it("every tier change the core emits encodes and decodes unchanged", () => {
+    const { tierChanges } = valuedEffects();
+    expect(new Set(tierChanges.map((change) => change.trigger))).toEqual(new Set(["event", "timer"]));
+    expect(tierChanges.map((change) => change.to)).toContain("warning");
+    for (const change of tierChanges) {
+      const record = valueTierChangeToRecord(change);
+      expect(valueTierChangeType.isValid(record, STRICT)).toBe(true);
+      expect(valueTierChangeType.fromBuffer(valueTierChangeType.toBuffer(record))).toEqual(record);
+    }
+  });
+
+  it("the tiers and triggers are the core's, symbol for symbol", () => {
+    const schema = JSON.parse(VALUE_TIER_CHANGE_SCHEMA_TEXT) as AvroRecord;
+    const enumOf = (name: string) => {
+      const field = schema.fields.find((candidate) => candidate.name === name)!;
+      const type = (Array.isArray(field.type) ? field.type.find((branch) => typeof branch === "object") : field.type) as { symbols: string[] };
+      return type.symbols;
+    };
+    expect(enumOf("fromTier")).toEqual([...VALUE_TIERS]);
+    expect(enumOf("trigger")).toEqual(["event", "timer", "refit"]);
+  });
+});
+
+describe("stage-change schema evolution", () => {
+  /** The stage-change schema as it was before the value snapshot (the field removed). */
+  const before = (() => {
+    const schema = JSON.parse(STAGE_CHANGE_SCHEMA_TEXT) as { fields: { name: string; type: { fields?: { name: string }[] } }[] };
+    const snapshot = schema.fields.find((field) => field.name === "snapshot")!.type;
+    snapshot.fields = snapshot.fields!.filter((field) => field.name !== "value");
+    return avro.Type.forSchema(schema as avro.Schema, avroTypeOptions());
+  })();
+
+  it("is BACKWARD compatible: the new schema reads what a writer of the old one wrote (value null)", () => {
+    const transition = valuedEffects().transitions[0]!;
+    const old = stageChangeToRecord({ ...transition, snapshot: { ...transition.snapshot, value: null } });
+    delete (old.snapshot as { value?: unknown }).value;
+    const read = stageChangeType.createResolver(before);
+    expect(stageChangeType.fromBuffer(before.toBuffer(old), read)).toEqual({ ...old, snapshot: { ...old.snapshot, value: null } });
+  });
+
+  it("old readers keep working: the old schema reads what the new one writes, without the value", () => {
+    const transition = valuedEffects().transitions.find((candidate) => candidate.snapshot.value !== null)!;
+    const record = stageChangeToRecord(transition);
+    expect(record.snapshot.value?.modelVersion).toBe(VALUE_MODEL.version);
+    const read = before.createResolver(stageChangeType);
+    const { value: _value, ...oldSnapshot } = record.snapshot;
+    expect(before.fromBuffer(stageChangeType.toBuffer(record), read)).toEqual({ ...record, snapshot: oldSnapshot });
   });
 });

@@ -3,9 +3,9 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "@clm/config";
 import { createClickHouse, migrate } from "@clm/clickhouse";
-import { choiceOption, parseCommandArgs } from "../args.ts";
+import { choiceOption, parseCommandArgs, UsageError } from "../args.ts";
 import { commandEnv } from "../context.ts";
-import { ensureProjectTopics, withAdmin } from "../kafka-admin.ts";
+import { ensureProjectTopics, projectTopics, withAdmin } from "../kafka-admin.ts";
 import { REPO_ROOT } from "../paths.ts";
 import { registerProjectSchemas } from "../registry-schemas.ts";
 import { checkHealth, healthUrl, isServiceProcess, logFile, logTail, portInUse, removePidFile, runningPid, serviceEntry, SERVICES, startService, type RunFrom, type ServiceSpec } from "../services.ts";
@@ -13,10 +13,11 @@ import { runStack, stackStatus, stackStopped } from "../stack.ts";
 import { renderTable } from "../table.ts";
 import { readUpRecord, writeUpRecord, type UpRecord } from "../up-record.ts";
 
-export const usage = `clm up [--clock wall|event] [--no-stack] [--built]
+export const usage = `clm up [--clock wall|event] [--no-stack] [--built] [--without <service>]…
   Starts the local stack (infra/stack.sh up; skipped with --no-stack), creates the topics, runs the
   ClickHouse migrations, then starts ingest, processor, sink and modeler in the background (logs and pids in
-  .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept.
+  .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept;
+  --without leaves a service out (e.g. the modeler while a replay loads, so no scheduled fit lands mid-load).
   The services run from their TypeScript sources through tsx; with --built, 'npm run build' runs
   first (tsc -b rebuilds only what changed) and they run from dist/ with plain node, as in the images.`;
 
@@ -31,7 +32,14 @@ interface Outcome {
 }
 
 export async function run(args: readonly string[]): Promise<number> {
-  const { values } = parseCommandArgs(args, { clock: { type: "string" }, "no-stack": { type: "boolean", default: false }, built: { type: "boolean", default: false } }, { min: 0, max: 0 });
+  const { values } = parseCommandArgs(
+    args,
+    { clock: { type: "string" }, "no-stack": { type: "boolean", default: false }, built: { type: "boolean", default: false }, without: { type: "string", multiple: true } },
+    { min: 0, max: 0 },
+  );
+  const names = SERVICES.map((service) => service.name as string);
+  const without = new Set(values.without ?? []);
+  for (const name of without) if (!names.includes(name)) throw new UsageError(`--without must name a service (${names.join(", ")}), got ${JSON.stringify(name)}`);
   const from: RunFrom = values.built ? "build" : "source";
   // Checked before anything starts, so a typo does not leave a half-started pipeline.
   const clockOption = values.clock === undefined ? undefined : choiceOption("clock", values.clock, ["wall", "event"], "wall");
@@ -74,7 +82,7 @@ export async function run(args: readonly string[]): Promise<number> {
 
   // Topics first: ingest publishes to TOPIC_EVENTS and the broker never auto-creates topics.
   await withAdmin(config, (admin) => ensureProjectTopics(admin, config));
-  console.log(`topics ready: ${config.TOPIC_EVENTS}, ${config.TOPIC_STAGE_CHANGES}, ${config.TOPIC_DEAD_LETTER} (${config.TOPIC_PARTITIONS} partitions)`);
+  console.log(`topics ready: ${projectTopics(config).join(", ")} (${config.TOPIC_PARTITIONS} partitions)`);
   console.log(`schemas registered: ${(await registerProjectSchemas(config)).join(", ")}`);
 
   const clickhouse = createClickHouse(config);
@@ -86,7 +94,7 @@ export async function run(args: readonly string[]): Promise<number> {
   }
 
   const record: UpRecord = { startedStack, updatedAt: new Date().toISOString(), services: { ...previous?.services } };
-  const outcomes = await Promise.all(SERVICES.map((service) => bringUp(service, env, clock, record)));
+  const outcomes = await Promise.all(SERVICES.filter((service) => !without.has(service.name)).map((service) => bringUp(service, env, clock, record)));
   writeUpRecord(record, env);
 
   console.log("");
