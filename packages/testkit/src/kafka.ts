@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Config } from "@clm/config";
 import { customerEventToRecord, CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
-import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureProjectTopics } from "@clm/kafka";
+import { AvroSerde, createIdempotentProducer, createKafka, createRegistry, ensureProjectTopics, projectTopics } from "@clm/kafka";
 import type { Kafka, KafkaMessage, Message } from "kafkajs";
 import { testLogger } from "./test-logger.ts";
 
@@ -27,11 +27,11 @@ export async function deleteTopics(kafka: Kafka, config: Config): Promise<void> 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_DEAD_LETTER], timeout: 10_000 }).catch(() => undefined);
+    await admin.deleteTopics({ topics: projectTopics(config), timeout: 10_000 }).catch(() => undefined);
   } finally {
     await admin.disconnect();
   }
-  await deleteSubjects(config.SCHEMA_REGISTRY_URL, [`${config.TOPIC_EVENTS}-value`, `${config.TOPIC_STAGE_CHANGES}-value`]);
+  await deleteSubjects(config.SCHEMA_REGISTRY_URL, [`${config.TOPIC_EVENTS}-value`, `${config.TOPIC_STAGE_CHANGES}-value`, `${config.TOPIC_VALUE_TIER_CHANGES}-value`]);
 }
 
 /** Deletes schema subjects for good (soft, then permanent, as the Confluent API asks); a missing subject is fine. */
