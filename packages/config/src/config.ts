@@ -126,6 +126,15 @@ export const configSchema = z
     /** Longest pause between retries while ClickHouse refuses writes (backoff doubles from 200 ms up to this). */
     SINK_RETRY_MAX_MS: positiveInt(600_000).default(10_000),
 
+    /** The read-only console (services/console): its HTTP port and interface. It takes ingest's read keys (INGEST_READ_API_KEYS). */
+    CONSOLE_PORT: port.default(8083),
+    CONSOLE_HOST: z.string().min(1).default("127.0.0.1"),
+    /** Base URL of the ingest service whose customer API the console's customer page reads (with the viewer's own key). */
+    CONSOLE_INGEST_URL: httpUrl.default("http://127.0.0.1:8080"),
+    /** The ClickHouse user the console queries as: the analysts' read-only user; its password is CLICKHOUSE_ANALYST_PASSWORD unless CONSOLE_CLICKHOUSE_PASSWORD is set. */
+    CONSOLE_CLICKHOUSE_USER: z.string().min(1).default("clm_analyst"),
+    CONSOLE_CLICKHOUSE_PASSWORD: z.string().optional(),
+
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   // Unknown variables are ignored (the environment holds many); only these are read.
@@ -162,7 +171,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   for (const name of CONFIG_VARIABLES) {
     const value = env[name];
     if (value === undefined) continue;
-    if (value === "" && name !== "CLICKHOUSE_PASSWORD") continue;
+    if (value === "" && name !== "CLICKHOUSE_PASSWORD" && name !== "CONSOLE_CLICKHOUSE_PASSWORD") continue;
     input[name] = value;
   }
   const parsed = configSchema.safeParse(input);

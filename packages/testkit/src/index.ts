@@ -8,3 +8,4 @@ export { tearDownRun } from "./tear-down.ts";
 export { testLogger } from "./test-logger.ts";
 export { waitFor } from "./wait-for.ts";
 export { freePort } from "./free-port.ts";
+export { advanceClock, sendThroughIngest, startPipeline, waitCaughtUp, type PipelineProcesses } from "./pipeline-run.ts";
