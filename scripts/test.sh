@@ -9,9 +9,12 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 # Current ClickHouse, embedded, for clickhouse-current.test.ts (the stack's server is 18.16).
 bash scripts/ensure-chdb.sh
+# Debian's Chromium, for the console's browser test (tests/integration/console.test.ts).
+bash scripts/ensure-chromium.sh
 
 echo "== typecheck"
 npx tsc -p tsconfig.json
+npx tsc -p services/console/web/tsconfig.json
 echo "== lint"
 npx eslint .
 echo "== build"

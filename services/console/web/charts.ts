@@ -16,7 +16,8 @@ export const charts = new Map<string, Chart>();
 export function drawChart(name: string, element: HTMLElement, option: ChartOption): Chart {
   charts.get(name)?.dispose();
   const chart = echarts.init(element, undefined, { renderer: "canvas" });
-  chart.setOption({ animation: false, tooltip: { className: "clm-tooltip", confine: true }, ...option });
+  const tooltip = { className: "clm-tooltip", confine: true, ...(option.tooltip as object | undefined) };
+  chart.setOption({ animation: false, ...option, tooltip });
   charts.set(name, chart);
   return chart;
 }
