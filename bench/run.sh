@@ -11,6 +11,8 @@ if [[ -z $name || ! -f bench/$name.ts || $name =~ $helpers ]]; then
   exit 2
 fi
 shift
+# The console bench drives Debian's Chromium.
+if [[ $name == console ]]; then bash scripts/ensure-chromium.sh; fi
 bash infra/stack.sh status >/dev/null 2>&1 || bash infra/stack.sh up
 set -a
 # shellcheck disable=SC1091

@@ -9,6 +9,7 @@ const PORTS = {
   ingest: { variable: "INGEST_PORT", fallback: 8080 },
   processor: { variable: "PROCESSOR_HTTP_PORT", fallback: 8081 },
   sink: { variable: "SINK_HTTP_PORT", fallback: 8082 },
+  console: { variable: "CONSOLE_PORT", fallback: 8083 },
 };
 
 const fail = (message) => {

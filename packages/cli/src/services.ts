@@ -8,7 +8,7 @@ import { REPO_ROOT, runDir } from "./paths.ts";
 
 /** The pipeline's own processes, in the order `up` starts them and `down` stops them. */
 export interface ServiceSpec {
-  name: "ingest" | "processor" | "sink";
+  name: "ingest" | "processor" | "sink" | "console";
   /** The service's workspace, relative to the repo root. */
   dir: string;
   port: (config: Config) => number;
@@ -18,6 +18,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: "ingest", dir: "services/ingest", port: (config) => config.INGEST_PORT },
   { name: "processor", dir: "services/processor", port: (config) => config.PROCESSOR_HTTP_PORT },
   { name: "sink", dir: "services/sink", port: (config) => config.SINK_HTTP_PORT },
+  { name: "console", dir: "services/console", port: (config) => config.CONSOLE_PORT },
 ];
 
 /** What a service runs from: its TypeScript sources through tsx, or the build in dist/ with plain node (`npm run build`). */
