@@ -36,7 +36,7 @@ let cleanUp = async () => {};
 let database = "clm";
 if (data === "demo") {
   // The demo's pipeline: its database as the analysts' user, its ingest's customer API.
-  consoleEnv = envOf(stackConfig, { CONSOLE_INGEST_URL: `http://127.0.0.1:${stackConfig.INGEST_PORT}`, LOG_LEVEL: "warn" });
+  consoleEnv = envOf(stackConfig, { CONSOLE_INGEST_URL: `http://127.0.0.1:${stackConfig.INGEST_PORT}`, LOG_LEVEL: "info" });
 } else {
   const run = Date.now().toString(36);
   const config = isolatedConfig({ CLICKHOUSE_DATABASE: `bench_${run}`, SINK_GROUP_ID: `bench-${run}-sink`, SINK_FLUSH_INTERVAL_MS: "300" });
@@ -44,6 +44,10 @@ if (data === "demo") {
   const kafka = testKafka(config);
   await createTopics(kafka, config);
   const pipeline = await startPipeline(config, KEY);
+  // The pipeline's processes die with the bench, whatever ends it.
+  process.on("exit", () => {
+    for (const service of Object.values(pipeline.services)) service.child.kill("SIGKILL");
+  });
   const events = await readCdnowCustomerEvents(data === "master" ? CDNOW_MASTER_PATH : CDNOW_SAMPLE_PATH);
   const started = performance.now();
   await sendThroughIngest(pipeline.ingestUrl, KEY, events);
@@ -51,7 +55,7 @@ if (data === "demo") {
   await waitCaughtUp(kafka, pipeline.config, 600_000);
   console.log(`loaded ${events.length.toLocaleString("en-US")} CDNOW events through the pipeline in ${((performance.now() - started) / 1000).toFixed(1)} s (database ${database})`);
   // This run's database: the analysts' user reads `clm` only, so the console reads it as default.
-  consoleEnv = envOf(pipeline.config, { CONSOLE_INGEST_URL: pipeline.ingestUrl, CONSOLE_CLICKHOUSE_USER: config.CLICKHOUSE_USER, CONSOLE_CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD, LOG_LEVEL: "warn" });
+  consoleEnv = envOf(pipeline.config, { CONSOLE_INGEST_URL: pipeline.ingestUrl, CONSOLE_CLICKHOUSE_USER: config.CLICKHOUSE_USER, CONSOLE_CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD, LOG_LEVEL: "info" });
   cleanUp = async () => {
     await pipeline.stop();
     await admin.command({ query: `DROP DATABASE IF EXISTS ${database}` });

@@ -25,7 +25,7 @@ export function parsePeriodStart(text: string, grain: Grain, name: string): stri
   const month = MONTH.exec(text);
   const date = DATE.exec(text);
   let at: number;
-  if (month !== null) at = Date.UTC(Number(month[1]), Number(month[2]) - 1, 1);
+  if (month !== null) at = Number(month[2]) >= 1 && Number(month[2]) <= 12 ? Date.UTC(Number(month[1]), Number(month[2]) - 1, 1) : NaN;
   else if (date !== null) {
     at = Date.UTC(Number(date[1]), Number(date[2]) - 1, Number(date[3]));
     if (new Date(at).toISOString().slice(0, 10) !== text) at = NaN;

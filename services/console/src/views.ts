@@ -86,27 +86,74 @@ export interface DataRanges {
 
 const date = (value: string) => `toDate('${value}')`;
 
+/** Decimal text with up to 4 fraction digits → E4 integer, and back (4 digits, as ClickHouse writes Decimal(18, 4)). */
+export function toE4(text: string): bigint {
+  const match = /^(-?)(\d+)(?:\.(\d{1,4}))?$/.exec(text);
+  if (match === null) throw new Error(`not a decimal with at most 4 fraction digits: ${JSON.stringify(text)}`);
+  const value = BigInt(match[2]!) * 10_000n + BigInt((match[3] ?? "").padEnd(4, "0"));
+  return match[1] === "-" ? -value : value;
+}
+
+export function fromE4(value: bigint): string {
+  const sign = value < 0n ? "-" : "";
+  const magnitude = value < 0n ? -value : value;
+  return `${sign}${magnitude / 10_000n}.${String(magnitude % 10_000n).padStart(4, "0")}`;
+}
+
+/**
+ * What identifies the data the views read: the raw tables' row counts and latest write. An answer read
+ * at one data version is served again, without querying, while the version holds; any insert (or a
+ * merge collapsing copies) changes it.
+ */
+const DATA_VERSION = (db: string) =>
+  `SELECT (SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.events) AS events, ` +
+  `(SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.stage_transitions) AS transitions`;
+
 export class ViewReader {
+  private version = "";
+  private versionAt = 0;
+  private answers = new Map<string, Promise<unknown[]>>();
+
+  /** `versionTtlMs`: how long a read data version is trusted before it is read again (a request never waits longer than that for new data). */
   constructor(
     private readonly clickhouse: ClickHouseClient,
     private readonly db: string,
+    private readonly versionTtlMs = 1000,
   ) {}
 
-  private rows<T>(sql: string): Promise<T[]> {
-    return queryRows<T>(this.clickhouse, sql);
+  /** The rows of a query, at the current data version: queried once per version (concurrent askers share the query). */
+  private async rows<T>(sql: string): Promise<T[]> {
+    if (Date.now() - this.versionAt > this.versionTtlMs) {
+      const [row] = await queryRows<{ events: string; transitions: string }>(this.clickhouse, DATA_VERSION(this.db));
+      const version = `${row?.events}|${row?.transitions}`;
+      this.versionAt = Date.now();
+      if (version !== this.version) [this.version, this.answers] = [version, new Map()];
+    }
+    let answer = this.answers.get(sql);
+    if (answer === undefined) {
+      answer = queryRows<unknown>(this.clickhouse, sql);
+      this.answers.set(sql, answer);
+      // A failed query is not kept: the next request asks again.
+      answer.catch(() => this.answers.get(sql) === answer && this.answers.delete(sql));
+    }
+    return answer as Promise<T[]>;
   }
 
+  /**
+   * The data's periods, from the small aggregate of purchase days and the stage changes' time index:
+   * cohorts can start from the first purchase day's period through the last one's.
+   */
   async ranges(): Promise<DataRanges> {
-    const [cohorts] = await this.rows<{ n: string; first_month: string; last_month: string; first_week: string; last_week: string }>(
-      `SELECT count() AS n, toString(min(cohort_month)) AS first_month, toString(max(cohort_month)) AS last_month, toString(min(cohort_week)) AS first_week, toString(max(cohort_week)) AS last_week FROM ${this.db}.customer_cohorts`,
+    const [days] = await this.rows<{ n: string; first_month: string; last_month: string; first_week: string; last_week: string }>(
+      `SELECT count() AS n, toString(toStartOfMonth(min(day))) AS first_month, toString(toStartOfMonth(max(day))) AS last_month, toString(toMonday(min(day))) AS first_week, toString(toMonday(max(day))) AS last_week FROM ${this.db}.purchase_days_agg`,
     );
     const [stages] = await this.rows<{ n: string; first_month: string; last_month: string }>(
       `SELECT count() AS n, toString(toStartOfMonth(min(occurred_at))) AS first_month, toString(toStartOfMonth(max(occurred_at))) AS last_month FROM ${this.db}.stage_transitions`,
     );
     const some = (row: { n: string } | undefined) => row !== undefined && row.n !== "0";
     return {
-      month: some(cohorts) ? { from: cohorts!.first_month, to: cohorts!.last_month } : null,
-      week: some(cohorts) ? { from: cohorts!.first_week, to: cohorts!.last_week } : null,
+      month: some(days) ? { from: days!.first_month, to: days!.last_month } : null,
+      week: some(days) ? { from: days!.first_week, to: days!.last_week } : null,
       stages: some(stages) ? { from: stages!.first_month, to: stages!.last_month } : null,
     };
   }
@@ -119,11 +166,23 @@ export class ViewReader {
     );
   }
 
-  ltv(range: DateRange): Promise<LtvPoint[]> {
-    return this.rows(
-      `SELECT toString(cohort_month) AS cohort, period, cohort_customers, toString(cumulative_revenue) AS cumulative_revenue_text, toString(ltv) AS ltv_text FROM ${this.db}.cohort_ltv_monthly ` +
-        `WHERE cohort_month >= ${date(range.from)} AND cohort_month <= ${date(range.to)} AND period < ${MAX_PERIODS.month} ORDER BY cohort, period`,
-    );
+  /**
+   * Cumulative LTV per monthly cohort, exactly as cohort_ltv_monthly defines it — the cohort's revenue
+   * in periods 0..k, and that per cohort customer truncated to 4 fraction digits — summed here from the
+   * monthly retention rows (one read of the views instead of three; the browser test compares every
+   * point with cohort_ltv_monthly itself). Exact: decimal E4 integers in BigInt.
+   */
+  async ltv(range: DateRange): Promise<LtvPoint[]> {
+    const points: LtvPoint[] = [];
+    let cohort = "";
+    let cumulative = 0n;
+    for (const cell of await this.retention("month", range)) {
+      if (cell.cohort !== cohort) [cohort, cumulative] = [cell.cohort, 0n];
+      cumulative += toE4(cell.revenue_text);
+      const customers = BigInt(cell.cohort_customers);
+      points.push({ cohort, period: cell.period, cohort_customers: cell.cohort_customers, cumulative_revenue_text: fromE4(cumulative), ltv_text: fromE4(customers === 0n ? 0n : cumulative / customers) });
+    }
+    return points;
   }
 
   stageDistribution(range: DateRange): Promise<StageCount[]> {
