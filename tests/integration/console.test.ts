@@ -12,7 +12,7 @@ import type { Kafka } from "kafkajs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
-import { createTopics, isolatedConfig, tearDownRun, testKafka, waitFor } from "./support/pipeline.ts";
+import { createTopics, isolatedConfig, tearDownRun, testKafka } from "./support/pipeline.ts";
 
 /**
  * The console in a real browser: the CDNOW sample goes through ingest → Kafka → processor → Redis →

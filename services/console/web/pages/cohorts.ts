@@ -55,7 +55,7 @@ export async function renderCohorts(main: HTMLElement, params: URLSearchParams):
   main.append(
     card(
       `Retention by ${grain === "month" ? "monthly" : "weekly"} cohort — ${METRICS[metric].toLowerCase()}`,
-      el("p", { class: "note" }, `Row: the ${what} of a customer's first purchase. Column k: ${grain}s since then. A cell: cohort customers who bought in period k (cohort_retention_${grain === "month" ? "monthly" : "weekly"}).${range ? ` Cohorts ${range.from} … ${range.to}.` : " No purchases yet."}`),
+      el("p", { class: "note" }, `Row: the ${what} of a customer's first purchase. Column k: ${grain}s since then. A cell: cohort customers who bought in period k (cohort_retention_${grain === "month" ? "monthly" : "weekly"}).${range ? ` Range ${range.from} … ${range.to} (a period without new customers has no row).` : " No purchases yet."}`),
       heat,
       dataTable("retention", retention.cells, (cell) => `${cell.cohort}|${cell.period}`, [
         { label: "cohort", text: (cell) => cell.cohort, isLabel: true },
@@ -101,7 +101,7 @@ export async function renderCohorts(main: HTMLElement, params: URLSearchParams):
   main.append(
     card(
       "Cumulative LTV per customer, by monthly cohort",
-      el("p", { class: "note" }, `Revenue of the cohort from its first month through month k, per cohort customer (cohort_ltv_monthly: ltv = cumulative_revenue / cohort_customers).${ltv.range ? ` Cohorts ${ltv.range.from} … ${ltv.range.to}.` : ""}`),
+      el("p", { class: "note" }, `Revenue of the cohort from its first month through month k, per cohort customer (cohort_ltv_monthly: ltv = cumulative_revenue / cohort_customers).${ltv.range ? ` Range ${ltv.range.from} … ${ltv.range.to}.` : ""}`),
       ltvBox,
       dataTable("ltv", ltv.points, (point) => `${point.cohort}|${point.period}`, [
         { label: "cohort", text: (point) => point.cohort, isLabel: true },

@@ -31,15 +31,17 @@ const FIRST = "(first stage)";
 export async function renderStages(main: HTMLElement, params: URLSearchParams): Promise<void> {
   const from = params.get("from");
   const to = params.get("to");
-  const [stages, churn, activation] = await Promise.all([
+  // All at once: the transitions of the whole range (at most 120 months of at most 56 from → to pairs), the month picked here.
+  const [stages, churn, activation, allFlows] = await Promise.all([
     getJson<StagesAnswer>(`/api/stages${query({ from, to })}`),
     getJson<ChurnAnswer>(`/api/churn${query({ from, to })}`),
     getJson<ActivationAnswer>(`/api/activation${query({ from, to })}`),
+    getJson<TransitionsAnswer>(`/api/transitions${query({ from, to })}`),
   ]);
   const months = [...new Set(stages.counts.map((count) => count.month_start))];
   // By default the last whole month: the latest one is still running (or, after a replay's clock advance, holds only its first instant).
   const flowMonth = params.get("month") !== null && months.includes(params.get("month")!) ? params.get("month")! : (months.at(-2) ?? months.at(-1) ?? null);
-  const flows = flowMonth === null ? null : await getJson<TransitionsAnswer>(`/api/transitions${query({ from: flowMonth, to: flowMonth })}`);
+  const flows = flowMonth === null ? null : { range: { from: flowMonth, to: flowMonth }, counts: allFlows.counts.filter((count) => count.month_start === flowMonth) };
 
   const monthSelect = el("select", { name: "month", id: "month" });
   for (const month of months) monthSelect.append(el("option", { value: month, ...(month === flowMonth ? { selected: "" } : {}) }, monthText(month)));
