@@ -160,6 +160,6 @@ describe("the built services", () => {
     expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
     const ranges = await fetch(`${consoleBase}/api/range`, { headers: { authorization: `Bearer ${KEY}` } });
     expect(ranges.status).toBe(200);
-    expect(await ranges.json()).toMatchObject({ month: { from: "2024-01-01", to: "2024-01-01" } });
+    expect(await ranges.json()).toMatchObject({ month: { from: "2024-01-01", to: "2024-02-01" } });
   });
 });

@@ -1,5 +1,6 @@
 -- Views the console adds to the analysts' set (docs/console.md). Same rules as 0003: UTC, counted by
--- business id, part of the contract (README, "Cohort analytics").
+-- business id, part of the contract (README, "Cohort analytics"). Numbered 0005: 0004 is the
+-- customer-value migration of the value work.
 
 -- Activation by cohort: of the customers whose first purchase was in the cohort month, those whose
 -- stage went new -> active, which the lifecycle model does only on a second purchase day inside the
