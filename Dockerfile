@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image per service, from this one file: SERVICE names it (ingest, processor, sink or modeler).
+# One image per service, from this one file: SERVICE names it (ingest, processor, sink, modeler or console).
 #   docker build --build-arg SERVICE=ingest -t clm-ingest .
 #   docker compose build            (docker-compose.yml builds all four)
 # The build stage compiles every workspace (npm ci, npm run build) and lays out the service's
@@ -19,7 +19,7 @@ COPY . .
 RUN --mount=type=cache,target=/root/.npm,sharing=locked \
     npm ci --no-audit --no-fund
 RUN npm run build
-RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=ingest|processor|sink|modeler" >&2; exit 1; } \
+RUN test -n "${SERVICE}" || { echo "build with --build-arg SERVICE=ingest|processor|sink|modeler|console" >&2; exit 1; } \
  && node_modules/.bin/tsx scripts/runtime-tree.ts /runtime --service "${SERVICE}"
 
 FROM ${NODE_IMAGE} AS runtime

@@ -11,6 +11,8 @@ if [[ -z $name || ! -f bench/$name.ts || $name =~ $helpers ]]; then
   exit 2
 fi
 shift
+# The console bench drives Debian's Chromium.
+if [[ $name == console ]]; then bash scripts/ensure-chromium.sh; fi
 # Benches of the pure core alone (no servers): the stack is neither checked nor started for them.
 stackless='^(model-fit|value-stream)$'
 if [[ ! $name =~ $stackless ]]; then

@@ -10,6 +10,7 @@ const PORTS = {
   processor: { variable: "PROCESSOR_HTTP_PORT", fallback: 8081 },
   sink: { variable: "SINK_HTTP_PORT", fallback: 8082 },
   modeler: { variable: "MODELER_HTTP_PORT", fallback: 8083 },
+  console: { variable: "CONSOLE_PORT", fallback: 8084 },
 };
 
 const fail = (message) => {

@@ -11,9 +11,12 @@ bash scripts/ensure-deps.sh
 bash scripts/ensure-chdb.sh
 # promtool, for the alert rules' checks (infra/prometheus/rules.test.ts): Debian's prometheus package.
 bash infra/stack.sh install prometheus
+# Debian's Chromium, for the console's browser test (tests/integration/console.test.ts).
+bash scripts/ensure-chromium.sh
 
 echo "== typecheck"
 npx tsc -p tsconfig.json
+npx tsc -p services/console/web/tsconfig.json
 echo "== lint"
 npx eslint .
 echo "== build"

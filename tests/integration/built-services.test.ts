@@ -29,9 +29,9 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const exec = promisify(execFile);
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const KEY = "built-services-key";
-const NAMES = ["ingest", "processor", "sink", "modeler"] as const;
-const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running", modeler: "modeler running" } as const;
-const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT" } as const;
+const NAMES = ["ingest", "processor", "sink", "modeler", "console"] as const;
+const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running", modeler: "modeler running", console: "console listening" } as const;
+const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT", console: "CONSOLE_PORT" } as const;
 
 let tree = "";
 let config: ReturnType<typeof isolatedConfig>;
@@ -51,6 +51,8 @@ function events(): object[] {
 
 beforeAll(async () => {
   await exec(process.execPath, ["node_modules/typescript/bin/tsc", "-b", "tsconfig.build.json"], { cwd: ROOT });
+  // The console's pages, as `npm run build` bundles them into its dist/public/.
+  await exec(process.execPath, ["--conditions=@clm/source", "--import", "tsx", "services/console/web/build.ts"], { cwd: ROOT });
   tree = mkdtempSync(join(tmpdir(), "clm-built-"));
   writeRuntimeTree(tree, null);
   await exec("npm", ["ci", "--omit=dev", "--no-audit", "--no-fund", "--prefer-offline", ...NAMES.flatMap((name) => ["--workspace", `services/${name}`])], {
@@ -64,6 +66,7 @@ beforeAll(async () => {
     PROCESSOR_HTTP_PORT: String(await freePort()),
     SINK_HTTP_PORT: String(await freePort()),
     MODELER_HTTP_PORT: String(await freePort()),
+    CONSOLE_PORT: String(await freePort()),
     INGEST_API_KEYS: KEY,
     INGEST_READ_API_KEYS: KEY,
     CLICKHOUSE_DATABASE: `test_${run}`,
@@ -75,8 +78,10 @@ beforeAll(async () => {
   redis = new Redis(config.REDIS_URL);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
+  // The console reads this run's database, which the analysts' user (database clm only) may not: as default here.
+  const consoleEnv = { CONSOLE_INGEST_URL: `http://127.0.0.1:${config.INGEST_PORT}`, CONSOLE_CLICKHOUSE_USER: config.CLICKHOUSE_USER, CONSOLE_CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD };
   for (const name of NAMES) {
-    services[name] = startService("dist/main.js", envOf(config, { NODE_ENV: "production" }), [], [], join(tree, "services", name));
+    services[name] = startService("dist/main.js", envOf(config, { NODE_ENV: "production", ...(name === "console" ? consoleEnv : {}) }), [], [], join(tree, "services", name));
     await services[name].waitForLog(READY[name], 120_000);
   }
 }, 300_000);
@@ -143,5 +148,19 @@ describe("the built services", () => {
     const count = async (query: string) => Number((await queryRows<{ n: string }>(clickhouse, query))[0]?.n ?? 0);
     await waitFor(async () => (await count(`SELECT count() AS n FROM ${db}.events`)) === sent.length, "the events in ClickHouse", 60_000);
     await waitFor(async () => (await count(`SELECT uniqExact(customer_id) AS n FROM ${db}.stage_transitions`)) === customers.length, "stage changes in ClickHouse", 60_000);
+  });
+
+  it("serve the console's bundled pages and its API from the build", async () => {
+    const consoleBase = `http://127.0.0.1:${config.CONSOLE_PORT}`;
+    expect(existsSync(join(tree, "services/console/dist/public/app.js"))).toBe(true);
+    const page = await fetch(`${consoleBase}/cohorts`);
+    expect([page.status, page.headers.get("content-type")]).toEqual([200, "text/html; charset=utf-8"]);
+    expect(await page.text()).toContain('src="/assets/app.js"');
+    const script = await fetch(`${consoleBase}/assets/app.js`);
+    expect(script.status).toBe(200);
+    expect((await script.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
+    const ranges = await fetch(`${consoleBase}/api/range`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(ranges.status).toBe(200);
+    expect(await ranges.json()).toMatchObject({ month: { from: "2024-01-01", to: "2024-02-01" } });
   });
 });

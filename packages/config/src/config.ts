@@ -133,6 +133,14 @@ export const configSchema = z
     MODEL_REFIT_INTERVAL_MS: z.coerce.number().int("must be an integer").min(60_000).max(366 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
     /** Longest pause between the modeler's retries of a failed fit (backoff from 5 s, at most MODEL_REFIT_INTERVAL_MS apart). */
     MODEL_RETRY_MAX_MS: positiveInt(24 * 3600 * 1000).default(15 * 60 * 1000),
+    /** The read-only console (services/console): its HTTP port and interface. It takes ingest's read keys (INGEST_READ_API_KEYS). */
+    CONSOLE_PORT: port.default(8084),
+    CONSOLE_HOST: z.string().min(1).default("127.0.0.1"),
+    /** Base URL of the ingest service whose customer API the console's customer page reads (with the viewer's own key). */
+    CONSOLE_INGEST_URL: httpUrl.default("http://127.0.0.1:8080"),
+    /** The ClickHouse user the console queries as: the analysts' read-only user; its password is CLICKHOUSE_ANALYST_PASSWORD unless CONSOLE_CLICKHOUSE_PASSWORD is set. */
+    CONSOLE_CLICKHOUSE_USER: z.string().min(1).default("clm_analyst"),
+    CONSOLE_CLICKHOUSE_PASSWORD: z.string().optional(),
 
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
@@ -170,7 +178,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   for (const name of CONFIG_VARIABLES) {
     const value = env[name];
     if (value === undefined) continue;
-    if (value === "" && name !== "CLICKHOUSE_PASSWORD") continue;
+    if (value === "" && name !== "CLICKHOUSE_PASSWORD" && name !== "CONSOLE_CLICKHOUSE_PASSWORD") continue;
     input[name] = value;
   }
   const parsed = configSchema.safeParse(input);

@@ -8,3 +8,5 @@ export { tearDownRun } from "./tear-down.ts";
 export { testLogger } from "./test-logger.ts";
 export { waitFor } from "./wait-for.ts";
 export { freePort } from "./free-port.ts";
+export { advanceClock, sendThroughIngest, startPipeline, waitCaughtUp, type PipelineProcesses } from "./pipeline-run.ts";
+export { CHROMIUM, CHROMIUM_ARGS, launchChromium, type Browser } from "./browser.ts";

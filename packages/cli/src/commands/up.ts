@@ -15,7 +15,7 @@ import { readUpRecord, writeUpRecord, type UpRecord } from "../up-record.ts";
 
 export const usage = `clm up [--clock wall|event] [--no-stack] [--built] [--without <service>]…
   Starts the local stack (infra/stack.sh up; skipped with --no-stack), creates the topics, runs the
-  ClickHouse migrations, then starts ingest, processor, sink and modeler in the background (logs and pids in
+  ClickHouse migrations, then starts ingest, processor, sink, modeler and the console in the background (logs and pids in
   .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept;
   --without leaves a service out (e.g. the modeler while a replay loads, so no scheduled fit lands mid-load).
   The services run from their TypeScript sources through tsx; with --built, 'npm run build' runs
@@ -78,6 +78,8 @@ export async function run(args: readonly string[]): Promise<number> {
   const clockAsked = clockOption !== undefined || Boolean(env.CLOCK_MODE);
   const clock = clockOption ?? ((env.CLOCK_MODE as "wall" | "event" | undefined) || "wall");
   env.CLOCK_MODE = clock;
+  // The console reads the customer API of the ingest this command starts.
+  env.CONSOLE_INGEST_URL ||= `http://127.0.0.1:${loadConfig(env).INGEST_PORT}`;
   const config = loadConfig(env);
 
   // Topics first: ingest publishes to TOPIC_EVENTS and the broker never auto-creates topics.
@@ -113,6 +115,9 @@ export async function run(args: readonly string[]): Promise<number> {
     ),
   );
   for (const outcome of outcomes) if (outcome.detail) console.log(`  ${outcome.service.name}: ${outcome.detail}`);
+  if (outcomes.some((outcome) => outcome.service.name === "console" && outcome.state !== "failed")) {
+    console.log(`console: http://127.0.0.1:${config.CONSOLE_PORT}/ (sign in with a read key: INGEST_READ_API_KEYS, or clm-dev-key when no key is set; docs/console.md)`);
+  }
   console.log(`local stack ${startedStack ? "started by clm up ('clm down' stops it)" : "not started by clm up ('clm down' leaves it running)"}`);
   return outcomes.some((outcome) => outcome.state === "failed") ? 1 : 0;
 

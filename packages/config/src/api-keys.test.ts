@@ -1,6 +1,6 @@
-import { ConfigError, loadConfig } from "@clm/config";
+import { ConfigError, loadConfig } from "./config.ts";
 import { describe, expect, it } from "vitest";
-import { apiKeysOf, createApiKeyCheck, DEVELOPMENT_API_KEY, isLoopbackHost } from "./auth.ts";
+import { apiKeysOf, createApiKeyCheck, DEVELOPMENT_API_KEY, isLoopbackHost } from "./api-keys.ts";
 
 describe("API key check", () => {
   const check = createApiKeyCheck({ write: ["alpha-key", "beta", "both"], read: ["reader", "both"], admin: ["operator"] });

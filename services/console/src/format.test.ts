@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { formatCount, formatMoney, formatRatio, ratioOf } from "./format.ts";
+
+describe("how the console writes numbers", () => {
+  it("groups counts and keeps money exact", () => {
+    expect(formatCount("1234567")).toBe("1,234,567");
+    expect(formatCount(12)).toBe("12");
+    expect(formatMoney("1234.5600")).toBe("1,234.56");
+    expect(formatMoney("0.1250")).toBe("0.125");
+    expect(formatMoney("7")).toBe("7.00");
+    expect(formatMoney("-1000000.0001")).toBe("-1,000,000.0001");
+    expect(formatMoney("90071992547409931.5500")).toBe("90,071,992,547,409,931.55");
+  });
+
+  it("writes ratios as percentages with one decimal", () => {
+    expect(formatRatio(ratioOf("124", "781"))).toBe("15.9%");
+    expect(formatRatio(ratioOf(1, 0))).toBe("0.0%");
+    expect(formatRatio(1)).toBe("100.0%");
+  });
+});
