@@ -4,6 +4,7 @@ import { loadConfig, type Config } from "@clm/config";
 import { createLogger, type Logger } from "@clm/observability";
 import { parseEnvFile, withStackEnv } from "./env-file.ts";
 import { stackDir } from "./paths.ts";
+import { readUpRecord } from "./up-record.ts";
 
 /**
  * The environment every command (and every service `clm up` starts) sees: the process
@@ -18,6 +19,17 @@ export function commandEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
 
 export function commandConfig(env: NodeJS.ProcessEnv = commandEnv()): Config {
   return loadConfig(env);
+}
+
+/**
+ * The clock the running pipeline follows: CLOCK_MODE when the environment sets it, else the clock
+ * `clm up` started the processor with (its record in .run/), else the config's default. A command
+ * run beside a replay started with `clm up --clock event` then reads the event clock without
+ * having to be told again.
+ */
+export function pipelineClockMode(config: Config, env: NodeJS.ProcessEnv = process.env): Config["CLOCK_MODE"] {
+  if (env.CLOCK_MODE) return config.CLOCK_MODE;
+  return readUpRecord(env)?.services.processor?.clock ?? config.CLOCK_MODE;
 }
 
 /** Library logs (kafkajs) go to stderr, off by default: its errors reach the command as exceptions, reported once (CLM_LOG_LEVEL=warn shows them). */

@@ -102,7 +102,7 @@ export async function migrate(
     }
     for (const statement of migration.statements) {
       try {
-        await runStatement(client, statement.replaceAll("{{db}}", database));
+        await runBesideOtherMigrations(client, statement.replaceAll("{{db}}", database));
       } catch (error) {
         throw new MigrationError(`migration ${label} failed: ${(error as Error).message}\n--- statement ---\n${statement.slice(0, 400)}`);
       }
@@ -114,6 +114,24 @@ export async function migrate(
   }
   report.readOnlyUser = await ensureReadOnlyUser(client, database, options.analystPassword);
   return report;
+}
+
+/**
+ * Runs a statement, trying again for a while when a table or view it reads does not exist: a
+ * migration that replaces a view (DROP, then CREATE: 18.16 has no CREATE OR REPLACE) run by another
+ * sink at the same moment leaves that view missing for an instant, and a statement that reads it
+ * then fails although the database ends complete.
+ */
+async function runBesideOtherMigrations(client: ClickHouseClient, statement: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runStatement(client, statement);
+      return;
+    } catch (error) {
+      if (attempt >= 20 || !/Code: 60\b|UNKNOWN_TABLE/.test((error as Error).message)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * Math.min(attempt, 5)));
+    }
+  }
 }
 
 /** `ALTER TABLE db.table ADD COLUMN IF NOT EXISTS name …`: the parts `runStatement` needs. */

@@ -5,7 +5,7 @@ import { createIdempotentProducer, createKafka } from "@clm/kafka";
 import { readCurrentValueModel, RedisLayout } from "@clm/state-store";
 import { calibrationEndAt, evaluateFromClickHouse, fitFromClickHouse, pipelineClock, publishValueModel } from "@clm/value-model";
 import { Redis } from "ioredis";
-import { commandConfig, commandLogger } from "../context.ts";
+import { commandConfig, commandLogger, pipelineClockMode } from "../context.ts";
 import { parseModelArgs } from "../model-args.ts";
 import { modelJson, renderEvaluation, renderModel, tierCounts } from "../model-text.ts";
 
@@ -27,7 +27,8 @@ clm model show [--json]
 
 export async function run(args: readonly string[]): Promise<number> {
   const command = parseModelArgs(args);
-  const config = commandConfig();
+  const loaded = commandConfig();
+  const config = { ...loaded, CLOCK_MODE: pipelineClockMode(loaded) };
   if (command.action === "show") return show(config, command.json);
   const lifecycle = loadLifecycleConfig(config);
   const clickhouse = { client: createClickHouse(config, { requestTimeoutMs: 300_000 }), database: config.CLICKHOUSE_DATABASE };
