@@ -287,8 +287,9 @@ export class ViewReader {
   /** Tier shares at each month end of the range (months as their first day; the view names the last). */
   tierShares(range: DateRange): Promise<TierShare[]> {
     return this.rows(
-      `SELECT toString(month_end) AS month_end, tier, customers, share FROM ${this.db}.value_tier_shares_monthly ` +
-        `WHERE month_end >= ${date(range.from)} AND toStartOfMonth(month_end) <= ${date(range.to)} ORDER BY month_end, tier`,
+      // Filtered inside: the text alias month_end would otherwise stand for the Date column in WHERE.
+      `SELECT toString(month_end) AS month_end, tier, customers, share FROM (SELECT month_end, tier, customers, share FROM ${this.db}.value_tier_shares_monthly ` +
+        `WHERE month_end >= ${date(range.from)} AND toStartOfMonth(month_end) <= ${date(range.to)}) ORDER BY month_end, tier`,
     );
   }
 
