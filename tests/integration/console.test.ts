@@ -111,6 +111,8 @@ beforeAll(async () => {
     envOf(pipeline.config, { CONSOLE_PORT: String(port), CONSOLE_INGEST_URL: pipeline.ingestUrl, CONSOLE_CLICKHOUSE_USER: config.CLICKHOUSE_USER, CONSOLE_CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD }),
   );
   await consoleService.waitForLog("console listening", 60_000);
+  // Every page's default answers are asked once in the background at start (and on new data).
+  await consoleService.waitForLog("console answers warmed", 120_000);
   base = `http://127.0.0.1:${port}`;
 
   browser = await launchChromium();

@@ -176,15 +176,14 @@ export class ViewReader {
   ) {}
 
   /**
-   * Reads the data version now; a new one drops every kept answer. True when it changed (the console's
+   * Reads the data version now and returns it; a new one drops every kept answer (the console's
    * warm-up then asks every page's default queries again, warm.ts).
    */
-  async refreshVersion(): Promise<boolean> {
+  async refreshVersion(): Promise<string> {
     const [row] = await queryRows<{ version: string }>(this.clickhouse, DATA_VERSION(this.db));
     this.versionAt = Date.now();
-    if (row === undefined || row.version === this.version) return false;
-    [this.version, this.answers] = [row.version, new Map()];
-    return true;
+    if (row !== undefined && row.version !== this.version) [this.version, this.answers] = [row.version, new Map()];
+    return this.version;
   }
 
   /** The rows of a query, at the current data version: queried once per version (concurrent askers share the query). */

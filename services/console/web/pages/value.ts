@@ -181,7 +181,7 @@ export async function renderValue(main: HTMLElement, params: URLSearchParams): P
     ],
   });
   drawChart("tiers-now", tiersBox, {
-    grid: { left: 70, right: 20, top: 20, bottom: 30 },
+    grid: { left: 70, right: 20, top: 36, bottom: 30 },
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: tierRows.map((row) => row.tier) },
     yAxis: { type: "value", name: "customers" },
