@@ -5,10 +5,13 @@
  * read-only user, the customer API of the demo's ingest), else (or with --data sample|master) the
  * CDNOW sample or the whole log sent through ingest → processor → sink into a database of this run
  * (event clock advanced to 1998-07-01).
- * Per page: navigation start → the "clm-rendered" mark the page sets once its data is drawn. The first
- * load of a page is cold (the console queries ClickHouse; the console is started fresh for the run, and
- * the weekly cohorts page shares the monthly retention with the monthly one); the next --loads loads
- * are warm (the console serves answers again while the data are unchanged), their median the figure. In the same run, two limits: the
+ * When the data hold no fitted value model, one is fitted from the run's database (calibration end
+ * 1997-09-30, weeks) and published, and the refit sweep awaited, so the value page has its figures.
+ * Per page: navigation start → the "clm-rendered" mark the page sets once its data is drawn. The
+ * console is started fresh for the run and measured once it logs that it warmed every page's default
+ * answers (the time that took is reported): the first load of a page is cold (no viewer asked for it
+ * yet; the weekly cohorts page shares the monthly LTV with the monthly one); the next --loads loads
+ * are warm, their median the figure. In the same run, two limits: the
  * page's API requests alone (fetched in parallel from here, as the page does) and the shell alone (the
  * login page: the same HTML, script and style, no data); the ratio is the page over their sum.
  * Target: under 1 s per page. Nothing is asserted; bench-results/console-<time>.json keeps the figures.
@@ -18,9 +21,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
-import { loadConfig } from "@clm/config";
+import { loadConfig, loadLifecycleConfig, type Config } from "@clm/config";
 import { CDNOW_MASTER_PATH, CDNOW_SAMPLE_PATH, readCdnowCustomerEvents } from "@clm/datasets";
-import { advanceClock, createTopics, deleteTopics, envOf, freePort, isolatedConfig, launchChromium, sendThroughIngest, startPipeline, testKafka, waitCaughtUp } from "@clm/testkit";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { advanceClock, createTopics, deleteTopics, envOf, freePort, isolatedConfig, launchChromium, sendThroughIngest, startPipeline, testKafka, waitCaughtUp, waitFor } from "@clm/testkit";
+import { fitFromClickHouse, publishValueModel } from "@clm/value-model";
+import { Redis } from "ioredis";
 import { machine, percentile, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { data: { type: "string" }, loads: { type: "string", default: "5" }, screenshots: { type: "string" } } });
@@ -36,6 +42,9 @@ const KEY = data === "demo" ? (process.env.CLM_READ_API_KEY ?? stackConfig.INGES
 let consoleEnv: NodeJS.ProcessEnv;
 let cleanUp = async () => {};
 let database = "clm";
+/** The pipeline the data went through: its config, and what waits until it has applied everything. */
+let pipelineConfig: Config = stackConfig;
+let caughtUp = async () => {};
 if (data === "demo") {
   // The demo's pipeline: its database as the analysts' user, its ingest's customer API.
   consoleEnv = envOf(stackConfig, { CONSOLE_INGEST_URL: `http://127.0.0.1:${stackConfig.INGEST_PORT}`, LOG_LEVEL: "info" });
@@ -56,6 +65,8 @@ if (data === "demo") {
   await advanceClock(pipeline.ingestUrl, KEY, "1998-07-01T00:00:00Z");
   await waitCaughtUp(kafka, pipeline.config, 600_000);
   console.log(`loaded ${events.length.toLocaleString("en-US")} CDNOW events through the pipeline in ${((performance.now() - started) / 1000).toFixed(1)} s (database ${database})`);
+  pipelineConfig = pipeline.config;
+  caughtUp = () => waitCaughtUp(kafka, pipeline.config, 600_000);
   // This run's database: the analysts' user reads `clm` only, so the console reads it as default.
   consoleEnv = envOf(pipeline.config, { CONSOLE_INGEST_URL: pipeline.ingestUrl, CONSOLE_CLICKHOUSE_USER: config.CLICKHOUSE_USER, CONSOLE_CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD, LOG_LEVEL: "info" });
   cleanUp = async () => {
@@ -64,18 +75,43 @@ if (data === "demo") {
     await deleteTopics(kafka, config);
   };
 }
+if (Number((await queryRows<{ n: string }>(admin, `SELECT count() AS n FROM ${database}.value_model_fits`))[0]!.n) === 0) {
+  // No model yet: fit one from this database and publish it to its pipeline, as `clm model fit` would.
+  const started = performance.now();
+  const fit = await fitFromClickHouse({ client: admin, database }, { calibrationEnd: "1997-09-30", unit: "week", config: loadLifecycleConfig(pipelineConfig), now: Date.now() });
+  const kafka = testKafka(pipelineConfig);
+  const [producer, kafkaAdmin] = [kafka.producer(), kafka.admin()];
+  await Promise.all([producer.connect(), kafkaAdmin.connect()]);
+  const redis = new Redis(pipelineConfig.REDIS_URL);
+  const layout = new RedisLayout(pipelineConfig.REDIS_KEY_PREFIX);
+  await publishValueModel({ clickhouse: { client: admin, database }, redis, layout, kafka: { producer, admin: kafkaAdmin, topic: pipelineConfig.TOPIC_EVENTS } }, fit);
+  const store = new StateReader(redis, layout);
+  await waitFor(async () => {
+    for (let partition = 0; partition < pipelineConfig.TOPIC_PARTITIONS; partition++) {
+      const meta = await store.loadMeta(partition);
+      if (meta.valueModel?.version !== fit.model.version || meta.refitCursor !== null) return false;
+    }
+    return true;
+  }, "every partition to activate the model and finish its refit sweep", 600_000, 500);
+  await caughtUp();
+  await Promise.all([producer.disconnect(), kafkaAdmin.disconnect(), redis.quit()]);
+  console.log(`fitted and published value model ${fit.model.version} (${fit.model.bgnbd.customers.toLocaleString("en-US")} customers), refit sweep done, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
 const [busiest] = await queryRows<{ customer_id: string }>(admin, `SELECT customer_id FROM ${database}.customer_cohorts ORDER BY purchases DESC, customer_id LIMIT 1`);
 const customerId = encodeURIComponent(busiest!.customer_id);
 
 const port = await freePort();
 const service = startBenchService("services/console/src/main.ts", { ...consoleEnv, CONSOLE_PORT: String(port), CONSOLE_HOST: "127.0.0.1" });
 await service.waitForLog("console listening", 60_000);
+const warmedLine = await service.waitForLog("console answers warmed", 300_000);
+const { ms: warmUpMs, requestMs } = JSON.parse(warmedLine) as { ms: number; requestMs: Record<string, number> };
 const base = `http://127.0.0.1:${port}`;
 
 const PAGES = [
   { name: "cohorts (monthly, counts)", path: "/cohorts", api: ["/api/retention?grain=month", "/api/ltv"] },
   { name: "cohorts (weekly, %)", path: "/cohorts?grain=week&metric=percent", api: ["/api/retention?grain=week", "/api/ltv"] },
   { name: "stages", path: "/stages", api: ["/api/stages", "/api/churn", "/api/activation", "/api/transitions"] },
+  { name: "value", path: "/value", api: ["/api/value"] },
   { name: "customer", path: `/customers?id=${customerId}`, api: [`/api/customers/${customerId}`] },
 ] as const;
 
@@ -110,6 +146,7 @@ const shell: number[] = [];
 for (let i = 0; i < loads; i++) shell.push(await load("/login"));
 const shellMs = median(shell);
 console.log(`\n${machine().cores} cores, ${machine().cpu}; data: ${data === "demo" ? `the demo's database clm (${demoRows.toLocaleString("en-US")} event rows)` : `CDNOW ${data}`}; median of ${loads} loads after a warm-up`);
+console.log(`the console warmed every page's default answers in ${warmUpMs} ms after its start (ClickHouse per request, one at a time: ${Object.entries(requestMs).map(([path, ms]) => `${path} ${ms} ms`).join(", ")})`);
 console.log(`shell alone (the login page: HTML, app.js, style, no data): ${shellMs.toFixed(0)} ms`);
 console.log(`${"page".padEnd(28)} ${"cold".padStart(8)} ${"warm".padStart(8)} ${"min".padStart(6)} ${"max".padStart(6)} ${"api".padStart(6)}  warm/(shell+api)  under 1 s (cold, warm)`);
 const results = [];
@@ -140,7 +177,7 @@ await service.stop();
 await cleanUp();
 await admin.close();
 mkdirSync("bench-results", { recursive: true });
-writeFileSync(`bench-results/console-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, JSON.stringify({ machine: machine(), data, loads, shellMs, shell, results }, null, 2));
+writeFileSync(`bench-results/console-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, JSON.stringify({ machine: machine(), data, loads, warmUpMs, warmUpRequestMs: requestMs, shellMs, shell, results }, null, 2));
 process.exit(0);
 
 // What the functions handed to the page use there (this file is compiled without the DOM's types).

@@ -4,11 +4,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
-import { formatCount, formatMoney, formatRatio, ratioOf } from "@clm/console";
+import { loadLifecycleConfig } from "@clm/config";
+import { formatAmount, formatCount, formatMoney, formatParameter, formatRatio, ratioOf } from "@clm/console";
 import { CDNOW_SAMPLE_PATH, readCdnowCustomerEvents } from "@clm/datasets";
-import { advanceClock, launchChromium, sendThroughIngest, startPipeline, waitCaughtUp, type Browser, type PipelineProcesses } from "@clm/testkit";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import { advanceClock, launchChromium, sendThroughIngest, startPipeline, waitCaughtUp, waitFor, type Browser, type PipelineProcesses } from "@clm/testkit";
+import { fitFromClickHouse, publishValueModel, type ValueFit } from "@clm/value-model";
 import { Redis } from "ioredis";
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka, Producer } from "kafkajs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
@@ -16,10 +19,12 @@ import { createTopics, isolatedConfig, tearDownRun, testKafka } from "./support/
 
 /**
  * The console in a real browser: the CDNOW sample goes through ingest → Kafka → processor → Redis →
- * sink → ClickHouse (all real processes, the event clock advanced to 1998-07-01), the console runs as
- * its own process, and headless Debian Chromium (playwright-core) opens every page. Each page's data
- * tables must hold exactly the rows of the views (queried here), the heatmap's hover shows a cell's
- * figures, the customer page agrees with the customer API and ClickHouse, and no page logs an error.
+ * sink → ClickHouse (all real processes, the event clock advanced to 1998-07-01), a value model is
+ * fitted from ClickHouse and published, the refit sweep and then half a year more of event time give
+ * every customer a tier (the clock advanced to 1999-01-01), the console runs as its own process, and
+ * headless Debian Chromium (playwright-core) opens every page. Each page's data tables must hold
+ * exactly the rows of the views (queried here), the heatmap's hover shows a cell's figures, the
+ * customer page agrees with the customer API and ClickHouse, and no page logs an error.
  * Screenshots go to .run/console-test/.
  */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -31,6 +36,9 @@ const db = config.CLICKHOUSE_DATABASE;
 
 let kafka: Kafka;
 let redis: Redis;
+let producer: Producer | undefined;
+let admin: Admin | undefined;
+let fit: ValueFit;
 let clickhouse: ClickHouseClient;
 let pipeline: PipelineProcesses | undefined;
 let consoleService: RunningService | undefined;
@@ -75,6 +83,27 @@ beforeAll(async () => {
   await advanceClock(pipeline.ingestUrl, KEY, "1998-07-01T00:00:00Z");
   await waitCaughtUp(kafka, pipeline.config);
 
+  // A value model, as tests/integration/customer-value.test.ts fits and publishes it; the refit sweep gives every customer a tier.
+  fit = await fitFromClickHouse({ client: clickhouse, database: db }, { calibrationEnd: "1997-09-30", unit: "week", config: loadLifecycleConfig(pipeline.config), now: Date.now() });
+  producer = kafka.producer();
+  await producer.connect();
+  admin = kafka.admin();
+  await admin.connect();
+  const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+  await publishValueModel({ clickhouse: { client: clickhouse, database: db }, redis, layout, kafka: { producer, admin, topic: config.TOPIC_EVENTS } }, fit);
+  const store = new StateReader(redis, layout);
+  await waitFor(async () => {
+    for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) {
+      const meta = await store.loadMeta(partition);
+      if (meta.valueModel?.version !== fit.model.version || meta.refitCursor !== null) return false;
+    }
+    return true;
+  }, "every partition to activate the model and finish its refit sweep", 120_000);
+  // Half a year more: P(alive) and CLV fall, crossings move customers between tiers month by month.
+  await advanceClock(pipeline.ingestUrl, KEY, "1999-01-01T00:00:00Z");
+  await waitCaughtUp(kafka, pipeline.config);
+  await waitFor(async () => Number((await queryRows<{ n: string }>(clickhouse, `SELECT count() AS n FROM ${db}.value_tier_changes`))[0]!.n) > 0, "ClickHouse to hold the tier changes", 60_000);
+
   // The analysts' user reads the `clm` database only; this run's database is read as `default` (the bench uses clm_analyst).
   const port = await freePort();
   consoleService = startService(
@@ -82,6 +111,8 @@ beforeAll(async () => {
     envOf(pipeline.config, { CONSOLE_PORT: String(port), CONSOLE_INGEST_URL: pipeline.ingestUrl, CONSOLE_CLICKHOUSE_USER: config.CLICKHOUSE_USER, CONSOLE_CLICKHOUSE_PASSWORD: config.CLICKHOUSE_PASSWORD }),
   );
   await consoleService.waitForLog("console listening", 60_000);
+  // Every page's default answers are asked once in the background at start (and on new data).
+  await consoleService.waitForLog("console answers warmed", 120_000);
   base = `http://127.0.0.1:${port}`;
 
   browser = await launchChromium();
@@ -95,6 +126,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await producer?.disconnect();
+  await admin?.disconnect();
   consoleService?.child.kill("SIGTERM");
   await consoleService?.exited;
   await pipeline?.stop();
@@ -231,7 +264,46 @@ describe("the console (CDNOW sample through the real pipeline, headless Chromium
     expect(activationView.reduce((sum, row) => sum + Number(row.activated_customers), 0)).toBe(Number(independent!.activated));
   });
 
-  it("customer page: state, RFM and risk from the customer API, timeline and recent events from ClickHouse; no predictions section without predictions", async () => {
+  it("value page: the current model, tier shares per month, predicted vs realised per cohort, the tiers now — each table is its view", async () => {
+    await open("/value");
+    const field = (name: string) => page.textContent(`[data-facts="model"] [data-field="${name}"]`);
+    const [model] = await rows<{ model_version: string; calibration_end: string; r: number; alpha: number; a: number; b: number; p: number; q: number; v: number; high_value_clv: number; potential_clv: number; warning_monetary: number }>(
+      `SELECT model_version, toString(calibration_end) AS calibration_end, r, alpha, a, b, p, q, v, high_value_clv, potential_clv, warning_monetary FROM ${db}.value_model_fits_unique ORDER BY fitted_at DESC, model_version DESC LIMIT 1`,
+    );
+    expect(model!.model_version).toBe(fit.model.version);
+    expect(await field("model_version")).toBe(model!.model_version);
+    expect(await field("calibration_end")).toBe("1997-09-30");
+    for (const name of ["r", "alpha", "a", "b", "p", "q", "v"] as const) expect([name, await field(name)]).toEqual([name, formatParameter(model![name])]);
+    for (const name of ["high_value_clv", "potential_clv", "warning_monetary"] as const) expect([name, await field(name)]).toEqual([name, formatAmount(model![name])]);
+
+    const shares = await tableOf("tier-shares");
+    const sharesView = await rows<{ month_end: string; tier: string; customers: string; share: number }>(`SELECT toString(month_end) AS month_end, tier, customers, share FROM ${db}.value_tier_shares_monthly ORDER BY month_end, tier`);
+    expect(new Set(sharesView.map((row) => row.month_end)).size).toBeGreaterThan(1);
+    expect([...shares.keys()]).toEqual(sharesView.map((row) => `${row.month_end}|${row.tier}`));
+    for (const row of sharesView) expect(shares.get(`${row.month_end}|${row.tier}`)).toEqual({ customers: { text: formatCount(row.customers), value: row.customers }, share: { text: formatRatio(row.share), value: String(row.share) } });
+
+    const cohorts = await tableOf("value-cohorts");
+    const cohortsView = await rows<{ cohort: string; customers: string; predicted_clv_total: number; predicted_clv_mean: number; realised_spend: string; realised_to_predicted: number }>(
+      `SELECT toString(cohort_month) AS cohort, customers, predicted_clv_total, predicted_clv_mean, toString(realised_spend) AS realised_spend, realised_to_predicted FROM ${db}.value_predicted_vs_realised_by_cohort WHERE model_version = '${fit.model.version}' ORDER BY cohort`,
+    );
+    expect(cohortsView.length).toBeGreaterThan(0);
+    expect(new Map([...cohorts].map(([key, cells]) => [key, [cells.customers!.value, cells.predicted_clv_total!.value, cells.predicted_clv_mean!.text, cells.realised_spend!.value, cells.realised_to_predicted!.text]]))).toEqual(
+      new Map(cohortsView.map((row) => [row.cohort, [row.customers, String(row.predicted_clv_total), formatAmount(row.predicted_clv_mean), row.realised_spend, formatRatio(row.realised_to_predicted)]])),
+    );
+    // The fit population is every customer who bought by the calibration end.
+    expect(cohortsView.reduce((sum, row) => sum + Number(row.customers), 0)).toBe(fit.model.bgnbd.customers);
+
+    // The tiers now: the latest tier change per customer, which is also the last month end of the shares.
+    const tiersNow = await tableOf("tiers-now");
+    const latest = await rows<{ tier: string; customers: string }>(`SELECT tier, count() AS customers FROM (SELECT customer_id, argMax(to_tier, (occurred_at_ms, version)) AS tier FROM ${db}.value_tier_changes_unique GROUP BY customer_id) GROUP BY tier`);
+    expect(new Map([...tiersNow].map(([key, cells]) => [key, cells.customers!.value]))).toEqual(new Map(latest.map((row) => [row.tier, row.customers])));
+    const lastMonth = sharesView.at(-1)!.month_end;
+    expect(new Map(latest.map((row) => [row.tier, row.customers]))).toEqual(new Map(sharesView.filter((row) => row.month_end === lastMonth).map((row) => [row.tier, row.customers])));
+    const [bought] = await rows<{ n: string }>(`SELECT count() AS n FROM ${db}.customer_cohorts`);
+    expect(latest.reduce((sum, row) => sum + Number(row.customers), 0)).toBe(Number(bought!.n));
+  });
+
+  it("customer page: state, RFM, risk and the value prediction from the customer API, timeline and recent events from ClickHouse", async () => {
     const [busiest] = await rows<{ customer_id: string }>(`SELECT customer_id FROM ${db}.events_unique GROUP BY customer_id ORDER BY count() DESC, customer_id LIMIT 1`);
     const id = busiest!.customer_id;
     await open(`/customers?id=${encodeURIComponent(id)}`);
@@ -251,7 +323,17 @@ describe("the console (CDNOW sample through the real pipeline, headless Chromium
     const events = await tableOf("events");
     const recent = await rows<{ event_id: string; amount: string }>(`SELECT event_id, toString(amount) AS amount FROM ${db}.events_unique WHERE customer_id = '${id}' ORDER BY occurred_at_ms DESC, event_id LIMIT 50`);
     expect(new Map([...events].map(([key, cells]) => [key, cells.amount!.value]))).toEqual(new Map(recent.map((row) => [row.event_id, row.amount])));
-    expect(await page.locator('[data-facts="predictions"]').count()).toBe(0);
+    const value = (await (await fetch(`${pipeline!.ingestUrl}/v1/customers/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { valueTier: string; valueModelVersion: string; pAlive: number; expectedPurchases: number; expectedSpend: number; predictedClv: number };
+    expect(value.valueModelVersion).toBe(fit.model.version);
+    const predicted = (name: string) => page.textContent(`[data-facts="predictions"] [data-field="${name}"]`);
+    expect([await predicted("valueTier"), await predicted("valueModelVersion"), await predicted("pAlive"), await predicted("expectedPurchases"), await predicted("expectedSpend"), await predicted("predictedClv")]).toEqual([
+      value.valueTier,
+      value.valueModelVersion,
+      formatRatio(value.pAlive),
+      value.expectedPurchases.toFixed(3),
+      formatAmount(value.expectedSpend),
+      formatAmount(value.predictedClv),
+    ]);
 
     const before = problems.length;
     await open(`/customers?id=${encodeURIComponent("no-such-customer")}`);

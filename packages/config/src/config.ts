@@ -141,6 +141,8 @@ export const configSchema = z
     /** The ClickHouse user the console queries as: the analysts' read-only user; its password is CLICKHOUSE_ANALYST_PASSWORD unless CONSOLE_CLICKHOUSE_PASSWORD is set. */
     CONSOLE_CLICKHOUSE_USER: z.string().min(1).default("clm_analyst"),
     CONSOLE_CLICKHOUSE_PASSWORD: z.string().optional(),
+    /** How often the console checks its data version; on a change it asks every page's default queries again, so viewers read them from its cache (docs/console.md). */
+    CONSOLE_WARM_INTERVAL_MS: positiveInt(600_000).default(5000),
 
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })

@@ -68,8 +68,9 @@ export async function advanceClock(ingestUrl: string, key: string, to: string): 
 
 /**
  * Waits until the processor and the sink have consumed everything (their groups' committed offsets at
- * the topics' ends) and the stage-change topic has not grown for `quietMs` (the processor publishes
- * stage changes from its outbox after it commits its input, and timers fire a few after the last event).
+ * the topics' ends) and the stage-change and tier-change topics have not grown for `quietMs` (the
+ * processor publishes both from its outbox after it commits its input, and timers fire a few after the
+ * last event).
  */
 export async function waitCaughtUp(kafka: Kafka, config: Config, timeoutMs = 180_000, quietMs = 2000): Promise<void> {
   const admin = kafka.admin();
@@ -87,9 +88,9 @@ export async function waitCaughtUp(kafka: Kafka, config: Config, timeoutMs = 180
     let lastEnd = -1n;
     let since = Date.now();
     await waitFor(async () => {
-      const end = [...(await ends(config.TOPIC_STAGE_CHANGES)).values()].reduce((sum, high) => sum + high, 0n);
+      const end = [...(await ends(config.TOPIC_STAGE_CHANGES)).values(), ...(await ends(config.TOPIC_VALUE_TIER_CHANGES)).values()].reduce((sum, high) => sum + high, 0n);
       if (end !== lastEnd) [lastEnd, since] = [end, Date.now()];
-      const behind = (await lag(config.PROCESSOR_GROUP_ID, [config.TOPIC_EVENTS])) + (await lag(config.SINK_GROUP_ID, [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES]));
+      const behind = (await lag(config.PROCESSOR_GROUP_ID, [config.TOPIC_EVENTS])) + (await lag(config.SINK_GROUP_ID, [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES]));
       return behind === 0n && Date.now() - since >= quietMs;
     }, "processor and sink caught up, stage changes quiet", timeoutMs, 500);
   } finally {

@@ -9,9 +9,9 @@ export interface ApiDeps {
   customerApi: (path: string, authorization: string) => Promise<unknown>;
 }
 
-export type ApiRoute = "range" | "retention" | "ltv" | "stages" | "transitions" | "churn" | "activation" | "customer";
+export type ApiRoute = "range" | "retention" | "ltv" | "stages" | "transitions" | "churn" | "activation" | "value" | "customer";
 
-const API = /^\/api\/(range|retention|ltv|stages|transitions|churn|activation)$/;
+const API = /^\/api\/(range|retention|ltv|stages|transitions|churn|activation|value)$/;
 const CUSTOMER = /^\/api\/customers\/([^/]+)$/;
 
 export function apiRouteOf(pathname: string): ApiRoute | null {
@@ -56,6 +56,13 @@ export async function answerApi(route: ApiRoute, url: URL, authorization: string
     case "activation": {
       const range = await monthRange("month");
       return { range, cohorts: range === null ? [] : await deps.views.activation(range) };
+    }
+    case "value": {
+      // The current model is the latest fit; its cohorts are read for it alone, so one answer never mixes two models.
+      const range = await monthRange("tiers");
+      const [models, shares, tiers] = await Promise.all([deps.views.valueModels(), range === null ? [] : deps.views.tierShares(range), deps.views.tiersNow()]);
+      const model = models[0] ?? null;
+      return { range, model, models, shares, tiers, cohorts: model === null ? [] : await deps.views.valueCohorts(model.model_version) };
     }
     case "customer": {
       const encoded = CUSTOMER.exec(url.pathname)![1]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatCount, formatMoney, formatRatio, ratioOf } from "./format.ts";
+import { formatAmount, formatCount, formatMoney, formatParameter, formatRatio, ratioOf } from "./format.ts";
 
 describe("how the console writes numbers", () => {
   it("groups counts and keeps money exact", () => {
@@ -16,5 +16,11 @@ describe("how the console writes numbers", () => {
     expect(formatRatio(ratioOf("124", "781"))).toBe("15.9%");
     expect(formatRatio(ratioOf(1, 0))).toBe("0.0%");
     expect(formatRatio(1)).toBe("100.0%");
+  });
+
+  it("writes a model's float money to cents and its parameters to 4 digits", () => {
+    expect(formatAmount(1234.567)).toBe("1,234.57");
+    expect(formatAmount(0)).toBe("0.00");
+    expect(formatParameter(0.242641)).toBe("0.2426");
   });
 });

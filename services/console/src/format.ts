@@ -30,3 +30,13 @@ export function formatRatio(ratio: number): string {
 export function ratioOf(part: string | number, whole: string | number): number {
   return Number(whole) === 0 ? 0 : Number(part) / Number(whole);
 }
+
+/** A model's float money figure (predicted CLV, tier cuts) in currency units, rounded to cents: 1234.567 → "1,234.57". */
+export function formatAmount(value: number): string {
+  return formatMoney(value.toFixed(2));
+}
+
+/** A fitted model parameter with 4 fraction digits: 0.24264 → "0.2426". */
+export function formatParameter(value: number): string {
+  return value.toFixed(4);
+}

@@ -12,6 +12,7 @@ import { createCustomerApi } from "./customer-api.ts";
 import { createConsoleMetrics } from "./metrics.ts";
 import { createConsoleServer } from "./server.ts";
 import { ViewReader } from "./views.ts";
+import { startWarmUp } from "./warm.ts";
 
 const SERVICE = "console";
 
@@ -28,9 +29,10 @@ async function main(): Promise<void> {
     { requestTimeoutMs: 30_000 },
   );
   const customerApi = createCustomerApi(config.CONSOLE_INGEST_URL);
+  const views = new ViewReader(clickhouse, config.CLICKHOUSE_DATABASE);
   const server = createConsoleServer({
     assets,
-    views: new ViewReader(clickhouse, config.CLICKHOUSE_DATABASE),
+    views,
     customerApi,
     authorize: createApiKeyCheck({ write: [], read: keys.read, admin: [] }),
     metrics,
@@ -43,12 +45,15 @@ async function main(): Promise<void> {
     server.listen(config.CONSOLE_PORT, config.CONSOLE_HOST, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  // In the background: the server answers meanwhile (a request for an answer being warmed shares its query).
+  const warmUp = startWarmUp({ views, logger, intervalMs: config.CONSOLE_WARM_INTERVAL_MS });
   logger.info({ host: config.CONSOLE_HOST, port, url: `http://${config.CONSOLE_HOST}:${port}/`, database: config.CLICKHOUSE_DATABASE, clickhouseUser: config.CONSOLE_CLICKHOUSE_USER, customerApi: config.CONSOLE_INGEST_URL }, "console listening");
 
   installShutdown({
     logger,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await warmUp.stop();
       await clickhouse.close();
     },
   });

@@ -19,7 +19,7 @@ export interface ConsoleServerDeps extends ApiDeps {
 }
 
 /** The pages: each is the same shell (index.html), which draws the page its path names. */
-export const PAGES = ["/login", "/cohorts", "/stages", "/customers"] as const;
+export const PAGES = ["/login", "/cohorts", "/stages", "/value", "/customers"] as const;
 
 /**
  * Every script, style and data request comes from the console itself: no inline script, no other

@@ -77,11 +77,60 @@ export interface CustomerEventRow {
   detail: string;
 }
 
-/** The periods of the data: first and last cohort (month and week), first and last month with stage changes. */
+/** A fitted value model version (value_model_fits_unique): parameters, calibration end, tier cuts. */
+export interface ValueModelRow {
+  model_version: string;
+  calibration_end: string;
+  unit: string;
+  fitted_at: string;
+  r: number;
+  alpha: number;
+  a: number;
+  b: number;
+  bgnbd_log_likelihood: number;
+  bgnbd_customers: number;
+  p: number;
+  q: number;
+  v: number;
+  gg_log_likelihood: number;
+  gg_customers: number;
+  high_value_clv: number;
+  potential_clv: number;
+  warning_monetary: number;
+  clv_horizon_months: number;
+  clv_monthly_discount_rate: number;
+  purchase_horizon_days: number;
+}
+
+export interface TierShare {
+  /** The month's last day (the view's month_end). */
+  month_end: string;
+  tier: string;
+  customers: string;
+  share: number;
+}
+
+export interface ValueCohort {
+  cohort: string;
+  customers: string;
+  predicted_clv_total: number;
+  predicted_clv_mean: number;
+  /** Decimal text, 4 fraction digits. */
+  realised_spend_text: string;
+  realised_to_predicted: number;
+}
+
+export interface TierCount {
+  tier: string;
+  customers: string;
+}
+
+/** The periods of the data: first and last cohort (month and week), first and last month with stage changes, and with tier changes. */
 export interface DataRanges {
   month: DateRange | null;
   week: DateRange | null;
   stages: DateRange | null;
+  tiers: DateRange | null;
 }
 
 const date = (value: string) => `toDate('${value}')`;
@@ -101,13 +150,18 @@ export function fromE4(value: bigint): string {
 }
 
 /**
- * What identifies the data the views read: the raw tables' row counts and latest write. An answer read
- * at one data version is served again, without querying, while the version holds; any insert (or a
- * merge collapsing copies) changes it.
+ * What identifies the data the views read: the raw tables' row counts and latest write (the model
+ * tables have no write time; a publish adds rows). An answer read at one data version is served again,
+ * without querying, while the version holds; any insert (or a merge collapsing copies) changes it.
  */
 const DATA_VERSION = (db: string) =>
-  `SELECT (SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.events) AS events, ` +
-  `(SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.stage_transitions) AS transitions`;
+  `SELECT concat((SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.events), '|', ` +
+  `(SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.stage_transitions), '|', ` +
+  `(SELECT concat(toString(count()), '/', toString(max(written_at))) FROM ${db}.value_tier_changes), '|', ` +
+  `(SELECT toString(count()) FROM ${db}.value_model_fits), '|', (SELECT toString(count()) FROM ${db}.value_predictions)) AS version`;
+
+/** The most model versions the value page lists. */
+export const MAX_MODEL_VERSIONS = 24;
 
 export class ViewReader {
   private version = "";
@@ -121,14 +175,20 @@ export class ViewReader {
     private readonly versionTtlMs = 1000,
   ) {}
 
+  /**
+   * Reads the data version now and returns it; a new one drops every kept answer (the console's
+   * warm-up then asks every page's default queries again, warm.ts).
+   */
+  async refreshVersion(): Promise<string> {
+    const [row] = await queryRows<{ version: string }>(this.clickhouse, DATA_VERSION(this.db));
+    this.versionAt = Date.now();
+    if (row !== undefined && row.version !== this.version) [this.version, this.answers] = [row.version, new Map()];
+    return this.version;
+  }
+
   /** The rows of a query, at the current data version: queried once per version (concurrent askers share the query). */
   private async rows<T>(sql: string): Promise<T[]> {
-    if (Date.now() - this.versionAt > this.versionTtlMs) {
-      const [row] = await queryRows<{ events: string; transitions: string }>(this.clickhouse, DATA_VERSION(this.db));
-      const version = `${row?.events}|${row?.transitions}`;
-      this.versionAt = Date.now();
-      if (version !== this.version) [this.version, this.answers] = [version, new Map()];
-    }
+    if (Date.now() - this.versionAt > this.versionTtlMs) await this.refreshVersion();
     let answer = this.answers.get(sql);
     if (answer === undefined) {
       answer = queryRows<unknown>(this.clickhouse, sql);
@@ -150,11 +210,15 @@ export class ViewReader {
     const [stages] = await this.rows<{ n: string; first_month: string; last_month: string }>(
       `SELECT count() AS n, toString(toStartOfMonth(min(occurred_at))) AS first_month, toString(toStartOfMonth(max(occurred_at))) AS last_month FROM ${this.db}.stage_transitions`,
     );
+    const [tiers] = await this.rows<{ n: string; first_month: string; last_month: string }>(
+      `SELECT count() AS n, toString(toStartOfMonth(min(occurred_at))) AS first_month, toString(toStartOfMonth(max(occurred_at))) AS last_month FROM ${this.db}.value_tier_changes`,
+    );
     const some = (row: { n: string } | undefined) => row !== undefined && row.n !== "0";
     return {
       month: some(days) ? { from: days!.first_month, to: days!.last_month } : null,
       week: some(days) ? { from: days!.first_week, to: days!.last_week } : null,
       stages: some(stages) ? { from: stages!.first_month, to: stages!.last_month } : null,
+      tiers: some(tiers) ? { from: tiers!.first_month, to: tiers!.last_month } : null,
     };
   }
 
@@ -207,6 +271,40 @@ export class ViewReader {
     return this.rows(
       `SELECT toString(cohort_month) AS cohort, cohort_customers, activated_customers, activation_rate FROM ${this.db}.cohort_activation_monthly ` +
         `WHERE cohort_month >= ${date(range.from)} AND cohort_month <= ${date(range.to)} ORDER BY cohort`,
+    );
+  }
+
+  /** The fitted model versions, latest fit first (at most MAX_MODEL_VERSIONS): the first is the current model. */
+  valueModels(): Promise<ValueModelRow[]> {
+    return this.rows(
+      `SELECT model_version, toString(calibration_end) AS calibration_end, toString(unit) AS unit, toString(fitted_at) AS fitted_at, r, alpha, a, b, bgnbd_log_likelihood, bgnbd_customers, ` +
+        `p, q, v, gg_log_likelihood, gg_customers, high_value_clv, potential_clv, warning_monetary, clv_horizon_months, clv_monthly_discount_rate, purchase_horizon_days ` +
+        `FROM ${this.db}.value_model_fits_unique ORDER BY fitted_at DESC, model_version DESC LIMIT ${MAX_MODEL_VERSIONS}`,
+    );
+  }
+
+  /** Tier shares at each month end of the range (months as their first day; the view names the last). */
+  tierShares(range: DateRange): Promise<TierShare[]> {
+    return this.rows(
+      // Filtered inside: the text alias month_end would otherwise stand for the Date column in WHERE.
+      `SELECT toString(month_end) AS month_end, tier, customers, share FROM (SELECT month_end, tier, customers, share FROM ${this.db}.value_tier_shares_monthly ` +
+        `WHERE month_end >= ${date(range.from)} AND toStartOfMonth(month_end) <= ${date(range.to)}) ORDER BY month_end, tier`,
+    );
+  }
+
+  /** Predicted against realised value per first-purchase cohort, for one model version (at most MAX_SPAN.month cohorts: the latest). */
+  valueCohorts(modelVersion: string): Promise<ValueCohort[]> {
+    return this.rows(
+      `SELECT cohort, customers, predicted_clv_total, predicted_clv_mean, realised_spend_text, realised_to_predicted FROM (` +
+        `SELECT toString(cohort_month) AS cohort, customers, predicted_clv_total, predicted_clv_mean, toString(realised_spend) AS realised_spend_text, realised_to_predicted ` +
+        `FROM ${this.db}.value_predicted_vs_realised_by_cohort WHERE model_version = ${quoteString(modelVersion)} ORDER BY cohort DESC LIMIT ${MAX_PERIODS.month}) ORDER BY cohort`,
+    );
+  }
+
+  /** Customers per tier now: each customer in the tier of their latest tier change (by event time, then version), as value_tier_shares_monthly counts them. */
+  tiersNow(): Promise<TierCount[]> {
+    return this.rows(
+      `SELECT tier, count() AS customers FROM (SELECT customer_id, argMax(to_tier, (occurred_at_ms, version)) AS tier FROM ${this.db}.value_tier_changes_unique GROUP BY customer_id) GROUP BY tier ORDER BY tier`,
     );
   }
 

@@ -35,3 +35,10 @@ export const STAGE_COLORS: Record<string, string> = {
   churned: "#d1495b",
   won_back: "#7b5ea7",
 };
+
+export const TIER_COLORS: Record<string, string> = {
+  high_value: "#1b9e77",
+  potential: "#2f6fde",
+  base: "#9aa4b2",
+  warning: "#f0a202",
+};

@@ -10,6 +10,7 @@ import { renderCohorts } from "./pages/cohorts.ts";
 import { renderCustomer } from "./pages/customer.ts";
 import { renderLogin } from "./pages/login.ts";
 import { renderStages } from "./pages/stages.ts";
+import { renderValue } from "./pages/value.ts";
 
 export interface Page {
   path: string;
@@ -17,13 +18,11 @@ export interface Page {
   render: (main: HTMLElement, params: URLSearchParams) => Promise<void>;
 }
 
-/**
- * The pages in the navigation, in its order. A later page (the value page, once value tiers exist)
- * is one more entry here and one more path in the server's PAGES.
- */
+/** The pages in the navigation, in its order; each path is also in the server's PAGES. */
 const PAGES: readonly Page[] = [
   { path: "/cohorts", title: "Cohorts", render: renderCohorts },
   { path: "/stages", title: "Stages", render: renderStages },
+  { path: "/value", title: "Value", render: renderValue },
   { path: "/customers", title: "Customers", render: renderCustomer },
 ];
 

@@ -1,8 +1,8 @@
-import { formatCount, formatMoney, formatRatio } from "../../src/format.ts";
+import { formatAmount, formatCount, formatMoney, formatRatio } from "../../src/format.ts";
 import { ApiError, getJson } from "../api.ts";
 import { card, dataTable, dateText, el } from "../dom.ts";
 
-/** The customer API's answer (ingest, CustomerView of @clm/core), with the prediction fields a later version adds. */
+/** The customer API's answer (ingest, CustomerView of @clm/core); the value fields are null while no value model applies to the customer. */
 interface CustomerState {
   customerId: string;
   asOf: string;
@@ -25,10 +25,13 @@ interface CustomerState {
   rfm: { recency: number; frequency: number; monetary: number; cell: string; segment: string } | null;
   nextDeadline: string | null;
   version: number;
-  pAlive?: number;
-  expectedPurchases?: number | Record<string, number>;
-  predictedClv?: string | number | Record<string, string | number>;
-  valueTier?: string;
+  valueTier: string | null;
+  valueTierSince: string | null;
+  valueModelVersion: string | null;
+  pAlive: number | null;
+  expectedPurchases: number | null;
+  expectedSpend: number | null;
+  predictedClv: number | null;
 }
 
 interface CustomerAnswer {
@@ -42,14 +45,6 @@ const iso = (text: string | null) => (text === null ? "—" : dateText(Date.pars
 
 function facts(name: string, entries: [field: string, label: string, value: string][]): HTMLElement {
   return el("dl", { class: "facts", "data-facts": name }, ...entries.map(([field, label, value]) => el("div", {}, el("dt", {}, label), el("dd", { "data-field": field }, value))));
-}
-
-/** A prediction figure as the API gives it: a number, decimal text, or one figure per horizon. */
-function predictionText(value: unknown): string {
-  if (typeof value === "number") return Number.isInteger(value) ? formatCount(value) : value.toFixed(3);
-  if (typeof value === "string") return /^-?\d+(\.\d+)?$/.test(value) ? formatMoney(value) : value;
-  if (value !== null && typeof value === "object") return Object.entries(value as Record<string, unknown>).map(([horizon, figure]) => `${horizon}: ${predictionText(figure)}`).join(", ");
-  return "—";
 }
 
 /** One customer: search by id; state, RFM, risk, predictions when the API has them, stage timeline, recent events. */
@@ -121,13 +116,23 @@ export async function renderCustomer(main: HTMLElement, params: URLSearchParams)
         ),
       ),
     );
-    // Predictions and the value tier: only when the customer API answers them (a later version of it does).
-    const predictions: [string, string, string][] = [];
-    if (state.pAlive !== undefined) predictions.push(["pAlive", "probability alive", formatRatio(state.pAlive)]);
-    if (state.expectedPurchases !== undefined) predictions.push(["expectedPurchases", "expected purchases", predictionText(state.expectedPurchases)]);
-    if (state.predictedClv !== undefined) predictions.push(["predictedClv", "predicted CLV", predictionText(state.predictedClv)]);
-    if (state.valueTier !== undefined) predictions.push(["valueTier", "value tier", state.valueTier]);
-    if (predictions.length > 0) main.append(card("Predictions and value", facts("predictions", predictions)));
+    const figure = (value: number | null, text: (value: number) => string) => (value === null ? "—" : text(value));
+    main.append(
+      card(
+        "Predictions and value",
+        state.valueModelVersion === null
+          ? el("p", { class: "muted", "data-outcome": "no-value-model" }, "No value model applies to this customer yet (none fitted and activated, or no purchase).")
+          : facts("predictions", [
+              ["valueTier", "value tier", state.valueTier ?? "—"],
+              ["valueTierSince", "tier since", iso(state.valueTierSince)],
+              ["pAlive", "probability alive", figure(state.pAlive, formatRatio)],
+              ["expectedPurchases", "expected purchase days (horizon of the model)", figure(state.expectedPurchases, (value) => value.toFixed(3))],
+              ["expectedSpend", "expected spend per purchase day", figure(state.expectedSpend, formatAmount)],
+              ["predictedClv", "predicted CLV", figure(state.predictedClv, formatAmount)],
+              ["valueModelVersion", "model version", state.valueModelVersion],
+            ]),
+      ),
+    );
   }
 
   main.append(
