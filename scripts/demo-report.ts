@@ -107,7 +107,7 @@ for (const state of states) {
   if (scores) segments.set(scores.segment, segments.get(scores.segment)! + 1);
 }
 for (const [segment, count] of [...segments].sort((left, right) => right[1] - left[1])) console.log(line(segment, count, states.length));
-console.log(`\n  Check: the Redis state of ${agreeing.toLocaleString("en-US")} of ${reference.size.toLocaleString("en-US")} customers is identical to the pure core folding the same log and the clock advance to 1998-07-01 in memory.`);
+console.log(`\n  Check: the Redis state of ${agreeing.toLocaleString("en-US")} of ${reference.size.toLocaleString("en-US")} customers is identical to the pure core folding the same log, the clock advance to 1998-07-01 and the model activation in memory.`);
 console.log(`  Check: ClickHouse's latest stage (customer_latest) is the Redis stage for ${sameInClickHouse.toLocaleString("en-US")} of ${states.length.toLocaleString("en-US")} customers.`);
 console.log(`  Check: ClickHouse's latest tier change under ${model.version} (value_tier_changes_unique) agrees with the Redis tier for ${sameTierInClickHouse.toLocaleString("en-US")} of ${states.length.toLocaleString("en-US")} customers.`);
 redis.disconnect();
