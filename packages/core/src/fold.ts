@@ -62,6 +62,8 @@ export function seedState(event: CustomerEvent): CustomerState {
     valueModelVersion: null,
     valueReviewedAt: null,
     valueReviewAt: null,
+    riskLevel: "none",
+    riskSince: event.occurredAt,
     seenEventIds: [],
     seenReceivedAt: [],
   };

@@ -7,6 +7,7 @@ import type { RiskLevel, Stage, StageReason } from "./stages.ts";
 import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type MutableState } from "./state.ts";
 import { churnThresholdsInto, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
+import { nextRiskCrossing, reviewRisk, withKnownRisk, type RiskChange } from "./risk.ts";
 import { decideValue, needsRefit, refitInstant, reviewValue, type ActiveValueModel, type ValueTierChange } from "./value/stream.ts";
 import type { ValueTier } from "./value/types.ts";
 
@@ -52,6 +53,7 @@ export interface ValueSnapshot {
 export type Effect =
   | { kind: "stage_changed"; transition: StageTransition }
   | { kind: "value_tier_changed"; change: ValueTierChange }
+  | { kind: "risk_changed"; change: RiskChange }
   | { kind: "duplicate_ignored"; eventId: string }
   | { kind: "event_rejected"; eventId: string; reason: string };
 
@@ -84,7 +86,7 @@ export function applyEvent(
   if (check.kind === "duplicate") return { state, effects: [{ kind: "duplicate_ignored", eventId: event.eventId }] };
 
   const effects: Effect[] = [];
-  let current = state;
+  let current = state === undefined ? undefined : withKnownRisk(state, config);
   if (current !== undefined && needsRefit(current, value)) current = refit(current, value, config, effects);
   if (
     current !== undefined &&
@@ -92,6 +94,7 @@ export function applyEvent(
       // Without events a customer never returns to a stage it left (the rules are
       // monotone in time), so the same stage just before the event means no deadline fell due.
       STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage) ||
+      riskDue(current, event.occurredAt - 1, config) ||
       valueReviewDue(current, event.occurredAt - 1, value))
   ) {
     // Deadlines strictly before the event fire first; at the same instant the event wins.
@@ -113,17 +116,27 @@ export function applyEvent(
     folded.wonBackAt = event.occurredAt;
   }
 
-  if (current === undefined || STAGE_OF_REASON[decideReason(folded, at, config)] !== current.stage) {
+  const stageChanges = current === undefined || STAGE_OF_REASON[decideReason(folded, at, config)] !== current.stage;
+  if (stageChanges) {
     const decided = classify(folded, at, config);
     enterStage(folded, decided, at);
     effects.push({ kind: "stage_changed", transition: transitionOf(current?.stage ?? null, folded, decided, at, "event", event.eventId, config, value) });
   }
+  // A stage change carries the risk level; within a stage a new level is its own signal.
+  const riskChange = reviewRisk(folded, at, config, !stageChanges, "event", event.eventId);
+  if (riskChange !== null) effects.push({ kind: "risk_changed", change: riskChange });
   // Only a purchase changes the value model's inputs; other events leave the tier to its timers.
   if (value !== null && event.type === "purchase") {
     const change = reviewValue(folded, Math.max(at, folded.valueReviewedAt ?? at), value.model, config, "event", event.eventId);
     if (change !== null) effects.push({ kind: "value_tier_changed", change });
   }
   return { state: folded, effects };
+}
+
+/** Whether the risk level rises at or before `now`. */
+function riskDue(state: CustomerState, now: EpochMs, config: LifecycleConfig): boolean {
+  const at = nextRiskCrossing(state, config);
+  return at !== null && at <= now;
 }
 
 /** Whether a value review falls due at or before `now` under the active model. */
@@ -161,42 +174,60 @@ export function refitCustomer(state: CustomerState, value: ActiveValueModel, con
  */
 export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleConfig, value: ActiveValueModel | null = null): Step & { state: CustomerState } {
   const effects: Effect[] = [];
-  let current = needsRefit(state, value) ? refit(state, value, config, effects) : state;
+  let current = withKnownRisk(state, config);
+  if (needsRefit(current, value)) current = refit(current, value, config, effects);
   for (;;) {
+    // Due instants in time order; at the same instant the stage fires first (carrying the risk
+    // level), then a risk change, then a tier crossing.
     const stageAt = stageDeadline(current, config);
+    const riskAt = nextRiskCrossing(current, config);
     const valueAt = valueReviewDue(current, now, value) ? current.valueReviewAt : null;
-    if (valueAt !== null && (stageAt === null || valueAt < stageAt)) {
-      // A tier crossing comes first; at the same instant the stage fires first.
+    const stageDue = stageAt !== null && stageAt <= now ? stageAt : null;
+    const riskDueAt = riskAt !== null && riskAt <= now ? riskAt : null;
+    if (valueAt !== null && (stageDue === null || valueAt < stageDue) && (riskDueAt === null || valueAt < riskDueAt)) {
       const next = copyState(current);
       const change = reviewValue(next, valueAt, value!.model, config, "timer", null);
       if (change !== null) effects.push({ kind: "value_tier_changed", change });
       current = next;
       continue;
     }
-    if (stageAt === null || stageAt > now) break;
-    const decided = classify(current, stageAt, config);
+    if (riskDueAt !== null && (stageDue === null || riskDueAt < stageDue)) {
+      const next = copyState(current);
+      const change = reviewRisk(next, riskDueAt, config, true, "timer", null);
+      if (change !== null) effects.push({ kind: "risk_changed", change });
+      current = next;
+      continue;
+    }
+    if (stageDue === null) break;
+    const decided = classify(current, stageDue, config);
     const from = current.stage;
     const next = copyState(current);
     next.version = current.version + 1;
-    current = enterStage(next, decided, stageAt);
-    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, stageAt, "timer", null, config, value) });
+    current = enterStage(next, decided, stageDue);
+    reviewRisk(next, stageDue, config, false, "timer", null);
+    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, stageDue, "timer", null, config, value) });
   }
   return { state: current, effects };
 }
 
 /**
  * When this customer must be looked at again if nothing happens: the first
- * instant after evaluatedThrough(state) at which the stage would change, or, with
- * a value model active, the value tier (a crossing, or a refit to that model) —
- * whichever is first; null if neither changes without a new event.
+ * instant after evaluatedThrough(state) at which the stage would change or the risk
+ * level rise, or, with a value model active, the value tier (a crossing, or a refit
+ * to that model) — whichever is first; null if none changes without a new event.
  */
 export function nextDeadline(state: CustomerState, config: LifecycleConfig, value: ActiveValueModel | null = null): EpochMs | null {
-  const stageAt = stageDeadline(state, config);
+  const stageAt = earlier(stageDeadline(state, config), nextRiskCrossing(state, config));
   if (value === null || state.firstPurchaseAt === null) return stageAt;
   // A customer still on another model is due at its refit instant; otherwise at its next tier crossing.
   const valueAt = state.valueModelVersion !== value.model.version ? refitInstant(state, value) : state.valueReviewAt;
   if (valueAt === null) return stageAt;
   return stageAt === null ? valueAt : Math.min(stageAt, valueAt);
+}
+
+function earlier(left: EpochMs | null, right: EpochMs | null): EpochMs | null {
+  if (left === null) return right;
+  return right === null || left <= right ? left : right;
 }
 
 /** The first instant after evaluatedThrough(state) at which the stage would change; null if none without an event. */

@@ -1,3 +1,4 @@
+import type { RiskChange } from "./risk.ts";
 import type { CustomerEvent } from "./contract.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { advanceTo, applyEvent, type StageTransition } from "./machine.ts";
@@ -11,6 +12,7 @@ export interface PopulationReplay {
   transitions: StageTransition[];
   /** Value-tier changes (with a value model). */
   tierChanges: ValueTierChange[];
+  riskChanges: RiskChange[];
   applied: number;
   duplicates: number;
   rejected: { eventId: string; reason: string }[];
@@ -28,7 +30,7 @@ export function replayPopulation(
   until?: EpochMs,
   value: ActiveValueModel | null = null,
 ): PopulationReplay {
-  const replay: PopulationReplay = { states: new Map(), transitions: [], tierChanges: [], applied: 0, duplicates: 0, rejected: [] };
+  const replay: PopulationReplay = { states: new Map(), transitions: [], tierChanges: [], riskChanges: [], applied: 0, duplicates: 0, rejected: [] };
   for (const event of events) {
     const step = applyEvent(replay.states.get(event.customerId), event, config, 0, value);
     if (step.state !== undefined) replay.states.set(event.customerId, step.state);
@@ -36,6 +38,7 @@ export function replayPopulation(
     for (const effect of step.effects) {
       if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
       else if (effect.kind === "value_tier_changed") replay.tierChanges.push(effect.change);
+      else if (effect.kind === "risk_changed") replay.riskChanges.push(effect.change);
       else if (effect.kind === "duplicate_ignored") {
         replay.duplicates++;
         applied = false;
@@ -53,6 +56,7 @@ export function replayPopulation(
       for (const effect of step.effects) {
         if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
         else if (effect.kind === "value_tier_changed") replay.tierChanges.push(effect.change);
+        else if (effect.kind === "risk_changed") replay.riskChanges.push(effect.change);
       }
     }
   }
