@@ -19,8 +19,17 @@ import {
   type ActiveValueModel,
   type ValueModel,
   type ValueTierChange,
+  type RiskChange,
 } from "@clm/core";
-import { stageChangeToRecord, valueTierChangeToRecord, type CustomerEventRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import {
+  riskChangeToRecord,
+  stageChangeToRecord,
+  valueTierChangeToRecord,
+  type CustomerEventRecord,
+  type RiskChangeRecord,
+  type StageChangeRecord,
+  type ValueTierChangeRecord,
+} from "@clm/contracts";
 import { prepareWhileRegistryAway, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { PartitionMeta } from "@clm/state-store";
@@ -31,13 +40,14 @@ import { compareOffsets } from "./offsets.ts";
 import { OutboxAge } from "./outbox-age.ts";
 import { slicesByCustomers } from "./slices.ts";
 import { StateCache } from "./state-cache.ts";
-import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type StateStore } from "./state-store.ts";
+import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type OutboxTopic, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
   store: StateStore;
   events: AvroSerde<CustomerEventRecord>;
   stageChanges: AvroSerde<StageChangeRecord>;
   valueTierChanges: AvroSerde<ValueTierChangeRecord>;
+  riskChanges: AvroSerde<RiskChangeRecord>;
   /** A stored value model by version (cached: versions never change); null when Redis does not hold it. */
   valueModel: (version: string) => Promise<ValueModel | null>;
   /** Keys a refit sweep step asks Redis's SCAN for (PROCESSOR_REFIT_SCAN_COUNT). */
@@ -47,7 +57,7 @@ export interface WorkerDeps {
   lifecycle: LifecycleConfig;
   logger: Logger;
   metrics: ProcessorMetrics;
-  topics: { events: string; stageChanges: string; valueTierChanges: string; deadLetter: string };
+  topics: { events: string; stageChanges: string; valueTierChanges: string; riskChanges: string; deadLetter: string };
   clockMode: "wall" | "event";
   latenessMs: number;
   /** How far an event may be dated ahead of when its record was produced (MAX_FUTURE_SKEW_MS); later ones are dead letters. */
@@ -84,7 +94,8 @@ export interface BatchControl {
 // keep a drain's first publish early.
 const OUTBOX_CHUNK = 500;
 
-const changesWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed" || entry.effect.kind === "value_tier_changed");
+const PUBLISHED_KINDS: ReadonlySet<Effect["kind"]> = new Set(["stage_changed", "value_tier_changed", "risk_changed"]);
+const changesWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => PUBLISHED_KINDS.has(entry.effect.kind));
 
 /**
  * Everything the processor does for one Kafka partition. Work on a partition is
@@ -406,6 +417,7 @@ export class PartitionWorker {
     }
     const transitions: StageTransition[] = [];
     const tierChanges: ValueTierChange[] = [];
+    const riskChanges: RiskChange[] = [];
     const outbox: Buffer[] = [];
     const boundaries = deps.rfmBoundaries();
     // In effect order, so each customer's stage and tier changes leave in the order they happened.
@@ -419,6 +431,9 @@ export class PartitionWorker {
       } else if (effect.kind === "value_tier_changed") {
         tierChanges.push(effect.change);
         if (deps.publish) outbox.push(packOutboxEntry(effect.change.customerId, deps.valueTierChanges.encode(valueTierChangeToRecord(effect.change)), "value_tier_changes"));
+      } else if (effect.kind === "risk_changed") {
+        riskChanges.push(effect.change);
+        if (deps.publish) outbox.push(packOutboxEntry(effect.change.customerId, deps.riskChanges.encode(riskChangeToRecord(effect.change)), "risk_changes"));
       }
     }
     const history = transitions.map((transition) => {
@@ -447,6 +462,7 @@ export class PartitionWorker {
       if (transition.trigger === "timer") deps.metrics.timersFired.inc();
     }
     for (const change of tierChanges) deps.metrics.tierChanges.inc({ from: change.from ?? "none", to: change.to, trigger: change.trigger });
+    for (const change of riskChanges) deps.metrics.riskChanges.inc({ from: change.from, to: change.to, trigger: change.trigger });
     return seq;
   }
 
@@ -492,15 +508,15 @@ export class PartitionWorker {
       if (!this.flushing && !deps.owned()) break;
       const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
       if (entries.length === 0) break;
-      const stageChanges: Message[] = [];
-      const tierChanges: Message[] = [];
+      const byTopic: Record<OutboxTopic, Message[]> = { stage_changes: [], value_tier_changes: [], risk_changes: [] };
       for (const entry of entries) {
         const { topic, key, value } = unpackOutboxEntry(entry);
-        (topic === "value_tier_changes" ? tierChanges : stageChanges).push({ key, value });
+        byTopic[topic].push({ key, value });
       }
       const topicMessages = [
-        { topic: deps.topics.stageChanges, messages: stageChanges },
-        { topic: deps.topics.valueTierChanges, messages: tierChanges },
+        { topic: deps.topics.stageChanges, messages: byTopic.stage_changes },
+        { topic: deps.topics.valueTierChanges, messages: byTopic.value_tier_changes },
+        { topic: deps.topics.riskChanges, messages: byTopic.risk_changes },
       ].filter((entry) => entry.messages.length > 0);
       await (await deps.producer()).sendBatch({ topicMessages, acks: -1 });
       await deps.store.ackOutbox(this.partition, entries);

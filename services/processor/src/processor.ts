@@ -3,6 +3,8 @@ import {
   CUSTOMER_EVENT_SCHEMA_TEXT,
   STAGE_CHANGE_SCHEMA_TEXT,
   VALUE_TIER_CHANGE_SCHEMA_TEXT,
+  RISK_CHANGE_SCHEMA_TEXT,
+  type RiskChangeRecord,
   type CustomerEventRecord,
   type StageChangeRecord,
   type ValueTierChangeRecord,
@@ -62,6 +64,7 @@ export class Processor {
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
   private readonly tierSerde: AvroSerde<ValueTierChangeRecord>;
+  private readonly riskSerde: AvroSerde<RiskChangeRecord>;
   /** Stored value models by version (a version never changes, so they are kept). */
   private readonly valueModels = new Map<string, ValueModel>();
   private readonly earliest = new Map<number, string>();
@@ -85,6 +88,7 @@ export class Processor {
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.tierSerde = new AvroSerde(options.registry, `${options.config.TOPIC_VALUE_TIER_CHANGES}-value`, VALUE_TIER_CHANGE_SCHEMA_TEXT);
+    this.riskSerde = new AvroSerde(options.registry, `${options.config.TOPIC_RISK_CHANGES}-value`, RISK_CHANGE_SCHEMA_TEXT);
     this.rfm = new RfmBoundaryReader(options.redis, this.store.layout);
   }
 
@@ -115,6 +119,7 @@ export class Processor {
     await this.eventsSerde.register();
     await this.stageSerde.register();
     await this.tierSerde.register();
+    await this.riskSerde.register();
     await this.store.loadScripts();
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
@@ -194,13 +199,14 @@ export class Processor {
         events: this.eventsSerde,
         stageChanges: this.stageSerde,
         valueTierChanges: this.tierSerde,
+        riskChanges: this.riskSerde,
         valueModel: (version) => this.valueModel(version),
         refitScanCount: config.PROCESSOR_REFIT_SCAN_COUNT,
         producer: () => this.producerFor(partition),
         lifecycle: this.options.lifecycle,
         logger: this.options.logger,
         metrics: this.options.metrics,
-        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, valueTierChanges: config.TOPIC_VALUE_TIER_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
+        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, valueTierChanges: config.TOPIC_VALUE_TIER_CHANGES, riskChanges: config.TOPIC_RISK_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
         clockMode: config.CLOCK_MODE,
         latenessMs: config.EVENT_TIME_LATENESS_MS,
         maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
@@ -232,7 +238,7 @@ export class Processor {
       const { config } = this.options;
       // An empty send loads the topics' metadata (and runs the send path once) before the first real
       // stage change has to wait for it; it produces nothing, and if it fails the first send loads it.
-      const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
+      const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
       producer = created
         .connect()
         .then(() => created.sendBatch({ topicMessages, acks: -1 }).catch(() => undefined))

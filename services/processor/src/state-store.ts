@@ -144,11 +144,12 @@ export class StateStore extends StateReader {
 }
 
 /** Which topic an outbox entry goes to. */
-export type OutboxTopic = "stage_changes" | "value_tier_changes";
+export type OutboxTopic = "stage_changes" | "value_tier_changes" | "risk_changes";
 
 /** Marks an entry with a topic byte; an unmarked entry (written before value tiers) is a stage change. */
 const TOPIC_MARK = 0xff;
-const TOPIC_CODES: Record<OutboxTopic, number> = { stage_changes: 0, value_tier_changes: 1 };
+const TOPIC_CODES: Record<OutboxTopic, number> = { stage_changes: 0, value_tier_changes: 1, risk_changes: 2 };
+const TOPIC_OF_CODE: readonly OutboxTopic[] = ["stage_changes", "value_tier_changes", "risk_changes"];
 
 /**
  * Outbox entries carry the Kafka key with the encoded value: [u16 key length][key][value] for a
@@ -172,7 +173,7 @@ export function packOutboxEntry(key: string, value: Buffer, topic: OutboxTopic =
 export function unpackOutboxEntry(entry: Buffer): { topic: OutboxTopic; key: string; value: Buffer } {
   const marked = entry[0] === TOPIC_MARK;
   const head = marked ? 2 : 0;
-  const topic: OutboxTopic = marked && entry[1] === TOPIC_CODES.value_tier_changes ? "value_tier_changes" : "stage_changes";
+  const topic: OutboxTopic = marked ? (TOPIC_OF_CODE[entry[1]!] ?? "stage_changes") : "stage_changes";
   const keyLength = entry.readUInt16BE(head);
   return { topic, key: entry.toString("utf8", head + 2, head + 2 + keyLength), value: entry.subarray(head + 2 + keyLength) };
 }

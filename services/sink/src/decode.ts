@@ -1,5 +1,5 @@
-import { eventRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
-import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import { eventRow, riskChangeRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
+import { recordToCustomerEvent, type CustomerEventRecord, type RiskChangeRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
 import { AvroDecodeError, producedAt, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
@@ -97,4 +97,18 @@ export function decodeValueTierChanges(serde: AvroSerde<ValueTierChangeRecord>, 
     }
   }
   return { rows: { value_tier_changes: rows }, skipped };
+}
+
+/** Risk changes → `risk_changes` rows. */
+export function decodeRiskChanges(serde: AvroSerde<RiskChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
+  const rows: string[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      rows.push(serializeRow(riskChangeRow(serde.decode(message.value), { partition, offset: message.offset }, writtenAt)));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { risk_changes: rows }, skipped };
 }

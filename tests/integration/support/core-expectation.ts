@@ -24,6 +24,8 @@ export interface CoreExpectation {
   transitionIds: Set<string>;
   /** Value-tier change ids (with value models on the topic). */
   tierChangeIds: Set<string>;
+  /** Churn-risk change ids (changes of level within a stage). */
+  riskChangeIds: Set<string>;
   /** Per partition: the value model active at its end. */
   values: Map<number, ActiveValueModel | null>;
   /** Distinct (customerId, eventId) of the valid records on the topic. */
@@ -46,7 +48,7 @@ export async function coreExpectation(
 ): Promise<CoreExpectation> {
   const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
-  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), values: new Map(), uniqueValidEvents: 0, ends: new Map() };
+  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), riskChangeIds: new Set(), values: new Map(), uniqueValidEvents: 0, ends: new Map() };
   const unique = new Set<string>();
   for (const [partition, messages] of byPartition) {
     await serde.prepare(messages.map((message) => message.value));
@@ -87,6 +89,7 @@ export async function coreExpectation(
     for (const effect of effects) {
       if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
       else if (effect.kind === "value_tier_changed") expectation.tierChangeIds.add(effect.change.changeId);
+      else if (effect.kind === "risk_changed") expectation.riskChangeIds.add(effect.change.changeId);
     }
     expectation.values.set(partition, result.value);
     expectation.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());
