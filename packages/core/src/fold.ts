@@ -64,6 +64,10 @@ export function seedState(event: CustomerEvent): CustomerState {
     valueReviewAt: null,
     riskLevel: "none",
     riskSince: event.occurredAt,
+    audiencesVersion: null,
+    audienceIds: [],
+    audiencesReviewedAt: null,
+    audiencesReviewAt: null,
     seenEventIds: [],
     seenReceivedAt: [],
   };

@@ -19,6 +19,15 @@ export * from "./rfm.ts";
 export { viewAt, type AsOf, type AsOfClock, type CustomerAnswer, type CustomerView } from "./view.ts";
 export { replayPopulation, stageDistribution, type PopulationReplay } from "./population.ts";
 export { encodeState, decodeState } from "./state-codec.ts";
-export { foldPartitionBatch, isClockAdvance, isValueModelActivation, sweepHorizon, type ValueModelRecord, type BatchRecord, type BatchResult, type ClockAdvanceRecord, type PartitionClock, type PartitionRecord } from "./partition-fold.ts";
+export { foldPartitionBatch, isAudiencesActivation, isClockAdvance, isValueModelActivation, sweepHorizon, type AudiencesRecord, type ValueModelRecord, type BatchRecord, type BatchResult, type ClockAdvanceRecord, type PartitionClock, type PartitionRecord } from "./partition-fold.ts";
 export { decodeHistoryEntry, encodeHistoryEntry, type HistoryEntry } from "./history-codec.ts";
 export * from "./value/index.ts";
+export * from "./audiences/definition.ts";
+export {
+  audienceMemberships,
+  audienceRefitInstant,
+  needsAudienceRefit,
+  nextAudienceReview,
+  type AudienceChange,
+  type AudienceTrigger,
+} from "./audiences/membership.ts";

@@ -7,6 +7,8 @@ import type { RiskLevel, Stage, StageReason } from "./stages.ts";
 import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type MutableState } from "./state.ts";
 import { churnThresholdsInto, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
+import type { ActiveAudiences } from "./audiences/definition.ts";
+import { audienceRefitInstant, audienceReviewDue, needsAudienceRefit, reviewAudiences, type AudienceChange, type AudienceTrigger } from "./audiences/membership.ts";
 import { nextRiskCrossing, reviewRisk, withKnownRisk, type RiskChange } from "./risk.ts";
 import { decideValue, needsRefit, refitInstant, reviewValue, type ActiveValueModel, type ValueTierChange } from "./value/stream.ts";
 import type { ValueTier } from "./value/types.ts";
@@ -54,6 +56,7 @@ export type Effect =
   | { kind: "stage_changed"; transition: StageTransition }
   | { kind: "value_tier_changed"; change: ValueTierChange }
   | { kind: "risk_changed"; change: RiskChange }
+  | { kind: "audience_changed"; change: AudienceChange }
   | { kind: "duplicate_ignored"; eventId: string }
   | { kind: "event_rejected"; eventId: string; reason: string };
 
@@ -80,6 +83,7 @@ export function applyEvent(
   config: LifecycleConfig,
   receivedAt: EpochMs = 0,
   value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
 ): Step {
   const check = checkEvent(state, event, config);
   if (check.kind === "invalid") return { state, effects: [{ kind: "event_rejected", eventId: event.eventId, reason: check.reason }] };
@@ -87,7 +91,8 @@ export function applyEvent(
 
   const effects: Effect[] = [];
   let current = state === undefined ? undefined : withKnownRisk(state, config);
-  if (current !== undefined && needsRefit(current, value)) current = refit(current, value, config, effects);
+  if (current !== undefined && needsRefit(current, value)) current = refit(current, value, audiences, config, effects);
+  if (current !== undefined && needsAudienceRefit(current, audiences)) current = refitAudiences(current, audiences, value, config, effects);
   if (
     current !== undefined &&
     ((event.occurredAt > evaluatedThrough(current) &&
@@ -95,10 +100,11 @@ export function applyEvent(
       // monotone in time), so the same stage just before the event means no deadline fell due.
       STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage) ||
       riskDue(current, event.occurredAt - 1, config) ||
-      valueReviewDue(current, event.occurredAt - 1, value))
+      valueReviewDue(current, event.occurredAt - 1, value) ||
+      audienceReviewDue(current, event.occurredAt - 1, audiences))
   ) {
     // Deadlines strictly before the event fire first; at the same instant the event wins.
-    const advanced = advanceTo(current, event.occurredAt - 1, config, value);
+    const advanced = advanceTo(current, event.occurredAt - 1, config, value, audiences);
     current = advanced.state;
     effects.push(...advanced.effects);
   }
@@ -130,7 +136,29 @@ export function applyEvent(
     const change = reviewValue(folded, Math.max(at, folded.valueReviewedAt ?? at), value.model, config, "event", event.eventId);
     if (change !== null) effects.push({ kind: "value_tier_changed", change });
   }
+  // Memberships last: they read the stage, risk and tier just decided.
+  if (audiences !== null) review(folded, Math.max(at, folded.audiencesReviewedAt ?? at), audiences, value, config, "event", event.eventId, effects);
   return { state: folded, effects };
+}
+
+function review(
+  state: MutableState,
+  at: EpochMs,
+  audiences: ActiveAudiences,
+  value: ActiveValueModel | null,
+  config: LifecycleConfig,
+  trigger: AudienceTrigger,
+  eventId: string | null,
+  effects: Effect[],
+): void {
+  for (const change of reviewAudiences(state, at, audiences, config, value, trigger, eventId)) effects.push({ kind: "audience_changed", change });
+}
+
+/** Re-decides the memberships under newly active definitions, at audienceRefitInstant (see there). */
+function refitAudiences(state: CustomerState, audiences: ActiveAudiences, value: ActiveValueModel | null, config: LifecycleConfig, effects: Effect[]): CustomerState {
+  const next = copyState(state);
+  review(next, audienceRefitInstant(state, audiences), audiences, value, config, "definition", null, effects);
+  return next;
 }
 
 /** Whether the risk level rises at or before `now`. */
@@ -144,11 +172,16 @@ function valueReviewDue(state: CustomerState, now: EpochMs, value: ActiveValueMo
   return value !== null && state.valueModelVersion === value.model.version && state.valueReviewAt !== null && state.valueReviewAt <= now;
 }
 
-/** Re-decides the tier under a newly active model, at refitInstant (see there). */
-function refit(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig, effects: Effect[]): CustomerState {
+/**
+ * Re-decides the tier under a newly active model, at refitInstant (see there); memberships under
+ * definitions already applied follow at once, whichever path (event, timer, sweep) refits.
+ */
+function refit(state: CustomerState, value: ActiveValueModel, audiences: ActiveAudiences | null, config: LifecycleConfig, effects: Effect[]): CustomerState {
   const next = copyState(state);
-  const change = reviewValue(next, refitInstant(state, value), value.model, config, "refit", null);
+  const at = refitInstant(state, value);
+  const change = reviewValue(next, at, value.model, config, "refit", null);
   if (change !== null) effects.push({ kind: "value_tier_changed", change });
+  if (audiences !== null && !needsAudienceRefit(next, audiences)) review(next, Math.max(at, next.audiencesReviewedAt ?? at), audiences, value, config, "timer", null, effects);
   return next;
 }
 
@@ -157,12 +190,20 @@ function refit(state: CustomerState, value: ActiveValueModel, config: LifecycleC
  * or timer would make, then every deadline through `sweptThrough` — the instant the partition's
  * sweeps have fired others through — so the customer ends as a fold that had it loaded would.
  */
-export function refitCustomer(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig, sweptThrough: EpochMs | null = null): Step & { state: CustomerState } {
-  if (!needsRefit(state, value)) return { state, effects: [] };
+export function refitCustomer(
+  state: CustomerState,
+  value: ActiveValueModel | null,
+  config: LifecycleConfig,
+  sweptThrough: EpochMs | null = null,
+  audiences: ActiveAudiences | null = null,
+): Step & { state: CustomerState } {
+  if (!needsRefit(state, value) && !needsAudienceRefit(state, audiences)) return { state, effects: [] };
   const effects: Effect[] = [];
-  const refitted = refit(state, value, config, effects);
+  let refitted = withKnownRisk(state, config);
+  if (needsRefit(refitted, value)) refitted = refit(refitted, value, audiences, config, effects);
+  if (needsAudienceRefit(refitted, audiences)) refitted = refitAudiences(refitted, audiences, value, config, effects);
   if (sweptThrough === null) return { state: refitted, effects };
-  const advanced = advanceTo(refitted, sweptThrough, config, value);
+  const advanced = advanceTo(refitted, sweptThrough, config, value, audiences);
   return { state: advanced.state, effects: [...effects, ...advanced.effects] };
 }
 
@@ -172,40 +213,67 @@ export function refitCustomer(state: CustomerState, value: ActiveValueModel, con
  * not depend on how late the timer ran. With a value model active, a customer still
  * on another model is refitted first, and tier crossings fire with the stage deadlines.
  */
-export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleConfig, value: ActiveValueModel | null = null): Step & { state: CustomerState } {
+export function advanceTo(
+  state: CustomerState,
+  now: EpochMs,
+  config: LifecycleConfig,
+  value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
+): Step & { state: CustomerState } {
   const effects: Effect[] = [];
   let current = withKnownRisk(state, config);
-  if (needsRefit(current, value)) current = refit(current, value, config, effects);
+  if (needsRefit(current, value)) current = refit(current, value, audiences, config, effects);
+  if (needsAudienceRefit(current, audiences)) current = refitAudiences(current, audiences, value, config, effects);
+  // After a stage, risk or tier step, memberships are re-decided at its instant once nothing else is due there.
+  let pendingReview: EpochMs | null = null;
   for (;;) {
     // Due instants in time order; at the same instant the stage fires first (carrying the risk
-    // level), then a risk change, then a tier crossing.
+    // level), then a risk change, then a tier crossing, then memberships.
     const stageAt = stageDeadline(current, config);
     const riskAt = nextRiskCrossing(current, config);
     const valueAt = valueReviewDue(current, now, value) ? current.valueReviewAt : null;
     const stageDue = stageAt !== null && stageAt <= now ? stageAt : null;
     const riskDueAt = riskAt !== null && riskAt <= now ? riskAt : null;
-    if (valueAt !== null && (stageDue === null || valueAt < stageDue) && (riskDueAt === null || valueAt < riskDueAt)) {
+    const step = earlier(earlier(stageDue, riskDueAt), valueAt);
+    if (audiences !== null && pendingReview !== null && (step === null || step > pendingReview)) {
+      const next = copyState(current);
+      review(next, Math.max(pendingReview, next.audiencesReviewedAt ?? pendingReview), audiences, value, config, "timer", null, effects);
+      current = next;
+      pendingReview = null;
+      continue;
+    }
+    if (step === null) {
+      if (!audienceReviewDue(current, now, audiences)) break;
+      // A time-dependent condition crosses: nothing else is due before it.
+      pendingReview = current.audiencesReviewAt;
+      continue;
+    }
+    if (audiences !== null && audienceReviewDue(current, step - 1, audiences)) {
+      pendingReview = current.audiencesReviewAt;
+      continue;
+    }
+    pendingReview = step;
+    if (valueAt !== null && valueAt === step && stageDue !== step && riskDueAt !== step) {
       const next = copyState(current);
       const change = reviewValue(next, valueAt, value!.model, config, "timer", null);
       if (change !== null) effects.push({ kind: "value_tier_changed", change });
       current = next;
       continue;
     }
-    if (riskDueAt !== null && (stageDue === null || riskDueAt < stageDue)) {
+    if (riskDueAt !== null && riskDueAt === step && stageDue !== step) {
       const next = copyState(current);
       const change = reviewRisk(next, riskDueAt, config, true, "timer", null);
       if (change !== null) effects.push({ kind: "risk_changed", change });
       current = next;
       continue;
     }
-    if (stageDue === null) break;
-    const decided = classify(current, stageDue, config);
+    const decided = classify(current, step, config);
     const from = current.stage;
     const next = copyState(current);
     next.version = current.version + 1;
-    current = enterStage(next, decided, stageDue);
-    reviewRisk(next, stageDue, config, false, "timer", null);
-    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, stageDue, "timer", null, config, value) });
+    current = enterStage(next, decided, step);
+    reviewRisk(next, step, config, false, "timer", null);
+    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, step, "timer", null, config, value) });
   }
   return { state: current, effects };
 }
@@ -216,13 +284,20 @@ export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleC
  * level rise, or, with a value model active, the value tier (a crossing, or a refit
  * to that model) — whichever is first; null if none changes without a new event.
  */
-export function nextDeadline(state: CustomerState, config: LifecycleConfig, value: ActiveValueModel | null = null): EpochMs | null {
+export function nextDeadline(
+  state: CustomerState,
+  config: LifecycleConfig,
+  value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
+): EpochMs | null {
   const stageAt = earlier(stageDeadline(state, config), nextRiskCrossing(state, config));
-  if (value === null || state.firstPurchaseAt === null) return stageAt;
+  // Customers still on other definitions are due at their refit instant; otherwise at their next crossing.
+  const audiencesAt = audiences === null ? null : needsAudienceRefit(state, audiences) ? audienceRefitInstant(state, audiences) : state.audiencesReviewAt;
+  const withAudiences = earlier(stageAt, audiencesAt);
+  if (value === null || state.firstPurchaseAt === null) return withAudiences;
   // A customer still on another model is due at its refit instant; otherwise at its next tier crossing.
   const valueAt = state.valueModelVersion !== value.model.version ? refitInstant(state, value) : state.valueReviewAt;
-  if (valueAt === null) return stageAt;
-  return stageAt === null ? valueAt : Math.min(stageAt, valueAt);
+  return earlier(withAudiences, valueAt);
 }
 
 function earlier(left: EpochMs | null, right: EpochMs | null): EpochMs | null {

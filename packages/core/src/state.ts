@@ -56,6 +56,14 @@ export interface CustomerState {
   readonly riskLevel: RiskLevel | null;
   /** When the customer entered that level (an evaluation instant); null with the level. */
   readonly riskSince: EpochMs | null;
+  /** The audience definitions version the memberships were decided under; null: none applied. */
+  readonly audiencesVersion: string | null;
+  /** Ids of the audiences the customer is in, ascending. */
+  readonly audienceIds: readonly string[];
+  /** The instant through which the memberships have been decided. */
+  readonly audiencesReviewedAt: EpochMs | null;
+  /** When a time-dependent condition can change a membership next if nothing happens; null: never. */
+  readonly audiencesReviewAt: EpochMs | null;
   /**
    * Dedupe ledger: the id of every event folded within the retention
    * (config.dedupe.retentionDays of processing time), ascending in code-unit order
@@ -119,6 +127,10 @@ export function copyState(state: CustomerState): MutableState {
     valueReviewAt: state.valueReviewAt,
     riskLevel: state.riskLevel,
     riskSince: state.riskSince,
+    audiencesVersion: state.audiencesVersion,
+    audienceIds: state.audienceIds,
+    audiencesReviewedAt: state.audiencesReviewedAt,
+    audiencesReviewAt: state.audiencesReviewAt,
     seenEventIds: state.seenEventIds,
     seenReceivedAt: state.seenReceivedAt,
   };
