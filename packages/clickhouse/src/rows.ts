@@ -1,4 +1,4 @@
-import type { CustomerEventRecord, RiskChangeRecord, StageChangeRecord, ValueTierChangeRecord } from "@clm/contracts";
+import type { AudienceChangeRecord, CustomerEventRecord, RiskChangeRecord, StageChangeRecord, ValueTierChangeRecord } from "@clm/contracts";
 import { formatE4 } from "@clm/core";
 
 /**
@@ -184,6 +184,26 @@ export function riskChangeRow(record: RiskChangeRecord, position: KafkaPosition,
     occurred_at_ms: record.occurredAt,
     event_id: record.eventId,
     last_purchase_at_ms: record.lastPurchaseAt,
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    written_at: dateTimeSeconds(writtenAt),
+  };
+}
+
+/** An audience change → an `audience_changes` row. */
+export function audienceChangeRow(record: AudienceChangeRecord, position: KafkaPosition, writtenAt: number): Row {
+  return {
+    change_id: record.changeId,
+    customer_id: record.customerId,
+    version: record.version,
+    audience_id: record.audienceId,
+    audience_version: record.audienceVersion,
+    definitions_version: record.definitionsVersion,
+    change: record.change,
+    trigger: record.trigger,
+    occurred_at: dateTimeSeconds(record.occurredAt),
+    occurred_at_ms: record.occurredAt,
+    event_id: record.eventId,
     kafka_partition: position.partition,
     kafka_offset: Number(position.offset),
     written_at: dateTimeSeconds(writtenAt),

@@ -4,3 +4,14 @@ export { RedisLayout } from "./redis-layout.ts";
 export { StateReader, type PartitionMeta } from "./state-reader.ts";
 export { RfmBoundaryReader } from "./rfm-boundaries.ts";
 export { parseValueModel, readCurrentValueModel, readValueModel, ValueModelError, valueModelSchema } from "./value-model.ts";
+export {
+  AudienceDefinitionsError,
+  audienceMemberCount,
+  audienceMembersPage,
+  decodeMemberCursor,
+  encodeMemberCursor,
+  parseAudienceDefinitions,
+  readAudienceDefinitions,
+  readCurrentAudiences,
+  type MemberPage,
+} from "./audiences.ts";

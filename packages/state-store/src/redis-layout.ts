@@ -15,6 +15,10 @@
  *   <prefix>:value-model:versions   hash  model version → the fitted ValueModel (JSON); versions are never rewritten
  *   <prefix>:value-model:current    string  the version fits publish as current (activation reaches the
  *                                   processors as a control record on the input topic; value-model.ts)
+ *   <prefix>:{p3}:aud:<audienceId> zset  the audience's members in the partition (customerId, score 0), kept by the processor
+ *   <prefix>:audiences:versions     hash  definitions version → every audience definition then (JSON); never rewritten
+ *   <prefix>:audiences:current      string  the latest definitions version (what the API reads and changes)
+ *   <prefix>:audiences:seq          string  the last definitions version number handed out
  */
 export class RedisLayout {
   constructor(readonly prefix: string) {}
@@ -52,6 +56,22 @@ export class RedisLayout {
   /** The version of the most recently published customer-value model. */
   valueModelCurrent(): string {
     return `${this.prefix}:value-model:current`;
+  }
+  /** The members of an audience in one partition: a sorted set, score 0, so members page by id (ZRANGEBYLEX). */
+  audienceMembers(partition: number, audienceId: string): string {
+    return `${this.tag(partition)}:aud:${audienceId}`;
+  }
+  /** Every audience definitions set, by version. */
+  audienceVersions(): string {
+    return `${this.prefix}:audiences:versions`;
+  }
+  /** The version of the latest audience definitions. */
+  audienceCurrent(): string {
+    return `${this.prefix}:audiences:current`;
+  }
+  /** The counter definitions versions are numbered from. */
+  audienceSequence(): string {
+    return `${this.prefix}:audiences:seq`;
   }
   /** Glob matching every key under this prefix (for rebuilds and tests). */
   pattern(): string {

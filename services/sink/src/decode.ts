@@ -1,5 +1,5 @@
-import { eventRow, riskChangeRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
-import { recordToCustomerEvent, type CustomerEventRecord, type RiskChangeRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import { audienceChangeRow, eventRow, riskChangeRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
+import { recordToCustomerEvent, type AudienceChangeRecord, type CustomerEventRecord, type RiskChangeRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
 import { AvroDecodeError, producedAt, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
@@ -111,4 +111,18 @@ export function decodeRiskChanges(serde: AvroSerde<RiskChangeRecord>, messages: 
     }
   }
   return { rows: { risk_changes: rows }, skipped };
+}
+
+/** Audience changes → `audience_changes` rows. */
+export function decodeAudienceChanges(serde: AvroSerde<AudienceChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
+  const rows: string[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      rows.push(serializeRow(audienceChangeRow(serde.decode(message.value), { partition, offset: message.offset }, writtenAt)));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { audience_changes: rows }, skipped };
 }

@@ -43,7 +43,7 @@ export async function run(args: readonly string[]): Promise<number> {
       let lastPrintedAt = 0;
       for (;;) {
         const topics = new Map<string, Awaited<ReturnType<typeof topicOffsets>>>();
-        for (const topic of new Set([config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, ...groups.flatMap((group) => group.topics)])) topics.set(topic, await withFreshLeaders(admin, () => topicOffsets(admin, topic)));
+        for (const topic of new Set([config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES, ...groups.flatMap((group) => group.topics)])) topics.set(topic, await withFreshLeaders(admin, () => topicOffsets(admin, topic)));
         const lags: Record<string, bigint> = {};
         for (const group of groups) {
           let lag = 0n;
@@ -53,7 +53,7 @@ export async function run(args: readonly string[]): Promise<number> {
         // A refit sweep counts as lag: tier changes are still to come.
         const sweeps = await refitting();
         if (sweeps > 0) lags.refit = BigInt(sweeps);
-        const stageChangeEnd = topics.get(config.TOPIC_STAGE_CHANGES)!.endTotal + topics.get(config.TOPIC_VALUE_TIER_CHANGES)!.endTotal + topics.get(config.TOPIC_RISK_CHANGES)!.endTotal;
+        const stageChangeEnd = topics.get(config.TOPIC_STAGE_CHANGES)!.endTotal + topics.get(config.TOPIC_VALUE_TIER_CHANGES)!.endTotal + topics.get(config.TOPIC_RISK_CHANGES)!.endTotal + topics.get(config.TOPIC_AUDIENCE_CHANGES)!.endTotal;
         const now = Date.now();
         const verdict = tracker.observe({ atMs: now, lags, stageChangeEnd });
         const line =
