@@ -6,7 +6,9 @@
  *   <prefix>:{p3}:meta             hash  offset (next input offset to apply), seq (write fence), watermark (event time),
  *                                   valueModel + valueModelAt (the active value model and its activation instant),
  *                                   refitCursor (where the sweep to a newly active model goes on; absent when done),
- *                                   sweptThrough (the instant event-time sweeps have fired deadlines through)
+ *                                   sweptThrough (the instant event-time sweeps have fired deadlines through),
+ *                                   audiences + audiencesAt (the active audience definitions and their activation instant),
+ *                                   audienceCursor (where the sweep to newly active definitions goes on; absent when done)
  *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
  *   <prefix>:{p3}:outbox           list  stage and value-tier changes written with the state, not yet published

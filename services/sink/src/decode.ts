@@ -1,7 +1,7 @@
 import { audienceChangeRow, eventRow, riskChangeRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
 import { recordToCustomerEvent, type AudienceChangeRecord, type CustomerEventRecord, type RiskChangeRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
-import { AvroDecodeError, producedAt, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, producedAt, readAudiencesActivation, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
 
@@ -44,6 +44,12 @@ export function decodeEvents(
     if (activation.kind === "activate") continue;
     if (activation.kind === "invalid") {
       skipped.push({ offset: message.offset, reason: "INVALID_VALUE_MODEL_ACTIVATION" });
+      continue;
+    }
+    const audiences = readAudiencesActivation(message);
+    if (audiences.kind === "activate") continue;
+    if (audiences.kind === "invalid") {
+      skipped.push({ offset: message.offset, reason: "INVALID_AUDIENCES" });
       continue;
     }
     try {

@@ -28,7 +28,10 @@ export async function run(args: readonly string[]): Promise<number> {
   const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
   const refitting = async () => {
     let partitions = 0;
-    for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) if ((await store.loadMeta(partition)).refitCursor !== null) partitions++;
+    for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) {
+      const meta = await store.loadMeta(partition);
+      if (meta.refitCursor !== null || meta.audienceCursor !== null) partitions++;
+    }
     return partitions;
   };
   try {
