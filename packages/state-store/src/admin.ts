@@ -4,4 +4,3 @@
 export { RfmBoundaryStore } from "./rfm-boundaries.ts";
 export { wipePrefix } from "./wipe-prefix.ts";
 export { storeValueModel } from "./value-model.ts";
-export { saveAudienceDefinitions } from "./audiences.ts";

@@ -1,5 +1,6 @@
 // The read side of the processor's Redis state: what any process may do with it without
-// taking part in the processor's fenced writes. Writes outside the processor are in ./admin.
+// taking part in the processor's fenced writes. Writes outside the processor are in ./admin,
+// except the audience definitions, which the audience API owns (the processor only reads them).
 export { RedisLayout } from "./redis-layout.ts";
 export { StateReader, type PartitionMeta } from "./state-reader.ts";
 export { RfmBoundaryReader } from "./rfm-boundaries.ts";
@@ -13,5 +14,6 @@ export {
   parseAudienceDefinitions,
   readAudienceDefinitions,
   readCurrentAudiences,
+  saveAudienceDefinitions,
   type MemberPage,
 } from "./audiences.ts";

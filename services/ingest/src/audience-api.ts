@@ -1,8 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { randomUUID } from "node:crypto";
 import { audienceInputSchema, type AudienceDefinition, type RfmBoundaries } from "@clm/core";
-import { audienceMemberCount, audienceMembersPage, decodeMemberCursor, readCurrentAudiences, type RedisLayout } from "@clm/state-store";
-import { saveAudienceDefinitions } from "@clm/state-store/admin";
+import { audienceMemberCount, audienceMembersPage, decodeMemberCursor, readCurrentAudiences, saveAudienceDefinitions, type RedisLayout } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import { bodyFormat, readBody } from "./body.ts";
 import { IngestError, type FieldProblem } from "./errors.ts";
