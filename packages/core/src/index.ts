@@ -25,8 +25,11 @@ export * from "./value/index.ts";
 export * from "./audiences/definition.ts";
 export {
   audienceMemberships,
+  audienceRefitAt,
   audienceRefitInstant,
+  currentAudienceSet,
   needsAudienceRefit,
+  nextAudienceSet,
   nextAudienceReview,
   type AudienceChange,
   type AudienceTrigger,

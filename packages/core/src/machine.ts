@@ -8,7 +8,16 @@ import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type Mut
 import { churnThresholdsInto, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
 import type { ActiveAudiences } from "./audiences/definition.ts";
-import { audienceRefitInstant, audienceReviewDue, needsAudienceRefit, reviewAudiences, type AudienceChange, type AudienceTrigger } from "./audiences/membership.ts";
+import {
+  audienceRefitAt,
+  audienceReviewDue,
+  currentAudienceSet,
+  needsAudienceRefit,
+  nextAudienceSet,
+  reviewAudiences,
+  type AudienceChange,
+  type AudienceTrigger,
+} from "./audiences/membership.ts";
 import { nextRiskCrossing, reviewRisk, withKnownRisk, type RiskChange } from "./risk.ts";
 import { decideValue, needsRefit, refitInstant, reviewValue, type ActiveValueModel, type ValueTierChange } from "./value/stream.ts";
 import type { ValueTier } from "./value/types.ts";
@@ -92,7 +101,6 @@ export function applyEvent(
   const effects: Effect[] = [];
   let current = state === undefined ? undefined : withKnownRisk(state, config);
   if (current !== undefined && needsRefit(current, value)) current = refit(current, value, audiences, config, effects);
-  if (current !== undefined && needsAudienceRefit(current, audiences)) current = refitAudiences(current, audiences, value, config, effects);
   if (
     current !== undefined &&
     ((event.occurredAt > evaluatedThrough(current) &&
@@ -101,7 +109,8 @@ export function applyEvent(
       STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage) ||
       riskDue(current, event.occurredAt - 1, config) ||
       valueReviewDue(current, event.occurredAt - 1, value) ||
-      audienceReviewDue(current, event.occurredAt - 1, audiences))
+      audienceReviewDue(current, event.occurredAt - 1, audiences) ||
+      (audienceRefitAt(current, audiences) ?? Number.POSITIVE_INFINITY) <= event.occurredAt - 1)
   ) {
     // Deadlines strictly before the event fire first; at the same instant the event wins.
     const advanced = advanceTo(current, event.occurredAt - 1, config, value, audiences);
@@ -136,8 +145,10 @@ export function applyEvent(
     const change = reviewValue(folded, Math.max(at, folded.valueReviewedAt ?? at), value.model, config, "event", event.eventId);
     if (change !== null) effects.push({ kind: "value_tier_changed", change });
   }
-  // Memberships last: they read the stage, risk and tier just decided.
-  if (audiences !== null) review(folded, Math.max(at, folded.audiencesReviewedAt ?? at), audiences, value, config, "event", event.eventId, effects);
+  // Memberships last: they read the stage, risk and tier just decided. A new customer starts on the
+  // latest definitions; a known one stays on its own until their successors' activation instants.
+  const set = current === undefined ? audiences : currentAudienceSet(folded, audiences);
+  if (set !== null) review(folded, Math.max(at, folded.audiencesReviewedAt ?? at), set, value, config, "event", event.eventId, effects);
   return { state: folded, effects };
 }
 
@@ -152,13 +163,6 @@ function review(
   effects: Effect[],
 ): void {
   for (const change of reviewAudiences(state, at, audiences, config, value, trigger, eventId)) effects.push({ kind: "audience_changed", change });
-}
-
-/** Re-decides the memberships under newly active definitions, at audienceRefitInstant (see there). */
-function refitAudiences(state: CustomerState, audiences: ActiveAudiences, value: ActiveValueModel | null, config: LifecycleConfig, effects: Effect[]): CustomerState {
-  const next = copyState(state);
-  review(next, audienceRefitInstant(state, audiences), audiences, value, config, "definition", null, effects);
-  return next;
 }
 
 /** Whether the risk level rises at or before `now`. */
@@ -181,14 +185,18 @@ function refit(state: CustomerState, value: ActiveValueModel, audiences: ActiveA
   const at = refitInstant(state, value);
   const change = reviewValue(next, at, value.model, config, "refit", null);
   if (change !== null) effects.push({ kind: "value_tier_changed", change });
-  if (audiences !== null && !needsAudienceRefit(next, audiences)) review(next, Math.max(at, next.audiencesReviewedAt ?? at), audiences, value, config, "timer", null, effects);
+  const set = currentAudienceSet(next, audiences);
+  if (set !== null) review(next, Math.max(at, next.audiencesReviewedAt ?? at), set, value, config, "timer", null, effects);
   return next;
 }
 
 /**
- * Applies a newly active model to one customer (the refit sweep): the same change its next event
- * or timer would make, then every deadline through `sweptThrough` — the instant the partition's
- * sweeps have fired others through — so the customer ends as a fold that had it loaded would.
+ * Applies a newly active model or newly active audience definitions to one customer (the refit
+ * and audience sweeps): the same changes its next event or timer would make, then every deadline
+ * through `sweptThrough` — the instant the partition's sweeps have fired others through — so the
+ * customer ends as a fold that had it loaded would. Audience definitions apply at their activation
+ * instants, in time order with the customer's other deadlines, so only the deadlines through
+ * `sweptThrough` move a customer to them.
  */
 export function refitCustomer(
   state: CustomerState,
@@ -201,7 +209,6 @@ export function refitCustomer(
   const effects: Effect[] = [];
   let refitted = withKnownRisk(state, config);
   if (needsRefit(refitted, value)) refitted = refit(refitted, value, audiences, config, effects);
-  if (needsAudienceRefit(refitted, audiences)) refitted = refitAudiences(refitted, audiences, value, config, effects);
   if (sweptThrough === null) return { state: refitted, effects };
   const advanced = advanceTo(refitted, sweptThrough, config, value, audiences);
   return { state: advanced.state, effects: [...effects, ...advanced.effects] };
@@ -223,36 +230,40 @@ export function advanceTo(
   const effects: Effect[] = [];
   let current = withKnownRisk(state, config);
   if (needsRefit(current, value)) current = refit(current, value, audiences, config, effects);
-  if (needsAudienceRefit(current, audiences)) current = refitAudiences(current, audiences, value, config, effects);
   // After a stage, risk or tier step, memberships are re-decided at its instant once nothing else is due there.
   let pendingReview: EpochMs | null = null;
   for (;;) {
     // Due instants in time order; at the same instant the stage fires first (carrying the risk
-    // level), then a risk change, then a tier crossing, then memberships.
+    // level), then a risk change, then a tier crossing, then new audience definitions, then memberships.
     const stageAt = stageDeadline(current, config);
     const riskAt = nextRiskCrossing(current, config);
     const valueAt = valueReviewDue(current, now, value) ? current.valueReviewAt : null;
     const stageDue = stageAt !== null && stageAt <= now ? stageAt : null;
     const riskDueAt = riskAt !== null && riskAt <= now ? riskAt : null;
     const step = earlier(earlier(stageDue, riskDueAt), valueAt);
-    if (audiences !== null && pendingReview !== null && (step === null || step > pendingReview)) {
+    const refitAt = audienceRefitAt(current, audiences);
+    const refitDue = refitAt !== null && refitAt <= now ? refitAt : null;
+    const crossingDue = audienceReviewDue(current, now, audiences) ? current.audiencesReviewAt : null;
+    const reviewAt = earlier(pendingReview, crossingDue);
+    const first = earlier(earlier(step, refitDue), reviewAt);
+    if (first === null) break;
+    if (refitDue !== null && refitDue === first && step !== first) {
+      // New definitions reach the customer at their activation: its memberships under them.
       const next = copyState(current);
-      review(next, Math.max(pendingReview, next.audiencesReviewedAt ?? pendingReview), audiences, value, config, "timer", null, effects);
+      review(next, refitDue, nextAudienceSet(current, audiences)!, value, config, "definition", null, effects);
+      current = next;
+      if (pendingReview !== null && pendingReview <= refitDue) pendingReview = null;
+      continue;
+    }
+    if (step !== first) {
+      const set = currentAudienceSet(current, audiences);
+      const next = copyState(current);
+      if (set !== null) review(next, Math.max(first, next.audiencesReviewedAt ?? first), set, value, config, "timer", null, effects);
       current = next;
       pendingReview = null;
       continue;
     }
-    if (step === null) {
-      if (!audienceReviewDue(current, now, audiences)) break;
-      // A time-dependent condition crosses: nothing else is due before it.
-      pendingReview = current.audiencesReviewAt;
-      continue;
-    }
-    if (audiences !== null && audienceReviewDue(current, step - 1, audiences)) {
-      pendingReview = current.audiencesReviewAt;
-      continue;
-    }
-    pendingReview = step;
+    if (audiences !== null) pendingReview = step;
     if (valueAt !== null && valueAt === step && stageDue !== step && riskDueAt !== step) {
       const next = copyState(current);
       const change = reviewValue(next, valueAt, value!.model, config, "timer", null);
@@ -292,7 +303,7 @@ export function nextDeadline(
 ): EpochMs | null {
   const stageAt = earlier(stageDeadline(state, config), nextRiskCrossing(state, config));
   // Customers still on other definitions are due at their refit instant; otherwise at their next crossing.
-  const audiencesAt = audiences === null ? null : needsAudienceRefit(state, audiences) ? audienceRefitInstant(state, audiences) : state.audiencesReviewAt;
+  const audiencesAt = earlier(audienceRefitAt(state, audiences), currentAudienceSet(state, audiences) === null ? null : state.audiencesReviewAt);
   const withAudiences = earlier(stageAt, audiencesAt);
   if (value === null || state.firstPurchaseAt === null) return withAudiences;
   // A customer still on another model is due at its refit instant; otherwise at its next tier crossing.

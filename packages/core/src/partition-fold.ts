@@ -148,7 +148,7 @@ export function foldPartitionBatch(
 
   for (const record of records) {
     if (isAudiencesActivation(record)) {
-      audiences = { definitions: record.activateAudiences, activatedAt: record.activatedAt ?? watermark ?? 0 };
+      audiences = { definitions: record.activateAudiences, activatedAt: record.activatedAt ?? watermark ?? 0, previous: audiences };
       // Loaded customers are due at their refit instant now; the others are reached by the processor's audience sweep.
       for (const [customerId, state] of current) schedule(customerId, state);
       continue;

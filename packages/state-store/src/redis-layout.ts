@@ -8,6 +8,7 @@
  *                                   refitCursor (where the sweep to a newly active model goes on; absent when done),
  *                                   sweptThrough (the instant event-time sweeps have fired deadlines through),
  *                                   audiences + audiencesAt (the active audience definitions and their activation instant),
+ *                                   audiencesBefore (JSON: the sets active before, newest first, at most 64),
  *                                   audienceCursor (where the sweep to newly active definitions goes on; absent when done)
  *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)

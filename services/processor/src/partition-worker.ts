@@ -4,6 +4,7 @@ import {
   encodeState,
   encodeHistoryEntry,
   foldPartitionBatch,
+  needsAudienceRefit,
   nextDeadline,
   refitCustomer,
   rfmScores,
@@ -142,7 +143,11 @@ export class PartitionWorker {
     if (this.meta === null) {
       const meta = await this.deps.store.loadMeta(this.partition);
       this.value = meta.valueModel === null ? null : { model: await this.storedModel(meta.valueModel.version), activatedAt: meta.valueModel.activatedAt };
-      this.audiences = meta.audiences === null ? null : { definitions: await this.storedAudiences(meta.audiences.version), activatedAt: meta.audiences.activatedAt };
+      this.audiences = null;
+      if (meta.audiences !== null) {
+        for (const entry of [...meta.audiences.previous].reverse()) this.audiences = { definitions: await this.storedAudiences(entry.version), activatedAt: entry.activatedAt, previous: this.audiences };
+        this.audiences = { definitions: await this.storedAudiences(meta.audiences.version), activatedAt: meta.audiences.activatedAt, previous: this.audiences };
+      }
       this.meta = meta;
     }
     return this.meta;
@@ -289,7 +294,14 @@ export class PartitionWorker {
     if (activated !== null) Object.assign(metaFields, { valueModel: activated.model.version, valueModelAt: String(activated.activatedAt), refitCursor: "0" });
     // New audience definitions likewise start the audience sweep (docs/audiences.md).
     const audiencesActivated = result.audiences !== this.audiences && result.audiences !== null ? result.audiences : null;
-    if (audiencesActivated !== null) Object.assign(metaFields, { audiences: audiencesActivated.definitions.version, audiencesAt: String(audiencesActivated.activatedAt), audienceCursor: "0" });
+    if (audiencesActivated !== null) {
+      Object.assign(metaFields, {
+        audiences: audiencesActivated.definitions.version,
+        audiencesAt: String(audiencesActivated.activatedAt),
+        audiencesBefore: JSON.stringify(previousSets(audiencesActivated)),
+        audienceCursor: "0",
+      });
+    }
     const sweptThrough = result.sweptThrough !== null && result.sweptThrough > (meta.sweptThrough ?? Number.NEGATIVE_INFINITY) ? result.sweptThrough : null;
     if (sweptThrough !== null) metaFields.sweptThrough = String(sweptThrough);
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
@@ -307,7 +319,7 @@ export class PartitionWorker {
     }
     if (audiencesActivated !== null) {
       this.audiences = audiencesActivated;
-      meta.audiences = { version: audiencesActivated.definitions.version, activatedAt: audiencesActivated.activatedAt };
+      meta.audiences = { version: audiencesActivated.definitions.version, activatedAt: audiencesActivated.activatedAt, previous: previousSets(audiencesActivated) };
       meta.audienceCursor = "0";
       deps.logger.info({ partition: this.partition, version: audiencesActivated.definitions.version }, "audience definitions activated; audience sweep started");
     }
@@ -409,9 +421,12 @@ export class PartitionWorker {
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
-          // On the event clock the customer also catches up with the partition's sweeps (wall clock: the timer sweep does).
-          const step = refitCustomer(state, value, deps.lifecycle, deps.clockMode === "event" ? meta.sweptThrough : null, this.audiences);
-          if (step.state === state) continue;
+          // The customer catches up with the partition's sweeps (event clock) or the wall clock: new
+          // definitions apply at their activation instant, in time order with its deadlines.
+          const through = deps.clockMode === "event" ? meta.sweptThrough : field === "audienceCursor" ? Date.now() : null;
+          const step = refitCustomer(state, value, deps.lifecycle, through, this.audiences);
+          // A customer still before the activation instant is written for its timer: due at that instant.
+          if (step.state === state && !(field === "audienceCursor" && needsAudienceRefit(state, this.audiences))) continue;
           changed.set(customerId, step.state);
           effects.push(...step.effects);
         }
@@ -591,4 +606,11 @@ export function memberSetChanges(changes: readonly AudienceChange[]): Map<string
     members.set(audienceId, entry);
   }
   return members;
+}
+
+/** The sets active before `active`, newest first, as the partition's meta keeps them (at most 64). */
+function previousSets(active: ActiveAudiences): { version: string; activatedAt: EpochMs }[] {
+  const previous: { version: string; activatedAt: EpochMs }[] = [];
+  for (let set = active.previous; set && previous.length < 64; set = set.previous) previous.push({ version: set.definitions.version, activatedAt: set.activatedAt });
+  return previous;
 }

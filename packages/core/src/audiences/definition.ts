@@ -50,10 +50,15 @@ export interface AudienceDefinitions {
   readonly rfm: RfmBoundaries | null;
 }
 
-/** The definitions a partition applies, and the instant they were activated there. */
+/**
+ * The definitions a partition applies, the instant they were activated there, and the sets active
+ * before (newest first): a customer still on an older set moves through every later one in turn,
+ * each at its own activation, so where the processor's sweep reached it makes no difference.
+ */
 export interface ActiveAudiences {
   readonly definitions: AudienceDefinitions;
   readonly activatedAt: EpochMs;
+  readonly previous?: ActiveAudiences | null | undefined;
 }
 
 export const AUDIENCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

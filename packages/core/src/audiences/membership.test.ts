@@ -129,6 +129,8 @@ describe("audience memberships in the stream", () => {
         (records, first, second, position, sizes, latenessMs, sweptEarly) => {
           const log: PartitionRecord[] = [...records];
           log.splice(position % (log.length + 1), 0, { offset: "", activateAudiences: second, activatedAt: null });
+          // A third set soon after: a customer the sweep has not reached moves through both in turn.
+          log.splice((position * 7) % (log.length + 1), 0, { offset: "", activateAudiences: { ...first, version: "d3" }, activatedAt: null });
           if (position % 2 === 0) log.push({ offset: "", clockAdvanceTo: T0 + 3000 * DAY_MS });
           const indexed = log.map((record, index) => ({ ...record, offset: String(index) }));
           const initial: ActiveAudiences = { definitions: first, activatedAt: T0 };
@@ -203,7 +205,7 @@ describe("audience memberships in the stream", () => {
       replayPopulation([records0()], config, undefined, null, { definitions: { version: "d1", audiences: [], rfm: null }, activatedAt: T0 }).states.get("c1")!,
       null,
       config,
-      null,
+      T0 + DAY_MS,
       { definitions: { version: "d2", audiences: [{ id: "all", version: 1, name: "all", filter: {} }], rfm: null }, activatedAt: T0 + DAY_MS },
     );
     expect(refit.effects).toMatchObject([{ kind: "audience_changed", change: { audienceId: "all", change: "entered", trigger: "definition", occurredAt: T0 + DAY_MS } }]);

@@ -220,23 +220,51 @@ function predictionCrossing(
   return high;
 }
 
-/** Whether the customer's memberships were decided under other definitions than the active ones. */
+/** Whether the customer's memberships were decided under other definitions than the latest active ones. */
 export function needsAudienceRefit(state: CustomerState, active: ActiveAudiences | null): active is ActiveAudiences {
   return active !== null && state.audiencesVersion !== active.definitions.version;
 }
 
-/**
- * The instant new definitions re-decide a customer: their activation, never before the instant its
- * memberships were last decided. It depends only on the state and the activation, so the
- * customer's next event, a timer and the processor's sweep all stamp the same changes.
- */
-export function audienceRefitInstant(state: CustomerState, active: ActiveAudiences): EpochMs {
-  return Math.max(active.activatedAt, state.audiencesReviewedAt ?? Number.NEGATIVE_INFINITY, state.firstSeenAt);
+/** The chain of active sets, oldest first. */
+function chainOf(active: ActiveAudiences): ActiveAudiences[] {
+  const chain: ActiveAudiences[] = [];
+  for (let set: ActiveAudiences | null | undefined = active; set; set = set.previous) chain.push(set);
+  return chain.reverse();
 }
 
-/** Whether a time-dependent crossing falls due at or before `now` under the active definitions. */
+/** The set of the chain the customer's memberships were decided under (null: none of them). */
+export function currentAudienceSet(state: CustomerState, active: ActiveAudiences | null): ActiveAudiences | null {
+  if (active === null || state.audiencesVersion === null) return null;
+  for (let set: ActiveAudiences | null | undefined = active; set; set = set.previous) if (set.definitions.version === state.audiencesVersion) return set;
+  return null;
+}
+
+/** The next set the customer moves to (the one after its own in the chain, or the oldest kept), or null when it is on the latest. */
+export function nextAudienceSet(state: CustomerState, active: ActiveAudiences | null): ActiveAudiences | null {
+  if (!needsAudienceRefit(state, active)) return null;
+  const chain = chainOf(active);
+  const index = chain.findIndex((set) => set.definitions.version === state.audiencesVersion);
+  return chain[index + 1] ?? chain[0]!;
+}
+
+/**
+ * The instant a set re-decides a customer: its activation, never before the instant the
+ * memberships were last decided. It depends only on the state and the set, so the customer's next
+ * event, a timer and the processor's sweep all stamp the same changes.
+ */
+export function audienceRefitInstant(state: CustomerState, set: ActiveAudiences): EpochMs {
+  return Math.max(set.activatedAt, state.audiencesReviewedAt ?? Number.NEGATIVE_INFINITY, state.firstSeenAt);
+}
+
+/** When the customer moves to its next set of definitions (null: it is on the latest). */
+export function audienceRefitAt(state: CustomerState, active: ActiveAudiences | null): EpochMs | null {
+  const next = nextAudienceSet(state, active);
+  return next === null ? null : audienceRefitInstant(state, next);
+}
+
+/** Whether a time-dependent crossing under the customer's own set falls due at or before `now`. */
 export function audienceReviewDue(state: CustomerState, now: EpochMs, active: ActiveAudiences | null): boolean {
-  return active !== null && state.audiencesVersion === active.definitions.version && state.audiencesReviewAt !== null && state.audiencesReviewAt <= now;
+  return currentAudienceSet(state, active) !== null && state.audiencesReviewAt !== null && state.audiencesReviewAt <= now;
 }
 
 /**
