@@ -10,7 +10,9 @@ import { pAliveCrossingT } from "../value/bgnbd.ts";
 import { clvFallsBelowT } from "../value/clv.ts";
 import { decideValue, unitMs, valueSummaryAt, type ActiveValueModel } from "../value/stream.ts";
 import type { ValuePrediction } from "../value/types.ts";
-import type { ActiveAudiences, AudienceDefinitions, AudienceFilter, Range } from "./definition.ts";
+import type { RfmBoundaries, RfmSegment } from "../rfm.ts";
+import type { RiskLevel, TenurePhase } from "../stages.ts";
+import type { ActiveAudiences, AudienceDefinition, AudienceDefinitions, AudienceFilter, Range } from "./definition.ts";
 
 /**
  * Audience membership in the stream. Membership is a pure function of the state and an instant:
@@ -43,9 +45,13 @@ export interface AudienceChange {
   eventId: string | null;
 }
 
-/** The figures a filter reads at one instant, computed only when a condition asks. */
+/** The figures a filter reads at one instant, each computed once and only when a condition asks. */
 class Figures {
   private prediction: ValuePrediction | null | undefined;
+  private risk: RiskLevel | undefined;
+  private phase: TenurePhase | null | undefined;
+  private score: number | undefined;
+  private segment: RfmSegment | null | undefined;
 
   constructor(
     readonly state: CustomerState,
@@ -53,6 +59,24 @@ class Figures {
     readonly config: LifecycleConfig,
     readonly value: ActiveValueModel | null,
   ) {}
+
+  riskLevel(): RiskLevel {
+    return (this.risk ??= riskLevel(this.state, this.at, this.config));
+  }
+
+  tenurePhase(): TenurePhase | null {
+    if (this.phase === undefined) this.phase = tenurePhase(this.state, this.at, this.config);
+    return this.phase;
+  }
+
+  interactionScore(): number {
+    return (this.score ??= scoreAt(this.state.score, this.at, this.config.score.halfLifeDays * DAY_MS));
+  }
+
+  rfmSegment(boundaries: RfmBoundaries | null): RfmSegment | null {
+    if (this.segment === undefined) this.segment = boundaries === null ? null : (rfmScores(this.state, this.at, boundaries)?.segment ?? null);
+    return this.segment;
+  }
 
   predicted(): ValuePrediction | null {
     if (this.prediction === undefined) {
@@ -66,12 +90,12 @@ const inRange = (range: Range | undefined, value: number) => range === undefined
 
 /** Whether `filter` holds for the customer at the figures' instant. */
 function matches(filter: AudienceFilter, figures: Figures, definitions: AudienceDefinitions): boolean {
-  const { state, at, config } = figures;
+  const { state, at } = figures;
   if (filter.stages !== undefined && !filter.stages.includes(state.stage)) return false;
   if (filter.valueTiers !== undefined && (state.valueTier === null || figures.value === null || state.valueModelVersion !== figures.value.model.version || !filter.valueTiers.includes(state.valueTier))) return false;
-  if (filter.riskLevels !== undefined && !filter.riskLevels.includes(riskLevel(state, at, config))) return false;
+  if (filter.riskLevels !== undefined && !filter.riskLevels.includes(figures.riskLevel())) return false;
   if (filter.tenurePhases !== undefined) {
-    const phase = tenurePhase(state, at, config);
+    const phase = figures.tenurePhase();
     if (phase === null || !filter.tenurePhases.includes(phase)) return false;
   }
   if (filter.monetary !== undefined && !inRangeE4(filter.monetary, state.monetaryE4)) return false;
@@ -82,10 +106,10 @@ function matches(filter: AudienceFilter, figures: Figures, definitions: Audience
     const { min, max } = filter.daysSinceLastPurchase;
     if ((min !== undefined && gap < min * DAY_MS) || (max !== undefined && gap > max * DAY_MS)) return false;
   }
-  if (filter.interactionScore !== undefined && !inRange(filter.interactionScore, scoreAt(state.score, at, config.score.halfLifeDays * DAY_MS))) return false;
+  if (filter.interactionScore !== undefined && !inRange(filter.interactionScore, figures.interactionScore())) return false;
   if (filter.rfmSegments !== undefined) {
-    const scores = definitions.rfm === null ? null : rfmScores(state, at, definitions.rfm);
-    if (scores === null || !filter.rfmSegments.includes(scores.segment)) return false;
+    const segment = figures.rfmSegment(definitions.rfm);
+    if (segment === null || !filter.rfmSegments.includes(segment)) return false;
   }
   if (filter.pAlive !== undefined || filter.predictedClv !== undefined) {
     const prediction = figures.predicted();
@@ -103,8 +127,23 @@ function inRangeE4(range: Range, valueE4: number): boolean {
 export function audienceMemberships(state: CustomerState, at: EpochMs, definitions: AudienceDefinitions, config: LifecycleConfig, value: ActiveValueModel | null): string[] {
   const figures = new Figures(state, at, config, value);
   const ids: string[] = [];
-  for (const audience of definitions.audiences) if (matches(audience.filter, figures, definitions)) ids.push(audience.id);
-  return ids.sort(compareIds);
+  for (const audience of byId(definitions)) if (matches(audience.filter, figures, definitions)) ids.push(audience.id);
+  return ids;
+}
+
+/** Each definitions set's audiences in id order, sorted once (sets are immutable). */
+const SORTED = new WeakMap<AudienceDefinitions, readonly AudienceDefinition[]>();
+function byId(definitions: AudienceDefinitions): readonly AudienceDefinition[] {
+  let sorted = SORTED.get(definitions);
+  if (sorted === undefined) SORTED.set(definitions, (sorted = [...definitions.audiences].sort((left, right) => compareIds(left.id, right.id))));
+  return sorted;
+}
+
+/** The same as the previous memberships (the common case after a step): nothing to write. */
+function sameIds(left: readonly string[], right: readonly string[]): boolean {
+  if (left.length !== right.length) return false;
+  for (let index = 0; index < left.length; index++) if (left[index] !== right[index]) return false;
+  return true;
 }
 
 const compareIds = (left: string, right: string) => (left < right ? -1 : left > right ? 1 : 0);
@@ -284,7 +323,12 @@ export function reviewAudiences(
   const now = audienceMemberships(state, at, definitions, config, value);
   const before = state.audiencesVersion === null ? [] : state.audienceIds;
   const changes: AudienceChange[] = [];
-  const versionOf = new Map(definitions.audiences.map((audience) => [audience.id, audience.version]));
+  if (state.audiencesVersion === definitions.version && sameIds(before, now)) {
+    state.audiencesReviewedAt = at;
+    state.audiencesReviewAt = nextAudienceReview(state, at, definitions, config, value);
+    return changes;
+  }
+  const versionOf = (id: string) => definitions.audiences.find((audience) => audience.id === id)?.version ?? null;
   let left = 0;
   let right = 0;
   while (left < before.length || right < now.length) {
@@ -311,7 +355,7 @@ export function reviewAudiences(
       customerId: state.customerId,
       version: state.version,
       audienceId,
-      audienceVersion: versionOf.get(audienceId) ?? null,
+      audienceVersion: versionOf(audienceId),
       definitionsVersion: definitions.version,
       change,
       occurredAt: at,
