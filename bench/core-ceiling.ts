@@ -1,4 +1,5 @@
 import {
+  type ActiveAudiences,
   decodeState,
   encodeState,
   foldPartitionBatch,
@@ -18,6 +19,7 @@ export interface CoreCeiling {
   foldSeconds: number;
   stageChanges: number;
   tierChanges: number;
+  audienceChanges: number;
 }
 
 /**
@@ -31,9 +33,9 @@ export interface CoreCeiling {
  */
 export function coreCeiling(
   events: Iterable<CustomerEvent>,
-  options: { partitions: number; lifecycle: LifecycleConfig; latenessMs: number; batchEvents?: number; value?: ActiveValueModel | null },
+  options: { partitions: number; lifecycle: LifecycleConfig; latenessMs: number; batchEvents?: number; value?: ActiveValueModel | null; audiences?: ActiveAudiences | null; states?: Map<string, CustomerState> },
 ): CoreCeiling {
-  const { partitions, lifecycle, latenessMs, batchEvents = 40_000, value = null } = options;
+  const { partitions, lifecycle, latenessMs, batchEvents = 40_000, value = null, audiences = null } = options;
   const parts = Array.from({ length: partitions }, () => ({
     states: new Map<string, string>(),
     deadlines: new Map<string, EpochMs>(),
@@ -44,6 +46,7 @@ export function coreCeiling(
   let foldMs = 0;
   let stageChanges = 0;
   let tierChanges = 0;
+  let audienceChanges = 0;
   let folded = 0;
   const fold = (part: (typeof parts)[number]) => {
     const records = part.pending;
@@ -62,11 +65,12 @@ export function coreCeiling(
       }
     }
     const started = performance.now();
-    const result = foldPartitionBatch(loaded, records, clock, lifecycle, value);
+    const result = foldPartitionBatch(loaded, records, clock, lifecycle, value, audiences);
     foldMs += performance.now() - started;
     folded += records.length;
     part.watermark = result.watermark;
     for (const [customerId, state] of result.changed) {
+      options.states?.set(customerId, state);
       const packed = encodeState(state);
       part.states.set(customerId, Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString("latin1"));
     }
@@ -77,6 +81,7 @@ export function coreCeiling(
     for (const { effect } of result.effects) {
       if (effect.kind === "stage_changed") stageChanges++;
       else if (effect.kind === "value_tier_changed") tierChanges++;
+      else if (effect.kind === "audience_changed") audienceChanges++;
     }
   };
   for (const event of events) {
@@ -85,5 +90,5 @@ export function coreCeiling(
     if (part.pending.length >= batchEvents) fold(part);
   }
   for (const part of parts) if (part.pending.length > 0) fold(part);
-  return { eventsPerSecond: Math.round(folded / (foldMs / 1000)), foldSeconds: Number((foldMs / 1000).toFixed(2)), stageChanges, tierChanges };
+  return { eventsPerSecond: Math.round(folded / (foldMs / 1000)), foldSeconds: Number((foldMs / 1000).toFixed(2)), stageChanges, tierChanges, audienceChanges };
 }

@@ -15,7 +15,7 @@ const config = loadConfig({ ...process.env, LOG_LEVEL: "fatal" });
 const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: "clm-demo-reset", logger: createLogger({ service: "demo", level: config.LOG_LEVEL }) });
 const admin = kafka.admin();
 await admin.connect();
-const topics = [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_DEAD_LETTER];
+const topics = [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES, config.TOPIC_DEAD_LETTER];
 const existing = (await admin.listTopics()).filter((topic) => topics.includes(topic));
 if (existing.length > 0) await admin.deleteTopics({ topics: existing, timeout: 30_000 });
 await admin.deleteGroups([config.PROCESSOR_GROUP_ID, config.SINK_GROUP_ID]).catch(() => undefined);

@@ -253,7 +253,7 @@ describe("the commit script", () => {
     expect(await store.readOutbox(0, 3000)).toEqual(outbox);
     expect(await redis.lrangeBuffer(layout.history(0, "c-7"), 0, -1)).toEqual([Buffer.from("c-7-4"), Buffer.from("c-7-3"), Buffer.from("c-7-2")]);
     expect(await redis.lrangeBuffer(layout.history(0, "c-8"), 0, -1)).toEqual([Buffer.from("c-8-0")]);
-    expect(await store.loadMeta(0)).toEqual({ offset: "10", seq: 1, watermark: null, valueModel: null, refitCursor: null, sweptThrough: null });
+    expect(await store.loadMeta(0)).toEqual({ offset: "10", seq: 1, watermark: null, valueModel: null, refitCursor: null, sweptThrough: null, audiences: null, audienceCursor: null });
     // A writer that read seq 0 is fenced off and changes nothing.
     expect(await store.commit(0, { expectedSeq: 0, offset: "20", watermark: null, customers: customers.slice(0, 1), outbox: outbox.slice(0, 1), history: [] })).toBeNull();
     expect(await store.outboxLength(0)).toBe(2500);

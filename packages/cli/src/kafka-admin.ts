@@ -10,7 +10,7 @@ export { ensureProjectTopics, projectTopics };
 export function consumerGroups(config: Config): { name: "processor" | "sink"; groupId: string; topics: string[] }[] {
   return [
     { name: "processor", groupId: config.PROCESSOR_GROUP_ID, topics: [config.TOPIC_EVENTS] },
-    { name: "sink", groupId: config.SINK_GROUP_ID, topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES] },
+    { name: "sink", groupId: config.SINK_GROUP_ID, topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES] },
   ];
 }
 

@@ -3,7 +3,7 @@
 export { READ_ONLY_PROFILE, READ_ONLY_USER, READ_ONLY_USER_SETTINGS, readOnlyGrants, readOnlyUserStatements } from "./analyst.ts";
 export { createClickHouse, insertLines, queryRows, quoteString } from "./client.ts";
 export { migrate, migrationLabel, readMigrations, splitStatements, MigrationError, MIGRATIONS_DIR, type Migration, type MigrationReport } from "./migrate.ts";
-export { serializeRow, eventRow, transitionRow, snapshotRow, valueTierChangeRow, dateTimeSeconds, Decimal4, MAX_DATETIME_SECONDS, type Cell, type KafkaPosition, type Row } from "./rows.ts";
+export { serializeRow, eventRow, transitionRow, snapshotRow, valueTierChangeRow, riskChangeRow, audienceChangeRow, dateTimeSeconds, Decimal4, MAX_DATETIME_SECONDS, type Cell, type KafkaPosition, type Row } from "./rows.ts";
 export {
   dateLiteral,
   holdoutActualsFromClickHouse,

@@ -1,4 +1,4 @@
-import type { CustomerEventRecord, StageChangeRecord, ValueTierChangeRecord } from "@clm/contracts";
+import type { AudienceChangeRecord, CustomerEventRecord, RiskChangeRecord, StageChangeRecord, ValueTierChangeRecord } from "@clm/contracts";
 import { formatE4 } from "@clm/core";
 
 /**
@@ -160,6 +160,50 @@ export function valueTierChangeRow(record: ValueTierChangeRecord, position: Kafk
     expected_purchases: record.expectedPurchases,
     predicted_clv: record.predictedClv,
     monetary_total: new Decimal4(record.monetaryTotal),
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    written_at: dateTimeSeconds(writtenAt),
+  };
+}
+
+/** A risk change → a `risk_changes` row. */
+export function riskChangeRow(record: RiskChangeRecord, position: KafkaPosition, writtenAt: number): Row {
+  return {
+    change_id: record.changeId,
+    customer_id: record.customerId,
+    version: record.version,
+    from_level: record.fromLevel,
+    to_level: record.toLevel,
+    stage: record.stage,
+    reason: record.reasonCode,
+    gap_days: record.reasonNumbers.gapDays ?? 0,
+    warn_after_days: record.reasonNumbers.warnAfterDays ?? 0,
+    churn_after_days: record.reasonNumbers.churnAfterDays ?? 0,
+    trigger: record.trigger,
+    occurred_at: dateTimeSeconds(record.occurredAt),
+    occurred_at_ms: record.occurredAt,
+    event_id: record.eventId,
+    last_purchase_at_ms: record.lastPurchaseAt,
+    kafka_partition: position.partition,
+    kafka_offset: Number(position.offset),
+    written_at: dateTimeSeconds(writtenAt),
+  };
+}
+
+/** An audience change → an `audience_changes` row. */
+export function audienceChangeRow(record: AudienceChangeRecord, position: KafkaPosition, writtenAt: number): Row {
+  return {
+    change_id: record.changeId,
+    customer_id: record.customerId,
+    version: record.version,
+    audience_id: record.audienceId,
+    audience_version: record.audienceVersion,
+    definitions_version: record.definitionsVersion,
+    change: record.change,
+    trigger: record.trigger,
+    occurred_at: dateTimeSeconds(record.occurredAt),
+    occurred_at_ms: record.occurredAt,
+    event_id: record.eventId,
     kafka_partition: position.partition,
     kafka_offset: Number(position.offset),
     written_at: dateTimeSeconds(writtenAt),

@@ -43,6 +43,8 @@ export const configSchema = z
     TOPIC_EVENTS: topicName.default("clm.events.v1"),
     TOPIC_STAGE_CHANGES: topicName.default("clm.stage-changes.v1"),
     TOPIC_VALUE_TIER_CHANGES: topicName.default("clm.value-tier-changes.v1"),
+    TOPIC_RISK_CHANGES: topicName.default("clm.risk-changes.v1"),
+    TOPIC_AUDIENCE_CHANGES: topicName.default("clm.audience-changes.v1"),
     TOPIC_DEAD_LETTER: topicName.default("clm.dead-letter.v1"),
     TOPIC_PARTITIONS: positiveInt(1024).default(6),
 

@@ -25,7 +25,11 @@ export function readSchemaText(file: string): string {
 export const CUSTOMER_EVENT_SCHEMA_TEXT = readSchemaText("customer-event.avsc");
 export const STAGE_CHANGE_SCHEMA_TEXT = readSchemaText("stage-change.avsc");
 export const VALUE_TIER_CHANGE_SCHEMA_TEXT = readSchemaText("value-tier-change.avsc");
+export const RISK_CHANGE_SCHEMA_TEXT = readSchemaText("risk-change.avsc");
+export const AUDIENCE_CHANGE_SCHEMA_TEXT = readSchemaText("audience-change.avsc");
 
 export const customerEventType = avro.Type.forSchema(JSON.parse(CUSTOMER_EVENT_SCHEMA_TEXT) as avro.Schema, avroTypeOptions());
 export const stageChangeType = avro.Type.forSchema(JSON.parse(STAGE_CHANGE_SCHEMA_TEXT) as avro.Schema, avroTypeOptions());
 export const valueTierChangeType = avro.Type.forSchema(JSON.parse(VALUE_TIER_CHANGE_SCHEMA_TEXT) as avro.Schema, avroTypeOptions());
+export const riskChangeType = avro.Type.forSchema(JSON.parse(RISK_CHANGE_SCHEMA_TEXT) as avro.Schema, avroTypeOptions());
+export const audienceChangeType = avro.Type.forSchema(JSON.parse(AUDIENCE_CHANGE_SCHEMA_TEXT) as avro.Schema, avroTypeOptions());

@@ -62,6 +62,12 @@ export function seedState(event: CustomerEvent): CustomerState {
     valueModelVersion: null,
     valueReviewedAt: null,
     valueReviewAt: null,
+    riskLevel: "none",
+    riskSince: event.occurredAt,
+    audiencesVersion: null,
+    audienceIds: [],
+    audiencesReviewedAt: null,
+    audiencesReviewAt: null,
     seenEventIds: [],
     seenReceivedAt: [],
   };

@@ -100,7 +100,7 @@ describe("stage machine — the default lifecycle", () => {
     // score = 1 + 2^(−1/30) ≈ 1.977 at day 1, halving every 30 days → below 0.6 at day 1 + 30·log2(1.977/0.6) ≈ 52.6
     const step = advanceTo(state!, day(60), custom);
     expect(step.state.stage).toBe("at_risk");
-    expect(step.effects[0]).toMatchObject({ transition: { reason: { code: "SCORE_BELOW_FLOOR" } } });
+    expect(step.effects.find((effect) => effect.kind === "stage_changed")).toMatchObject({ transition: { reason: { code: "SCORE_BELOW_FLOOR" } } });
     const crossing = step.state.stageSince;
     expect(crossing).toBeGreaterThan(day(52.5));
     expect(crossing).toBeLessThan(day(52.7));
@@ -121,14 +121,17 @@ describe("stage machine — the default lifecycle", () => {
 
 describe("stage machine — events and time", () => {
   it("a deadline before an event fires first, with its own version and time", () => {
-    const { transitions, state } = foldAll([purchase(day(0)), purchase(day(50))], config);
+    const { transitions, effects, state } = foldAll([purchase(day(0)), purchase(day(50))], config);
     expect(transitions.map((transition) => [transition.to, transition.version, transition.trigger, transition.occurredAt])).toEqual([
       ["new", 1, "event", day(0)],
       ["at_risk", 2, "timer", day(31)],
-      ["active", 3, "event", day(50)],
+      ["active", 4, "event", day(50)],
     ]);
-    expect(state?.version).toBe(3);
-    expect(transitions.map((transition) => transition.transitionId)).toEqual(["c1:1", "c1:2", "c1:3"]);
+    // Within at_risk (not activated) the gap reaches half the warn threshold (90 days) on day 45.
+    const risk = effects.flatMap((effect) => (effect.kind === "risk_changed" ? [effect.change] : []));
+    expect(risk).toMatchObject([{ changeId: "c1:3", from: "none", to: "low", stage: "at_risk", occurredAt: day(45), trigger: "timer", reason: { code: "GAP_AT_LOW" } }]);
+    expect(state?.version).toBe(4);
+    expect(transitions.map((transition) => transition.transitionId)).toEqual(["c1:1", "c1:2", "c1:4"]);
   });
 
   it("a late purchase changes totals exactly but does not rewrite published history", () => {
@@ -189,7 +192,7 @@ describe("stage machine — events and time", () => {
 
   it("personal thresholds are clamped to floor and ceiling", () => {
     const fast = foldAll([purchase(day(0)), purchase(day(1)), purchase(day(2))], config).state!;
-    expect(advanceTo(fast, day(400), config).effects.map((effect) => effect.kind === "stage_changed" && [effect.transition.to, effect.transition.occurredAt])).toEqual([
+    expect(advanceTo(fast, day(400), config).effects.flatMap((effect) => (effect.kind === "stage_changed" ? [[effect.transition.to, effect.transition.occurredAt]] : []))).toEqual([
       ["at_risk", day(2 + 30)], // 2 × 1 day → warn floor 30
       ["churned", day(2 + 60)], // 4 × 1 day → churn floor 60
     ]);

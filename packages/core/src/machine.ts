@@ -7,6 +7,18 @@ import type { RiskLevel, Stage, StageReason } from "./stages.ts";
 import { copyState, evaluatedThrough, purchaseDays, type CustomerState, type MutableState } from "./state.ts";
 import { churnThresholdsInto, riskLevel, type ChurnThresholds } from "./thresholds.ts";
 import { DAY_MS, type EpochMs } from "./time.ts";
+import type { ActiveAudiences } from "./audiences/definition.ts";
+import {
+  audienceRefitAt,
+  audienceReviewDue,
+  currentAudienceSet,
+  needsAudienceRefit,
+  nextAudienceSet,
+  reviewAudiences,
+  type AudienceChange,
+  type AudienceTrigger,
+} from "./audiences/membership.ts";
+import { nextRiskCrossing, reviewRisk, withKnownRisk, type RiskChange } from "./risk.ts";
 import { decideValue, needsRefit, refitInstant, reviewValue, type ActiveValueModel, type ValueTierChange } from "./value/stream.ts";
 import type { ValueTier } from "./value/types.ts";
 
@@ -52,6 +64,8 @@ export interface ValueSnapshot {
 export type Effect =
   | { kind: "stage_changed"; transition: StageTransition }
   | { kind: "value_tier_changed"; change: ValueTierChange }
+  | { kind: "risk_changed"; change: RiskChange }
+  | { kind: "audience_changed"; change: AudienceChange }
   | { kind: "duplicate_ignored"; eventId: string }
   | { kind: "event_rejected"; eventId: string; reason: string };
 
@@ -78,24 +92,28 @@ export function applyEvent(
   config: LifecycleConfig,
   receivedAt: EpochMs = 0,
   value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
 ): Step {
   const check = checkEvent(state, event, config);
   if (check.kind === "invalid") return { state, effects: [{ kind: "event_rejected", eventId: event.eventId, reason: check.reason }] };
   if (check.kind === "duplicate") return { state, effects: [{ kind: "duplicate_ignored", eventId: event.eventId }] };
 
   const effects: Effect[] = [];
-  let current = state;
-  if (current !== undefined && needsRefit(current, value)) current = refit(current, value, config, effects);
+  let current = state === undefined ? undefined : withKnownRisk(state, config);
+  if (current !== undefined && needsRefit(current, value)) current = refit(current, value, audiences, config, effects);
   if (
     current !== undefined &&
     ((event.occurredAt > evaluatedThrough(current) &&
       // Without events a customer never returns to a stage it left (the rules are
       // monotone in time), so the same stage just before the event means no deadline fell due.
       STAGE_OF_REASON[decideReason(current, event.occurredAt - 1, config)] !== current.stage) ||
-      valueReviewDue(current, event.occurredAt - 1, value))
+      riskDue(current, event.occurredAt - 1, config) ||
+      valueReviewDue(current, event.occurredAt - 1, value) ||
+      audienceReviewDue(current, event.occurredAt - 1, audiences) ||
+      (audienceRefitAt(current, audiences) ?? Number.POSITIVE_INFINITY) <= event.occurredAt - 1)
   ) {
     // Deadlines strictly before the event fire first; at the same instant the event wins.
-    const advanced = advanceTo(current, event.occurredAt - 1, config, value);
+    const advanced = advanceTo(current, event.occurredAt - 1, config, value, audiences);
     current = advanced.state;
     effects.push(...advanced.effects);
   }
@@ -113,17 +131,44 @@ export function applyEvent(
     folded.wonBackAt = event.occurredAt;
   }
 
-  if (current === undefined || STAGE_OF_REASON[decideReason(folded, at, config)] !== current.stage) {
+  const stageChanges = current === undefined || STAGE_OF_REASON[decideReason(folded, at, config)] !== current.stage;
+  if (stageChanges) {
     const decided = classify(folded, at, config);
     enterStage(folded, decided, at);
     effects.push({ kind: "stage_changed", transition: transitionOf(current?.stage ?? null, folded, decided, at, "event", event.eventId, config, value) });
   }
+  // A stage change carries the risk level; within a stage a new level is its own signal.
+  const riskChange = reviewRisk(folded, at, config, !stageChanges, "event", event.eventId);
+  if (riskChange !== null) effects.push({ kind: "risk_changed", change: riskChange });
   // Only a purchase changes the value model's inputs; other events leave the tier to its timers.
   if (value !== null && event.type === "purchase") {
     const change = reviewValue(folded, Math.max(at, folded.valueReviewedAt ?? at), value.model, config, "event", event.eventId);
     if (change !== null) effects.push({ kind: "value_tier_changed", change });
   }
+  // Memberships last: they read the stage, risk and tier just decided. A new customer starts on the
+  // latest definitions; a known one stays on its own until their successors' activation instants.
+  const set = current === undefined ? audiences : currentAudienceSet(folded, audiences);
+  if (set !== null) review(folded, Math.max(at, folded.audiencesReviewedAt ?? at), set, value, config, "event", event.eventId, effects);
   return { state: folded, effects };
+}
+
+function review(
+  state: MutableState,
+  at: EpochMs,
+  audiences: ActiveAudiences,
+  value: ActiveValueModel | null,
+  config: LifecycleConfig,
+  trigger: AudienceTrigger,
+  eventId: string | null,
+  effects: Effect[],
+): void {
+  for (const change of reviewAudiences(state, at, audiences, config, value, trigger, eventId)) effects.push({ kind: "audience_changed", change });
+}
+
+/** Whether the risk level rises at or before `now`. */
+function riskDue(state: CustomerState, now: EpochMs, config: LifecycleConfig): boolean {
+  const at = nextRiskCrossing(state, config);
+  return at !== null && at <= now;
 }
 
 /** Whether a value review falls due at or before `now` under the active model. */
@@ -131,25 +176,41 @@ function valueReviewDue(state: CustomerState, now: EpochMs, value: ActiveValueMo
   return value !== null && state.valueModelVersion === value.model.version && state.valueReviewAt !== null && state.valueReviewAt <= now;
 }
 
-/** Re-decides the tier under a newly active model, at refitInstant (see there). */
-function refit(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig, effects: Effect[]): CustomerState {
+/**
+ * Re-decides the tier under a newly active model, at refitInstant (see there); memberships under
+ * definitions already applied follow at once, whichever path (event, timer, sweep) refits.
+ */
+function refit(state: CustomerState, value: ActiveValueModel, audiences: ActiveAudiences | null, config: LifecycleConfig, effects: Effect[]): CustomerState {
   const next = copyState(state);
-  const change = reviewValue(next, refitInstant(state, value), value.model, config, "refit", null);
+  const at = refitInstant(state, value);
+  const change = reviewValue(next, at, value.model, config, "refit", null);
   if (change !== null) effects.push({ kind: "value_tier_changed", change });
+  const set = currentAudienceSet(next, audiences);
+  if (set !== null) review(next, Math.max(at, next.audiencesReviewedAt ?? at), set, value, config, "timer", null, effects);
   return next;
 }
 
 /**
- * Applies a newly active model to one customer (the refit sweep): the same change its next event
- * or timer would make, then every deadline through `sweptThrough` — the instant the partition's
- * sweeps have fired others through — so the customer ends as a fold that had it loaded would.
+ * Applies a newly active model or newly active audience definitions to one customer (the refit
+ * and audience sweeps): the same changes its next event or timer would make, then every deadline
+ * through `sweptThrough` — the instant the partition's sweeps have fired others through — so the
+ * customer ends as a fold that had it loaded would. Audience definitions apply at their activation
+ * instants, in time order with the customer's other deadlines, so only the deadlines through
+ * `sweptThrough` move a customer to them.
  */
-export function refitCustomer(state: CustomerState, value: ActiveValueModel, config: LifecycleConfig, sweptThrough: EpochMs | null = null): Step & { state: CustomerState } {
-  if (!needsRefit(state, value)) return { state, effects: [] };
+export function refitCustomer(
+  state: CustomerState,
+  value: ActiveValueModel | null,
+  config: LifecycleConfig,
+  sweptThrough: EpochMs | null = null,
+  audiences: ActiveAudiences | null = null,
+): Step & { state: CustomerState } {
+  if (!needsRefit(state, value) && !needsAudienceRefit(state, audiences)) return { state, effects: [] };
   const effects: Effect[] = [];
-  const refitted = refit(state, value, config, effects);
+  let refitted = withKnownRisk(state, config);
+  if (needsRefit(refitted, value)) refitted = refit(refitted, value, audiences, config, effects);
   if (sweptThrough === null) return { state: refitted, effects };
-  const advanced = advanceTo(refitted, sweptThrough, config, value);
+  const advanced = advanceTo(refitted, sweptThrough, config, value, audiences);
   return { state: advanced.state, effects: [...effects, ...advanced.effects] };
 }
 
@@ -159,44 +220,100 @@ export function refitCustomer(state: CustomerState, value: ActiveValueModel, con
  * not depend on how late the timer ran. With a value model active, a customer still
  * on another model is refitted first, and tier crossings fire with the stage deadlines.
  */
-export function advanceTo(state: CustomerState, now: EpochMs, config: LifecycleConfig, value: ActiveValueModel | null = null): Step & { state: CustomerState } {
+export function advanceTo(
+  state: CustomerState,
+  now: EpochMs,
+  config: LifecycleConfig,
+  value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
+): Step & { state: CustomerState } {
   const effects: Effect[] = [];
-  let current = needsRefit(state, value) ? refit(state, value, config, effects) : state;
+  let current = withKnownRisk(state, config);
+  if (needsRefit(current, value)) current = refit(current, value, audiences, config, effects);
+  // After a stage, risk or tier step, memberships are re-decided at its instant once nothing else is due there.
+  let pendingReview: EpochMs | null = null;
   for (;;) {
+    // Due instants in time order; at the same instant the stage fires first (carrying the risk
+    // level), then a risk change, then a tier crossing, then new audience definitions, then memberships.
     const stageAt = stageDeadline(current, config);
+    const riskAt = nextRiskCrossing(current, config);
     const valueAt = valueReviewDue(current, now, value) ? current.valueReviewAt : null;
-    if (valueAt !== null && (stageAt === null || valueAt < stageAt)) {
-      // A tier crossing comes first; at the same instant the stage fires first.
+    const stageDue = stageAt !== null && stageAt <= now ? stageAt : null;
+    const riskDueAt = riskAt !== null && riskAt <= now ? riskAt : null;
+    const step = earlier(earlier(stageDue, riskDueAt), valueAt);
+    const refitAt = audienceRefitAt(current, audiences);
+    const refitDue = refitAt !== null && refitAt <= now ? refitAt : null;
+    const crossingDue = audienceReviewDue(current, now, audiences) ? current.audiencesReviewAt : null;
+    const reviewAt = earlier(pendingReview, crossingDue);
+    const first = earlier(earlier(step, refitDue), reviewAt);
+    if (first === null) break;
+    if (refitDue !== null && refitDue === first && step !== first) {
+      // New definitions reach the customer at their activation: its memberships under them.
+      const next = copyState(current);
+      review(next, refitDue, nextAudienceSet(current, audiences)!, value, config, "definition", null, effects);
+      current = next;
+      if (pendingReview !== null && pendingReview <= refitDue) pendingReview = null;
+      continue;
+    }
+    if (step !== first) {
+      const set = currentAudienceSet(current, audiences);
+      const next = copyState(current);
+      if (set !== null) review(next, Math.max(first, next.audiencesReviewedAt ?? first), set, value, config, "timer", null, effects);
+      current = next;
+      pendingReview = null;
+      continue;
+    }
+    if (audiences !== null) pendingReview = step;
+    if (valueAt !== null && valueAt === step && stageDue !== step && riskDueAt !== step) {
       const next = copyState(current);
       const change = reviewValue(next, valueAt, value!.model, config, "timer", null);
       if (change !== null) effects.push({ kind: "value_tier_changed", change });
       current = next;
       continue;
     }
-    if (stageAt === null || stageAt > now) break;
-    const decided = classify(current, stageAt, config);
+    if (riskDueAt !== null && riskDueAt === step && stageDue !== step) {
+      const next = copyState(current);
+      const change = reviewRisk(next, riskDueAt, config, true, "timer", null);
+      if (change !== null) effects.push({ kind: "risk_changed", change });
+      current = next;
+      continue;
+    }
+    const decided = classify(current, step, config);
     const from = current.stage;
     const next = copyState(current);
     next.version = current.version + 1;
-    current = enterStage(next, decided, stageAt);
-    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, stageAt, "timer", null, config, value) });
+    current = enterStage(next, decided, step);
+    reviewRisk(next, step, config, false, "timer", null);
+    effects.push({ kind: "stage_changed", transition: transitionOf(from, current, decided, step, "timer", null, config, value) });
   }
   return { state: current, effects };
 }
 
 /**
  * When this customer must be looked at again if nothing happens: the first
- * instant after evaluatedThrough(state) at which the stage would change, or, with
- * a value model active, the value tier (a crossing, or a refit to that model) —
- * whichever is first; null if neither changes without a new event.
+ * instant after evaluatedThrough(state) at which the stage would change or the risk
+ * level rise, or, with a value model active, the value tier (a crossing, or a refit
+ * to that model) — whichever is first; null if none changes without a new event.
  */
-export function nextDeadline(state: CustomerState, config: LifecycleConfig, value: ActiveValueModel | null = null): EpochMs | null {
-  const stageAt = stageDeadline(state, config);
-  if (value === null || state.firstPurchaseAt === null) return stageAt;
+export function nextDeadline(
+  state: CustomerState,
+  config: LifecycleConfig,
+  value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
+): EpochMs | null {
+  const stageAt = earlier(stageDeadline(state, config), nextRiskCrossing(state, config));
+  // Customers still on other definitions are due at their refit instant; otherwise at their next crossing.
+  const audiencesAt = earlier(audienceRefitAt(state, audiences), currentAudienceSet(state, audiences) === null ? null : state.audiencesReviewAt);
+  const withAudiences = earlier(stageAt, audiencesAt);
+  if (value === null || state.firstPurchaseAt === null) return withAudiences;
   // A customer still on another model is due at its refit instant; otherwise at its next tier crossing.
   const valueAt = state.valueModelVersion !== value.model.version ? refitInstant(state, value) : state.valueReviewAt;
-  if (valueAt === null) return stageAt;
-  return stageAt === null ? valueAt : Math.min(stageAt, valueAt);
+  return earlier(withAudiences, valueAt);
+}
+
+function earlier(left: EpochMs | null, right: EpochMs | null): EpochMs | null {
+  if (left === null) return right;
+  return right === null || left <= right ? left : right;
 }
 
 /** The first instant after evaluatedThrough(state) at which the stage would change; null if none without an event. */

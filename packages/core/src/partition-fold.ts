@@ -6,6 +6,7 @@ import type { CustomerState } from "./state.ts";
 import type { EpochMs } from "./time.ts";
 import type { ActiveValueModel } from "./value/stream.ts";
 import type { ValueModel } from "./value/types.ts";
+import type { ActiveAudiences, AudienceDefinitions } from "./audiences/definition.ts";
 
 /**
  * Event-time semantics of one Kafka partition, as a pure function: the processor
@@ -57,8 +58,22 @@ export interface ValueModelRecord {
   activatedAt: EpochMs | null;
 }
 
-/** What a partition holds, in order: events, clock advances and value-model activations. */
-export type PartitionRecord = BatchRecord | ClockAdvanceRecord | ValueModelRecord;
+/**
+ * A control record of the partition: from here on, the audience definitions are `definitions`,
+ * activated at `activatedAt` (wall clock) or, when null, at the partition's watermark (event clock).
+ */
+export interface AudiencesRecord {
+  offset: string;
+  activateAudiences: AudienceDefinitions;
+  activatedAt: EpochMs | null;
+}
+
+/** What a partition holds, in order: events, clock advances, value-model and audience activations. */
+export type PartitionRecord = BatchRecord | ClockAdvanceRecord | ValueModelRecord | AudiencesRecord;
+
+export function isAudiencesActivation(record: PartitionRecord): record is AudiencesRecord {
+  return "activateAudiences" in record;
+}
 
 export function isClockAdvance(record: PartitionRecord): record is ClockAdvanceRecord {
   return "clockAdvanceTo" in record;
@@ -78,6 +93,8 @@ export interface BatchResult {
   watermark: EpochMs | null;
   /** The value model active after the batch. */
   value: ActiveValueModel | null;
+  /** The audience definitions active after the batch. */
+  audiences: ActiveAudiences | null;
   /** The latest instant a sweep of this batch fired deadlines through (null: none swept). */
   sweptThrough: EpochMs | null;
 }
@@ -93,8 +110,10 @@ export function foldPartitionBatch(
   clock: PartitionClock,
   config: LifecycleConfig,
   activeValue: ActiveValueModel | null = null,
+  activeAudiences: ActiveAudiences | null = null,
 ): BatchResult {
   let value = activeValue;
+  let audiences = activeAudiences;
   const current = new Map(states);
   const changed = new Map<string, CustomerState>();
   const effects: BatchResult["effects"] = [];
@@ -103,7 +122,7 @@ export function foldPartitionBatch(
   // No sweep of this batch reaches past the horizon: later deadlines need no heap entry.
   const horizon = sweepHorizon(records, clock);
   const schedule = (customerId: string, state: CustomerState) => {
-    const deadline = nextDeadline(state, config, value);
+    const deadline = nextDeadline(state, config, value, audiences);
     deadlines.set(customerId, deadline);
     if (deadline !== null && horizon !== null && deadline <= horizon) timers.push(deadline, customerId);
   };
@@ -117,7 +136,7 @@ export function foldPartitionBatch(
       timers.pop();
       if (deadlines.get(top.customerId) !== top.at) continue; // stale heap entry: the state moved on
       const state = current.get(top.customerId)!;
-      const step = advanceTo(state, until, config, value);
+      const step = advanceTo(state, until, config, value, audiences);
       if (step.state !== state) {
         current.set(top.customerId, step.state);
         changed.set(top.customerId, step.state);
@@ -128,6 +147,12 @@ export function foldPartitionBatch(
   };
 
   for (const record of records) {
+    if (isAudiencesActivation(record)) {
+      audiences = { definitions: record.activateAudiences, activatedAt: record.activatedAt ?? watermark ?? 0, previous: audiences };
+      // Loaded customers are due at their refit instant now; the others are reached by the processor's audience sweep.
+      for (const [customerId, state] of current) schedule(customerId, state);
+      continue;
+    }
     if (isValueModelActivation(record)) {
       value = { model: record.activateValueModel, activatedAt: record.activatedAt ?? watermark ?? 0 };
       // Loaded customers are due at their refit instant now; the others are reached by the processor's refit sweep.
@@ -147,7 +172,7 @@ export function foldPartitionBatch(
       watermark = watermark === null ? event.occurredAt : Math.max(watermark, event.occurredAt);
       sweep(watermark - clock.latenessMs - 1);
     }
-    const step = applyEvent(current.get(event.customerId), event, config, record.receivedAt, value);
+    const step = applyEvent(current.get(event.customerId), event, config, record.receivedAt, value, audiences);
     for (const effect of step.effects) effects.push({ offset: record.offset, effect });
     if (step.state !== undefined && step.state !== current.get(event.customerId)) {
       current.set(event.customerId, step.state);
@@ -157,7 +182,7 @@ export function foldPartitionBatch(
   }
   const changedDeadlines = new Map<string, EpochMs | null>();
   for (const customerId of changed.keys()) changedDeadlines.set(customerId, deadlines.get(customerId) ?? null);
-  return { changed, deadlines: changedDeadlines, effects, watermark, value, sweptThrough };
+  return { changed, deadlines: changedDeadlines, effects, watermark, value, audiences, sweptThrough };
 }
 
 /** A binary min-heap of (deadline, customer). */
@@ -211,7 +236,7 @@ export function sweepHorizon(records: readonly PartitionRecord[], clock: Partiti
   let watermark = clock.watermark;
   let advancedTo: EpochMs | null = null;
   for (const record of records) {
-    if (isValueModelActivation(record)) continue;
+    if (isValueModelActivation(record) || isAudiencesActivation(record)) continue;
     const at = isClockAdvance(record) ? record.clockAdvanceTo : record.event.occurredAt;
     watermark = watermark === null ? at : Math.max(watermark, at);
     if (isClockAdvance(record)) advancedTo = advancedTo === null ? at : Math.max(advancedTo, at);

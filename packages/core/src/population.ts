@@ -1,3 +1,6 @@
+import type { RiskChange } from "./risk.ts";
+import type { ActiveAudiences } from "./audiences/definition.ts";
+import type { AudienceChange } from "./audiences/membership.ts";
 import type { CustomerEvent } from "./contract.ts";
 import type { LifecycleConfig } from "./lifecycle-config.ts";
 import { advanceTo, applyEvent, type StageTransition } from "./machine.ts";
@@ -11,6 +14,8 @@ export interface PopulationReplay {
   transitions: StageTransition[];
   /** Value-tier changes (with a value model). */
   tierChanges: ValueTierChange[];
+  riskChanges: RiskChange[];
+  audienceChanges: AudienceChange[];
   applied: number;
   duplicates: number;
   rejected: { eventId: string; reason: string }[];
@@ -27,15 +32,18 @@ export function replayPopulation(
   config: LifecycleConfig,
   until?: EpochMs,
   value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
 ): PopulationReplay {
-  const replay: PopulationReplay = { states: new Map(), transitions: [], tierChanges: [], applied: 0, duplicates: 0, rejected: [] };
+  const replay: PopulationReplay = { states: new Map(), transitions: [], tierChanges: [], riskChanges: [], audienceChanges: [], applied: 0, duplicates: 0, rejected: [] };
   for (const event of events) {
-    const step = applyEvent(replay.states.get(event.customerId), event, config, 0, value);
+    const step = applyEvent(replay.states.get(event.customerId), event, config, 0, value, audiences);
     if (step.state !== undefined) replay.states.set(event.customerId, step.state);
     let applied = true;
     for (const effect of step.effects) {
       if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
       else if (effect.kind === "value_tier_changed") replay.tierChanges.push(effect.change);
+      else if (effect.kind === "risk_changed") replay.riskChanges.push(effect.change);
+      else if (effect.kind === "audience_changed") replay.audienceChanges.push(effect.change);
       else if (effect.kind === "duplicate_ignored") {
         replay.duplicates++;
         applied = false;
@@ -48,11 +56,13 @@ export function replayPopulation(
   }
   if (until !== undefined) {
     for (const [customerId, state] of replay.states) {
-      const step = advanceTo(state, until, config, value);
+      const step = advanceTo(state, until, config, value, audiences);
       replay.states.set(customerId, step.state);
       for (const effect of step.effects) {
         if (effect.kind === "stage_changed") replay.transitions.push(effect.transition);
         else if (effect.kind === "value_tier_changed") replay.tierChanges.push(effect.change);
+        else if (effect.kind === "risk_changed") replay.riskChanges.push(effect.change);
+        else if (effect.kind === "audience_changed") replay.audienceChanges.push(effect.change);
       }
     }
   }

@@ -5,6 +5,7 @@ import type { CustomerEvent } from "./contract.ts";
 import { DEFAULT_LIFECYCLE_CONFIG, parseLifecycleConfig, type LifecycleConfig } from "./lifecycle-config.ts";
 import { advanceTo, applyEvent, nextDeadline } from "./machine.ts";
 import { evaluatedThrough, type CustomerState } from "./state.ts";
+import { riskLevel } from "./thresholds.ts";
 import { T0 } from "./testing/builders.ts";
 import { aggregatesOf, foldAll } from "./testing/replay.ts";
 import { DAY_MS } from "./time.ts";
@@ -176,11 +177,14 @@ describe("fold properties", () => {
           state = applyEvent(state, event, config).state;
           if (state === undefined) continue;
           expect(classify(state, evaluatedThrough(state), config).stage).toBe(state.stage);
+          expect(riskLevel(state, evaluatedThrough(state), config)).toBe(state.riskLevel);
           const deadline = nextDeadline(state, config);
           if (deadline !== null) {
             expect(deadline).toBeGreaterThan(evaluatedThrough(state));
             expect(classify(state, deadline - 1, config).stage).toBe(state.stage);
-            expect(classify(state, deadline, config).stage).not.toBe(state.stage);
+            expect(riskLevel(state, deadline - 1, config)).toBe(state.riskLevel);
+            // A deadline changes the stage or the risk level.
+            expect(classify(state, deadline, config).stage !== state.stage || riskLevel(state, deadline, config) !== state.riskLevel).toBe(true);
           }
         }
         const now = T0 + sweepDays * DAY_MS;
@@ -208,13 +212,14 @@ describe("fold properties", () => {
     );
   });
 
-  it("versions increase by one per applied event or timer transition, and transition ids are unique", () => {
+  it("versions increase by one per applied event, timer transition or risk change, and transition ids are unique", () => {
     fc.assert(
       fc.property(eventsArbitrary, configArbitrary, (events, config) => {
         const { state, transitions, effects } = foldAll(events, config, END);
         const applied = events.length - effects.filter((effect) => effect.kind === "duplicate_ignored").length;
         const timers = transitions.filter((transition) => transition.trigger === "timer").length;
-        expect(state!.version).toBe(applied + timers);
+        const riskChanges = effects.filter((effect) => effect.kind === "risk_changed").length;
+        expect(state!.version).toBe(applied + timers + riskChanges);
         expect(new Set(transitions.map((transition) => transition.transitionId)).size).toBe(transitions.length);
         const versions = transitions.map((transition) => transition.version);
         expect(versions).toEqual([...versions].sort((left, right) => left - right));

@@ -105,11 +105,16 @@ describe("state codec, formats v1 and v2 (fingerprint windows)", () => {
       ]);
       const state = decodeState("customer-1", old);
       expect(state).toMatchObject({ version: 3, logins: 3, lastEventAt: T0 + 5, seenEventIds: [], seenReceivedAt: [] });
-      // Re-encoded as v4: the window is gone, an empty ledger is one byte, and the first-day spend (0) and no tier take one each.
-      expect(encodeState(state).length).toBe(old.length - 3 * (1 + size) + 2);
-      expect(encodeState(state)[0]).toBe(4);
+      // Re-encoded as v5: the window is gone, an empty ledger is one byte, and the first-day spend (0), no tier,
+      // the unknown risk level, its time and no audiences take one each.
+      expect(state.riskLevel).toBeNull();
+      expect(encodeState(state).length).toBe(old.length - 3 * (1 + size) + 5);
+      expect(encodeState(state)[0]).toBe(5);
       const again = applyEvent(state, { eventId: "login-b", customerId: "customer-1", occurredAt: T0 + 5, type: "login", properties: { channel: null } }, config);
       expect(again.state!.logins).toBe(4);
+      // The next step decides the level at the evaluated-through instant, without a signal.
+      expect(again.state!.riskLevel).toBe("none");
+      expect(again.effects.filter((effect) => effect.kind === "risk_changed")).toEqual([]);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { ByteReader, ByteWriter, utf8Length } from "./bytes.ts";
-import { STAGES, type Stage } from "./stages.ts";
+import { RISK_LEVELS, STAGES, type RiskLevel, type Stage } from "./stages.ts";
 import type { CustomerState } from "./state.ts";
 import { VALUE_TIERS, type ValueTier } from "./value/types.ts";
 
@@ -21,6 +21,11 @@ import { VALUE_TIERS, type ValueTier } from "./value/types.ts";
  * tier(1: 0 = none, else index in VALUE_TIERS + 1) and with a tier the model version
  * (UTF-8 byte length, bytes), Δ(valueTierSince) Δ(valueReviewedAt) Δ?(valueReviewAt);
  * then the ledger. v3 states read with an unknown first-day spend and no tier.
+ * v5 adds, after the value tier: risk level(1: index in RISK_LEVELS + 1; 0 = unknown) and
+ * Δ?(riskSince); v4 and older states read with an unknown level, which the core's next step
+ * decides at their evaluated-through instant. Then the audiences: definitions version (UTF-8
+ * byte length + 1, 0 = none applied) and with one: n, ids (byte length, UTF-8) × n,
+ * Δ(audiencesReviewedAt) Δ?(audiencesReviewAt).
  * The ids are sorted, so front coding takes out what consecutive ids share (a source's
  * common prefix, the customer id inside event ids): ~1–4 bytes of overhead per id.
  * v1 and v2 (still read) kept 53- or 40-bit fingerprints of the customer's last N
@@ -30,6 +35,7 @@ const FORMAT_V1 = 1;
 const FORMAT_V2 = 2;
 const FORMAT_V3 = 3;
 const FORMAT_V4 = 4;
+const FORMAT_V5 = 5;
 const FINGERPRINT_BYTES = { [FORMAT_V1]: 7, [FORMAT_V2]: 5 } as const;
 
 /** One scratch writer for every call (encoding is synchronous); the result is always a fresh copy. */
@@ -39,7 +45,7 @@ export function encodeState(state: CustomerState): Uint8Array {
   const base = state.firstSeenAt;
   const out = scratch.reset();
 
-  out.byte(FORMAT_V4);
+  out.byte(FORMAT_V5);
   out.uint(state.version);
   out.uint(base);
   out.uint(state.lastEventAt - base);
@@ -66,6 +72,9 @@ export function encodeState(state: CustomerState): Uint8Array {
 
   out.uint(state.firstPurchaseDayE4 === null ? 0 : state.firstPurchaseDayE4 + 1);
   writeValueTier(out, state, base);
+  out.byte(state.riskLevel === null ? 0 : RISK_LEVELS.indexOf(state.riskLevel) + 1);
+  out.maybeDelta(state.riskLevel === null ? null : state.riskSince, base);
+  writeAudiences(out, state, base);
   writeLedger(out, state.seenEventIds, state.seenReceivedAt);
   return out.result();
 }
@@ -73,7 +82,7 @@ export function encodeState(state: CustomerState): Uint8Array {
 export function decodeState(customerId: string, bytes: Uint8Array): CustomerState {
   const input = new ByteReader(bytes, "state codec");
   const format = input.byte();
-  if (format !== FORMAT_V1 && format !== FORMAT_V2 && format !== FORMAT_V3 && format !== FORMAT_V4) throw new RangeError(`state codec: unknown format ${format}`);
+  if (format !== FORMAT_V1 && format !== FORMAT_V2 && format !== FORMAT_V3 && format !== FORMAT_V4 && format !== FORMAT_V5) throw new RangeError(`state codec: unknown format ${format}`);
   const version = input.uint();
   const base = input.uint();
   const lastEventAt = input.at(base);
@@ -101,18 +110,28 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
 
   let firstPurchaseDayE4: number | null = null;
   let value: DecodedValueTier = NO_VALUE_TIER;
-  if (format === FORMAT_V4) {
+  let riskLevel: RiskLevel | null = null;
+  let riskSince: number | null = null;
+  let audiences: DecodedAudiences = NO_AUDIENCES;
+  if (format === FORMAT_V4 || format === FORMAT_V5) {
     const firstDayRaw = input.uint();
     firstPurchaseDayE4 = firstDayRaw === 0 ? null : firstDayRaw - 1;
     value = readValueTier(input, base);
+    if (format === FORMAT_V5) {
+      const riskByte = input.byte();
+      if (riskByte > RISK_LEVELS.length) throw new RangeError("state codec: unknown risk level");
+      riskLevel = riskByte === 0 ? null : RISK_LEVELS[riskByte - 1]!;
+      riskSince = input.maybeAt(base);
+      audiences = readAudiences(input, base);
+    }
   } else if (firstPurchaseAt === null) {
     firstPurchaseDayE4 = 0;
   }
 
   const seenEventIds: string[] = [];
   const seenReceivedAt: number[] = [];
-  if (format === FORMAT_V3 || format === FORMAT_V4) readLedger(input, seenEventIds, seenReceivedAt);
-  else skipFingerprints(input, FINGERPRINT_BYTES[format]);
+  if (format === FORMAT_V1 || format === FORMAT_V2) skipFingerprints(input, FINGERPRINT_BYTES[format]);
+  else readLedger(input, seenEventIds, seenReceivedAt);
   if (!input.done()) throw new RangeError("state codec: trailing bytes");
   return {
     customerId,
@@ -137,6 +156,9 @@ export function decodeState(customerId: string, bytes: Uint8Array): CustomerStat
     stageSince,
     wonBackAt,
     ...value,
+    riskLevel,
+    riskSince,
+    ...audiences,
     seenEventIds,
     seenReceivedAt,
   };
@@ -170,6 +192,40 @@ function readValueTier(input: ByteReader, base: number): DecodedValueTier {
   const valueReviewedAt = input.at(base);
   const valueReviewAt = input.maybeAt(base);
   return { valueTier, valueTierSince, valueModelVersion, valueReviewedAt, valueReviewAt };
+}
+
+type DecodedAudiences = Pick<CustomerState, "audiencesVersion" | "audienceIds" | "audiencesReviewedAt" | "audiencesReviewAt">;
+
+const NO_AUDIENCES: DecodedAudiences = { audiencesVersion: null, audienceIds: [], audiencesReviewedAt: null, audiencesReviewAt: null };
+
+function writeAudiences(out: ByteWriter, state: CustomerState, base: number): void {
+  if (state.audiencesVersion === null || state.audiencesReviewedAt === null) {
+    out.uint(0);
+    return;
+  }
+  const versionBytes = utf8Length(state.audiencesVersion);
+  out.uint(versionBytes + 1);
+  out.utf8(state.audiencesVersion, versionBytes);
+  out.uint(state.audienceIds.length);
+  for (const id of state.audienceIds) {
+    const idBytes = utf8Length(id);
+    out.uint(idBytes);
+    out.utf8(id, idBytes);
+  }
+  out.uint(state.audiencesReviewedAt - base);
+  out.maybeDelta(state.audiencesReviewAt, base);
+}
+
+function readAudiences(input: ByteReader, base: number): DecodedAudiences {
+  const versionRaw = input.uint();
+  if (versionRaw === 0) return NO_AUDIENCES;
+  const audiencesVersion = input.utf8(versionRaw - 1);
+  const count = input.uint();
+  const audienceIds: string[] = [];
+  for (let index = 0; index < count; index++) audienceIds.push(input.utf8(input.uint()));
+  const audiencesReviewedAt = input.at(base);
+  const audiencesReviewAt = input.maybeAt(base);
+  return { audiencesVersion, audienceIds, audiencesReviewedAt, audiencesReviewAt };
 }
 
 /** The ledger, front-coded (see the layout above). */

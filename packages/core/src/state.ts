@@ -1,5 +1,5 @@
 import type { DecayedScore } from "./score.ts";
-import type { Stage } from "./stages.ts";
+import type { RiskLevel, Stage } from "./stages.ts";
 import type { EpochMs } from "./time.ts";
 import type { ValueTier } from "./value/types.ts";
 
@@ -50,6 +50,21 @@ export interface CustomerState {
   /** When the tier changes next if nothing happens (P(alive) or CLV crossing a cut); null: never. */
   readonly valueReviewAt: EpochMs | null;
   /**
+   * The churn-risk level at evaluatedThrough (riskLevel there); null only in a state from before
+   * format v5, until the core's next step decides it.
+   */
+  readonly riskLevel: RiskLevel | null;
+  /** When the customer entered that level (an evaluation instant); null with the level. */
+  readonly riskSince: EpochMs | null;
+  /** The audience definitions version the memberships were decided under; null: none applied. */
+  readonly audiencesVersion: string | null;
+  /** Ids of the audiences the customer is in, ascending. */
+  readonly audienceIds: readonly string[];
+  /** The instant through which the memberships have been decided. */
+  readonly audiencesReviewedAt: EpochMs | null;
+  /** When a time-dependent condition can change a membership next if nothing happens; null: never. */
+  readonly audiencesReviewAt: EpochMs | null;
+  /**
    * Dedupe ledger: the id of every event folded within the retention
    * (config.dedupe.retentionDays of processing time), ascending in code-unit order
    * so a lookup is a binary search and the ledger does not depend on arrival order.
@@ -67,9 +82,13 @@ export function purchaseDays(state: CustomerState): number {
   return state.purchaseDayList.length + state.purchaseDaysDropped;
 }
 
-/** The instant through which the stage machine has been evaluated: nothing before it is re-decided. */
+/**
+ * The instant through which the stage machine has been evaluated: nothing before it is re-decided.
+ * A risk change is a published fact too, so its instant counts.
+ */
 export function evaluatedThrough(state: CustomerState): EpochMs {
-  return Math.max(state.lastEventAt, state.stageSince);
+  const through = state.lastEventAt > state.stageSince ? state.lastEventAt : state.stageSince;
+  return state.riskSince !== null && state.riskSince > through ? state.riskSince : through;
 }
 
 export type MutableState = { -readonly [K in keyof CustomerState]: CustomerState[K] };
@@ -106,6 +125,12 @@ export function copyState(state: CustomerState): MutableState {
     valueModelVersion: state.valueModelVersion,
     valueReviewedAt: state.valueReviewedAt,
     valueReviewAt: state.valueReviewAt,
+    riskLevel: state.riskLevel,
+    riskSince: state.riskSince,
+    audiencesVersion: state.audiencesVersion,
+    audienceIds: state.audienceIds,
+    audiencesReviewedAt: state.audiencesReviewedAt,
+    audiencesReviewAt: state.audiencesReviewAt,
     seenEventIds: state.seenEventIds,
     seenReceivedAt: state.seenReceivedAt,
   };

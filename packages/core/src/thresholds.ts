@@ -54,14 +54,36 @@ export function churnThresholdsInto(state: CustomerState, config: LifecycleConfi
 /** Churn risk from the current purchase gap: none → low → medium (at warn) → high → (churned stays high). */
 export function riskLevel(state: CustomerState, at: EpochMs, config: LifecycleConfig): RiskLevel {
   if (state.lastPurchaseAt === null) return "none";
-  const thresholds = churnThresholds(state, config);
+  const marks = riskMarksMs(churnThresholdsInto(state, config, RISK_THRESHOLDS), config, RISK_MARKS);
   const gap = at - state.lastPurchaseAt;
-  const { lowAtWarnFraction, highAtFraction } = config.churn.risk;
-  if (gap >= thresholds.warnAfterMs + highAtFraction * (thresholds.churnAfterMs - thresholds.warnAfterMs)) return "high";
-  if (gap >= thresholds.warnAfterMs) return "medium";
-  if (gap >= lowAtWarnFraction * thresholds.warnAfterMs) return "low";
+  if (gap >= marks.high) return "high";
+  if (gap >= marks.medium) return "medium";
+  if (gap >= marks.low) return "low";
   return "none";
 }
+
+/** The purchase gaps (ms, not rounded) from which the risk is low, medium and high. */
+export interface RiskMarks {
+  low: number;
+  medium: number;
+  high: number;
+}
+
+/**
+ * The risk marks of `thresholds`, written into `out`. riskLevel compares the gap with exactly these
+ * numbers, so the crossing instants (last purchase + ⌈mark⌉) are where its answer changes.
+ */
+export function riskMarksMs(thresholds: ChurnThresholds, config: LifecycleConfig, out: RiskMarks): RiskMarks {
+  const { lowAtWarnFraction, highAtFraction } = config.churn.risk;
+  out.low = lowAtWarnFraction * thresholds.warnAfterMs;
+  out.medium = thresholds.warnAfterMs;
+  out.high = thresholds.warnAfterMs + highAtFraction * (thresholds.churnAfterMs - thresholds.warnAfterMs);
+  return out;
+}
+
+/** Scratch for riskLevel (synchronous): it runs on every event and timer. */
+const RISK_THRESHOLDS: ChurnThresholds = { basis: "population", gapCount: 0, meanGapDays: null, warnAfterMs: 0, churnAfterMs: 0 };
+const RISK_MARKS: RiskMarks = { low: 0, medium: 0, high: 0 };
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(high, Math.max(low, value));

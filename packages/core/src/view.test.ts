@@ -41,7 +41,8 @@ describe("viewAt: one answer, one instant", () => {
     // New on day 0, at risk on day 31 (not activated), churned on day 180, won back by a purchase on day 200.
     const { state } = foldAll([purchase(day(0), 40), purchase(day(200), 25)], config, day(200));
     expect(state!.stage).toBe("won_back");
-    // Read on day 400 from a state last evaluated on day 200: the gap warning (day 290) and churn (day 380) fall due in between.
+    // Read on day 400 from a state last evaluated on day 200: risk low (day 245), the gap warning (day 290),
+    // risk high (day 335) and churn (day 380) fall due in between.
     const view = viewOf(state!, day(400));
     expect(view).toMatchObject({
       asOf: iso(day(400)),
@@ -51,7 +52,7 @@ describe("viewAt: one answer, one instant", () => {
       churnRisk: "high",
       tenurePhase: "loyalty",
       nextDeadline: null,
-      version: state!.version + 2,
+      version: state!.version + 4,
     });
     expect(view.rfm).toEqual(rfmScores(state!, day(400), boundaries));
   });

@@ -5,6 +5,7 @@ export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { producedAt } from "./produced-at.ts";
 export { CLOCK_ADVANCE_HEADER, clockAdvanceMessage, readClockAdvance, type ClockAdvanceHeader } from "./clock-advance.ts";
 export { readValueModelActivation, VALUE_MODEL_HEADER, valueModelActivationMessage, type ValueModelActivation } from "./value-model-activation.ts";
+export { AUDIENCES_HEADER, audiencesActivationMessage, readAudiencesActivation, type AudiencesActivation } from "./audiences-activation.ts";
 export { createIdempotentProducer } from "./producer.ts";
 export { receivedAtOf } from "./received-at.ts";
 export { JavaCompatiblePartitioner, murmur2, partitionForKey } from "./partitioner.ts";

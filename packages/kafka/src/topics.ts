@@ -41,13 +41,15 @@ export interface ProjectTopicSettings {
   TOPIC_EVENTS: string;
   TOPIC_STAGE_CHANGES: string;
   TOPIC_VALUE_TIER_CHANGES: string;
+  TOPIC_RISK_CHANGES: string;
+  TOPIC_AUDIENCE_CHANGES: string;
   TOPIC_DEAD_LETTER: string;
   TOPIC_PARTITIONS: number;
 }
 
 /** The project's topics, in the order the pipeline uses them. */
 export function projectTopics(config: ProjectTopicSettings): string[] {
-  return [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_DEAD_LETTER];
+  return [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES, config.TOPIC_DEAD_LETTER];
 }
 
 /** Creates or checks every project topic with the configured partition count (services, CLI and tests alike). */

@@ -6,7 +6,10 @@
  *   <prefix>:{p3}:meta             hash  offset (next input offset to apply), seq (write fence), watermark (event time),
  *                                   valueModel + valueModelAt (the active value model and its activation instant),
  *                                   refitCursor (where the sweep to a newly active model goes on; absent when done),
- *                                   sweptThrough (the instant event-time sweeps have fired deadlines through)
+ *                                   sweptThrough (the instant event-time sweeps have fired deadlines through),
+ *                                   audiences + audiencesAt (the active audience definitions and their activation instant),
+ *                                   audiencesBefore (JSON: the sets active before, newest first, at most 64),
+ *                                   audienceCursor (where the sweep to newly active definitions goes on; absent when done)
  *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
  *   <prefix>:{p3}:outbox           list  stage and value-tier changes written with the state, not yet published
@@ -15,6 +18,10 @@
  *   <prefix>:value-model:versions   hash  model version → the fitted ValueModel (JSON); versions are never rewritten
  *   <prefix>:value-model:current    string  the version fits publish as current (activation reaches the
  *                                   processors as a control record on the input topic; value-model.ts)
+ *   <prefix>:{p3}:aud:<audienceId> zset  the audience's members in the partition (customerId, score 0), kept by the processor
+ *   <prefix>:audiences:versions     hash  definitions version → every audience definition then (JSON); never rewritten
+ *   <prefix>:audiences:current      string  the latest definitions version (what the API reads and changes)
+ *   <prefix>:audiences:seq          string  the last definitions version number handed out
  */
 export class RedisLayout {
   constructor(readonly prefix: string) {}
@@ -52,6 +59,22 @@ export class RedisLayout {
   /** The version of the most recently published customer-value model. */
   valueModelCurrent(): string {
     return `${this.prefix}:value-model:current`;
+  }
+  /** The members of an audience in one partition: a sorted set, score 0, so members page by id (ZRANGEBYLEX). */
+  audienceMembers(partition: number, audienceId: string): string {
+    return `${this.tag(partition)}:aud:${audienceId}`;
+  }
+  /** Every audience definitions set, by version. */
+  audienceVersions(): string {
+    return `${this.prefix}:audiences:versions`;
+  }
+  /** The version of the latest audience definitions. */
+  audienceCurrent(): string {
+    return `${this.prefix}:audiences:current`;
+  }
+  /** The counter definitions versions are numbered from. */
+  audienceSequence(): string {
+    return `${this.prefix}:audiences:seq`;
   }
   /** Glob matching every key under this prefix (for rebuilds and tests). */
   pattern(): string {

@@ -17,6 +17,14 @@ export interface PartitionMeta {
   refitCursor: string | null;
   /** The instant the partition's event-time sweeps have fired deadlines through (event clock mode). */
   sweptThrough: EpochMs | null;
+  /**
+   * The audience definitions active on the partition (their version; the set is in the versions
+   * hash), since when, and the sets active before them, newest first (a customer not yet reached
+   * moves through each in turn).
+   */
+  audiences: { version: string; activatedAt: EpochMs; previous: { version: string; activatedAt: EpochMs }[] } | null;
+  /** Where the sweep to newly active audience definitions goes on (a SCAN cursor); null when none is due. */
+  audienceCursor: string | null;
 }
 
 /**
@@ -32,7 +40,7 @@ export class StateReader {
   ) {}
 
   async loadMeta(partition: number): Promise<PartitionMeta> {
-    const [offset, seq, watermark, valueModel, valueModelAt, refitCursor, sweptThrough] = await this.redis.hmget(
+    const [offset, seq, watermark, valueModel, valueModelAt, refitCursor, sweptThrough, audiences, audiencesAt, audienceCursor, audiencesBefore] = await this.redis.hmget(
       this.layout.meta(partition),
       "offset",
       "seq",
@@ -41,6 +49,10 @@ export class StateReader {
       "valueModelAt",
       "refitCursor",
       "sweptThrough",
+      "audiences",
+      "audiencesAt",
+      "audienceCursor",
+      "audiencesBefore",
     );
     return {
       offset: offset ?? null,
@@ -49,6 +61,11 @@ export class StateReader {
       valueModel: valueModel === null || valueModel === undefined ? null : { version: valueModel, activatedAt: Number(valueModelAt ?? 0) },
       refitCursor: refitCursor ?? null,
       sweptThrough: sweptThrough === null || sweptThrough === undefined ? null : Number(sweptThrough),
+      audiences:
+        audiences === null || audiences === undefined
+          ? null
+          : { version: audiences, activatedAt: Number(audiencesAt ?? 0), previous: audiencesBefore ? (JSON.parse(audiencesBefore) as { version: string; activatedAt: EpochMs }[]) : [] },
+      audienceCursor: audienceCursor ?? null,
     };
   }
 

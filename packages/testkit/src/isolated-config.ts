@@ -9,6 +9,8 @@ export function isolatedConfig(overrides: Record<string, string> = {}): Config {
     TOPIC_EVENTS: `test.${run}.events`,
     TOPIC_STAGE_CHANGES: `test.${run}.stage-changes`,
     TOPIC_VALUE_TIER_CHANGES: `test.${run}.value-tier-changes`,
+    TOPIC_RISK_CHANGES: `test.${run}.risk-changes`,
+    TOPIC_AUDIENCE_CHANGES: `test.${run}.audience-changes`,
     TOPIC_DEAD_LETTER: `test.${run}.dead-letter`,
     TOPIC_PARTITIONS: "4",
     PROCESSOR_GROUP_ID: `test-${run}-processor`,

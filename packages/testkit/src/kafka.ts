@@ -31,7 +31,7 @@ export async function deleteTopics(kafka: Kafka, config: Config): Promise<void> 
   } finally {
     await admin.disconnect();
   }
-  await deleteSubjects(config.SCHEMA_REGISTRY_URL, [`${config.TOPIC_EVENTS}-value`, `${config.TOPIC_STAGE_CHANGES}-value`, `${config.TOPIC_VALUE_TIER_CHANGES}-value`]);
+  await deleteSubjects(config.SCHEMA_REGISTRY_URL, [`${config.TOPIC_EVENTS}-value`, `${config.TOPIC_STAGE_CHANGES}-value`, `${config.TOPIC_VALUE_TIER_CHANGES}-value`, `${config.TOPIC_RISK_CHANGES}-value`, `${config.TOPIC_AUDIENCE_CHANGES}-value`]);
 }
 
 /** Deletes schema subjects for good (soft, then permanent, as the Confluent API asks); a missing subject is fine. */

@@ -23,6 +23,9 @@ export const INGEST_ERRORS = {
   AS_OF_BEFORE_STATE: { status: 400, message: "asOf is earlier than the instant the customer's state is evaluated through: it cannot be answered from the current state" },
   INVALID_CLOCK_ADVANCE: { status: 400, message: 'send {"to": "<ISO-8601 instant with an offset, not in the future>"}' },
   CLOCK_NOT_EVENT_TIME: { status: 409, message: "the pipeline runs on the wall clock (CLOCK_MODE=wall); only an event-time pipeline's clock can be advanced" },
+  INVALID_AUDIENCE: { status: 400, message: "the audience definition is not valid: see errors (each with its field path and code)" },
+  AUDIENCE_EXISTS: { status: 409, message: "an audience with this id exists already: PUT /v1/audiences/{id} replaces it" },
+  INVALID_CURSOR: { status: 400, message: "cursor is not one this API handed out (pass the previous page's nextCursor unchanged)" },
   INVALID_UTF8: { status: 400, message: "the body is not valid UTF-8" },
   INVALID_COMPRESSION: { status: 400, message: "the body is not the gzip data its Content-Encoding declares" },
   KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
@@ -31,11 +34,19 @@ export const INGEST_ERRORS = {
 
 export type IngestErrorCode = keyof typeof INGEST_ERRORS;
 
+/** One problem of a request body, with the field it is about and a stable code. */
+export interface FieldProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
 export class IngestError extends Error {
   readonly status: number;
   constructor(
     readonly code: IngestErrorCode,
     detail?: string,
+    readonly errors?: readonly FieldProblem[],
   ) {
     super(detail ? `${INGEST_ERRORS[code].message}: ${detail}` : INGEST_ERRORS[code].message);
     this.status = INGEST_ERRORS[code].status;

@@ -11,6 +11,7 @@ import { createLogger, createMetricsRegistry, installShutdown } from "@clm/obser
 import { RedisLayout, RfmBoundaryReader, StateReader } from "@clm/state-store";
 import { Redis } from "ioredis";
 import { apiKeysOf, createApiKeyCheck } from "./auth.ts";
+import { AudienceApi } from "./audience-api.ts";
 import { CustomerReader } from "./customer-api.ts";
 import { createIngestMetrics } from "./metrics.ts";
 import { EventPublisher } from "./publisher.ts";
@@ -44,6 +45,14 @@ async function main(): Promise<void> {
     schema: createInputEventSchema({ reportingCurrency: lifecycle.reportingCurrency }),
     publisher,
     customers: new CustomerReader(new StateReader(redis, layout), lifecycle, config.TOPIC_PARTITIONS, () => boundaries, config.CLOCK_MODE),
+    audiences: new AudienceApi({
+      redis,
+      layout,
+      partitions: config.TOPIC_PARTITIONS,
+      activate: (version) => publisher.activateAudiences(version),
+      rfmBoundaries: () => boundaries,
+      maxBytes: config.INGEST_MAX_BODY_BYTES,
+    }),
     authorize: createApiKeyCheck(keys),
     metrics,
     registry,

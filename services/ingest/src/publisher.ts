@@ -1,6 +1,7 @@
 import { customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
 import type { CustomerEvent } from "@clm/core";
 import {
+  audiencesActivationMessage,
   clockAdvanceMessage,
   isRecordRefusal,
   JavaCompatiblePartitioner,
@@ -65,6 +66,14 @@ export class EventPublisher {
   }
 
   /** One clock-advance control record to every partition of the input topic; returns how many partitions. A repeat changes nothing. */
+  /** Sends an audience activation for `version` to every partition (after the definitions are stored); resolves once Kafka acknowledged all. */
+  async activateAudiences(version: string): Promise<number> {
+    const metadata = await this.withinTimeout(this.admin.fetchTopicMetadata({ topics: [this.topic] }));
+    const messages = metadata.topics[0]!.partitions.map((partition) => audiencesActivationMessage(version, partition.partitionId));
+    await this.withinTimeout(this.producer.send({ topic: this.topic, acks: -1, timeout: this.timeoutMs, messages }));
+    return messages.length;
+  }
+
   async advanceClock(to: number): Promise<number> {
     const metadata = await this.withinTimeout(this.admin.fetchTopicMetadata({ topics: [this.topic] }));
     const messages = metadata.topics[0]!.partitions.map((partition) => clockAdvanceMessage(to, partition.partitionId));

@@ -5,6 +5,7 @@ import { checkAll, DEFAULT_HTTP_TIMEOUTS, httpServerOptions, parseRequestTarget,
 import type { Registry } from "prom-client";
 import { SCOPE_VARIABLES, type Scope } from "./auth.ts";
 import { handleClockAdvance } from "./clock-handler.ts";
+import type { AudienceApi } from "./audience-api.ts";
 import type { CustomerReader } from "./customer-api.ts";
 import { IngestError, INGEST_ERRORS, type IngestErrorCode } from "./errors.ts";
 import { handleIngest } from "./ingest-handler.ts";
@@ -15,6 +16,8 @@ export interface IngestServerDeps {
   schema: InputEventSchema;
   publisher: EventPublisher;
   customers: CustomerReader;
+  /** The audience API (/v1/audiences…); without it those paths are 404. */
+  audiences?: AudienceApi;
   /** The scopes of the request's key, or null when it has no known key (createApiKeyCheck). */
   authorize: (authorization: string | undefined) => ReadonlySet<Scope> | null;
   metrics: IngestMetrics;
@@ -33,7 +36,18 @@ export interface IngestServerDeps {
 }
 
 /** The scope a key needs on each API route; /metrics and /healthz need no key. */
-const REQUIRED_SCOPE: Record<Exclude<Route, "metrics" | "healthz" | "unknown">, Scope> = { events: "write", clock: "admin", customer: "read", transitions: "read" };
+const REQUIRED_SCOPE: Record<Exclude<Route, "metrics" | "healthz" | "unknown">, Scope> = {
+  events: "write",
+  clock: "admin",
+  customer: "read",
+  transitions: "read",
+  audiences: "read",
+  audience: "read",
+  members: "read",
+};
+
+const AUDIENCE = /^\/v1\/audiences\/([^/]+)$/;
+const MEMBERS = /^\/v1\/audiences\/([^/]+)\/members$/;
 
 const CUSTOMER = /^\/v1\/customers\/([^/]+)$/;
 const TRANSITIONS = /^\/v1\/customers\/([^/]+)\/transitions$/;
@@ -48,7 +62,7 @@ function sendError(response: ServerResponse, error: IngestError, close: boolean)
   const headers: Record<string, string> = error.code === "KAFKA_UNAVAILABLE" ? { "retry-after": "5" } : {};
   if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = "Bearer";
   if (close) headers.connection = "close";
-  send(response, error.status, { error: { code: error.code, message: error.message } }, headers);
+  send(response, error.status, { error: { code: error.code, message: error.message, ...(error.errors ? { errors: error.errors } : {}) } }, headers);
 }
 
 /** The ingest HTTP server: events in, customers out, /metrics and /healthz. No request, however malformed, escapes its handler. */
@@ -81,8 +95,14 @@ export function createIngestServer(deps: IngestServerDeps): Server {
         if (route === "unknown") throw new IngestError("NOT_FOUND", url.pathname);
         const scopes = deps.authorize(request.headers.authorization);
         if (scopes === null) throw new IngestError("UNAUTHORIZED");
-        const needed = REQUIRED_SCOPE[route];
+        // Audiences are read with a read key and written (POST, PUT, DELETE) with an admin key.
+        const audienceRoute = route === "audiences" || route === "audience" || route === "members";
+        const needed = audienceRoute && request.method !== "GET" ? "admin" : REQUIRED_SCOPE[route];
         if (!scopes.has(needed)) throw new IngestError("FORBIDDEN", `this request needs a ${needed} key (one listed in ${SCOPE_VARIABLES[needed]})`);
+        if (audienceRoute) {
+          if (deps.audiences === undefined) throw new IngestError("NOT_FOUND", url.pathname);
+          return await answerAudiences(deps.audiences, route as "audiences" | "audience" | "members", request, response, url);
+        }
         if (route === "events" || route === "clock") {
           if (request.method !== "POST") throw new IngestError("METHOD_NOT_ALLOWED", "use POST");
           if (route === "clock") {
@@ -187,11 +207,33 @@ function transitionsLimitOf(params: URLSearchParams): number {
   return limit;
 }
 
-type Route = "events" | "clock" | "customer" | "transitions" | "metrics" | "healthz" | "unknown";
+type Route = "events" | "clock" | "customer" | "transitions" | "audiences" | "audience" | "members" | "metrics" | "healthz" | "unknown";
+
+async function answerAudiences(api: AudienceApi, route: "audiences" | "audience" | "members", request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+  const method = request.method ?? "GET";
+  if (route === "audiences") {
+    if (method === "GET") return send(response, 200, await api.list());
+    if (method === "POST") return send(response, 201, await api.create(request));
+    throw new IngestError("METHOD_NOT_ALLOWED", "use GET or POST");
+  }
+  if (route === "members") {
+    if (method !== "GET") throw new IngestError("METHOD_NOT_ALLOWED", "use GET");
+    const id = decodeURIComponent(MEMBERS.exec(url.pathname)![1]!);
+    return send(response, 200, await api.members(id, url.searchParams.get("cursor"), url.searchParams.get("limit")));
+  }
+  const id = decodeURIComponent(AUDIENCE.exec(url.pathname)![1]!);
+  if (method === "GET") return send(response, 200, await api.get(id));
+  if (method === "PUT") return send(response, 200, await api.replace(id, request));
+  if (method === "DELETE") return send(response, 200, await api.remove(id));
+  throw new IngestError("METHOD_NOT_ALLOWED", "use GET, PUT or DELETE");
+}
 
 function routeOf(path: string): Route {
   if (path === "/v1/events") return "events";
   if (path === "/v1/clock/advance") return "clock";
+  if (path === "/v1/audiences") return "audiences";
+  if (MEMBERS.test(path)) return "members";
+  if (AUDIENCE.test(path)) return "audience";
   if (TRANSITIONS.test(path)) return "transitions";
   if (CUSTOMER.test(path)) return "customer";
   if (path === "/metrics") return "metrics";

@@ -1,6 +1,6 @@
-import { domainEventProblems, futureEventProblem, type EpochMs, type LifecycleConfig, type PartitionRecord, type ValueModel } from "@clm/core";
+import { domainEventProblems, futureEventProblem, type AudienceDefinitions, type EpochMs, type LifecycleConfig, type PartitionRecord, type ValueModel } from "@clm/core";
 import { recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
-import { AvroDecodeError, deadLetterMessage, producedAt, readClockAdvance, readValueModelActivation, receivedAtOf, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, deadLetterMessage, producedAt, readAudiencesActivation, readClockAdvance, readValueModelActivation, receivedAtOf, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { KafkaMessage, Message } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -21,6 +21,18 @@ export interface BatchReadingContext {
   clockAdvanceIgnored: (partition: number, to: EpochMs) => void;
   /** The models the batch's activation records name, loaded before reading (null: Redis does not hold it). */
   valueModels: ReadonlyMap<string, ValueModel | null>;
+  /** The audience definitions the batch's activation records name, loaded likewise. */
+  audienceDefinitions: ReadonlyMap<string, AudienceDefinitions | null>;
+}
+
+/** The audience definitions versions a batch's activation records name (to load before reading the batch). */
+export function activatedAudienceVersions(messages: readonly KafkaMessage[]): Set<string> {
+  const versions = new Set<string>();
+  for (const message of messages) {
+    const activation = readAudiencesActivation(message);
+    if (activation.kind === "activate") versions.add(activation.version);
+  }
+  return versions;
 }
 
 /** The model versions a batch's activation records name (to load before reading the batch). */
@@ -99,6 +111,17 @@ export function readBatchRecords(messages: readonly KafkaMessage[], context: Bat
       if (model === null) letters.add(message, "INVALID_VALUE_MODEL", `value model ${activation.version} is not stored in Redis (clm model fit stores a model before activating it)`);
       // On the wall clock the model is active from the record's time; on the event clock from the watermark there.
       else reading.records.push({ offset: message.offset, activateValueModel: model, activatedAt: context.clockMode === "wall" ? receivedAtOf(message) : null });
+      continue;
+    }
+    const audiences = readAudiencesActivation(message);
+    if (audiences.kind === "invalid") {
+      letters.add(message, "INVALID_AUDIENCES", audiences.reason);
+      continue;
+    }
+    if (audiences.kind === "activate") {
+      const definitions = context.audienceDefinitions.get(audiences.version) ?? null;
+      if (definitions === null) letters.add(message, "INVALID_AUDIENCES", `audience definitions ${audiences.version} are not stored in Redis (the audience API stores them before activating them)`);
+      else reading.records.push({ offset: message.offset, activateAudiences: definitions, activatedAt: context.clockMode === "wall" ? receivedAtOf(message) : null });
       continue;
     }
     let event;

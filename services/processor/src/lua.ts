@@ -5,11 +5,14 @@
  * older `seq` (a zombie after a rebalance, or a timer sweep racing a batch) is
  * refused and must reload.
  *
- * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here)
+ * KEYS: meta, timers, outbox, state₁…stateₙ, history₁…historyₘ (only customers with a stage change here),
+ *       members₁…membersₐ (audience member sets with an entry or exit here)
  * ARGV: expectedSeq, newOffset|"", newWatermark|"", historyCap, then packed:
  *       state × n (in key order), (deadline, customerId) × scheduled, customerId × unscheduled,
  *       outbox entries, (count, entry × count) × m for the history keys in order (oldest entry first),
- *       (field, value) × meta fields to set with the write ("" deletes the field)
+ *       (field, value) × meta fields to set with the write ("" deletes the field),
+ *       then for each members key in order: (added count, customerId × added, removed count, customerId × removed)
+ *       — ARGV[11], with ARGV[12] = a (the number of members keys at the end of KEYS)
  * Packed: a MessagePack array of strings (StateStore's PackedValues), unpacked by Redis's cmsgpack.
  * Returns {1, newSeq} or {0, currentSeq} when fenced off.
  *
@@ -53,12 +56,32 @@ chunked('ZREM', KEYS[2], unscheduled, 1, unscheduledCount)
 local outbox, outboxCount = values(ARGV[8])
 chunked('RPUSH', KEYS[3], outbox, 1, outboxCount)
 local history = values(ARGV[9])
+local memberKeys = tonumber(ARGV[12] or '0')
 local at = 1
-for g = 1, #KEYS - 3 - n do
+for g = 1, #KEYS - 3 - n - memberKeys do
   local key = KEYS[3 + n + g]
   local count = tonumber(history[at])
   if cap > 0 and chunked('LPUSH', key, history, at + 1, count) > cap then redis.call('LTRIM', key, 0, cap - 1) end
   at = at + 1 + count
+end
+if memberKeys > 0 then
+  local members = values(ARGV[11])
+  local position = 1
+  for g = #KEYS - memberKeys + 1, #KEYS do
+    local added = tonumber(members[position])
+    if added > 0 then
+      local entries = {}
+      for i = 1, added do
+        entries[2 * i - 1] = '0'
+        entries[2 * i] = members[position + i]
+      end
+      chunked('ZADD', KEYS[g], entries, 1, 2 * added)
+    end
+    position = position + 1 + added
+    local removed = tonumber(members[position])
+    if removed > 0 then chunked('ZREM', KEYS[g], members, position + 1, removed) end
+    position = position + 1 + removed
+  end
 end
 seq = seq + 1
 redis.call('HSET', KEYS[1], 'seq', seq)

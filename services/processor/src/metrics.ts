@@ -48,6 +48,12 @@ export function createProcessorMetrics(registry: Registry) {
       labelNames: ["from", "to", "trigger"] as const,
       registers,
     }),
+    riskChanges: new Counter({
+      name: "clm_processor_risk_changes_total",
+      help: "Churn-risk level changes within a stage by from, to and trigger (event, timer)",
+      labelNames: ["from", "to", "trigger"] as const,
+      registers,
+    }),
     valueModelActivations: new Counter({ name: "clm_processor_value_model_activations_total", help: "Value-model activation records applied (one per partition per model)", registers }),
     refittedCustomers: new Counter({ name: "clm_processor_refitted_customers_total", help: "Customers the refit sweep moved to a newly active value model", registers }),
     refitPending: new Gauge({ name: "clm_processor_refit_pending", help: "1 while the partition's refit sweep to a newly active value model is under way", labelNames: ["partition"] as const, registers }),

@@ -4,6 +4,7 @@ import {
   encodeState,
   encodeHistoryEntry,
   foldPartitionBatch,
+  needsAudienceRefit,
   nextDeadline,
   refitCustomer,
   rfmScores,
@@ -19,25 +20,43 @@ import {
   type ActiveValueModel,
   type ValueModel,
   type ValueTierChange,
+  type RiskChange,
+  type ActiveAudiences,
+  type AudienceChange,
+  type AudienceDefinitions,
 } from "@clm/core";
-import { stageChangeToRecord, valueTierChangeToRecord, type CustomerEventRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import {
+  audienceChangeToRecord,
+  riskChangeToRecord,
+  stageChangeToRecord,
+  valueTierChangeToRecord,
+  type AudienceChangeRecord,
+  type CustomerEventRecord,
+  type RiskChangeRecord,
+  type StageChangeRecord,
+  type ValueTierChangeRecord,
+} from "@clm/contracts";
 import { prepareWhileRegistryAway, RegistryUnavailableError, type AvroSerde } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
 import type { PartitionMeta } from "@clm/state-store";
 import type { KafkaMessage, Message, Producer } from "kafkajs";
-import { activatedVersions, DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
+import { activatedAudienceVersions, activatedVersions, DeadLetters, readBatchRecords, type BatchReading } from "./batch-records.ts";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { compareOffsets } from "./offsets.ts";
 import { OutboxAge } from "./outbox-age.ts";
 import { slicesByCustomers } from "./slices.ts";
 import { StateCache } from "./state-cache.ts";
-import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type StateStore } from "./state-store.ts";
+import { packOutboxEntry, unpackOutboxEntry, type CustomerWrite, type OutboxTopic, type StateStore } from "./state-store.ts";
 
 export interface WorkerDeps {
   store: StateStore;
   events: AvroSerde<CustomerEventRecord>;
   stageChanges: AvroSerde<StageChangeRecord>;
   valueTierChanges: AvroSerde<ValueTierChangeRecord>;
+  riskChanges: AvroSerde<RiskChangeRecord>;
+  audienceChanges: AvroSerde<AudienceChangeRecord>;
+  /** Stored audience definitions by version (cached: versions never change); null when Redis does not hold them. */
+  audienceDefinitions: (version: string) => Promise<AudienceDefinitions | null>;
   /** A stored value model by version (cached: versions never change); null when Redis does not hold it. */
   valueModel: (version: string) => Promise<ValueModel | null>;
   /** Keys a refit sweep step asks Redis's SCAN for (PROCESSOR_REFIT_SCAN_COUNT). */
@@ -47,7 +66,7 @@ export interface WorkerDeps {
   lifecycle: LifecycleConfig;
   logger: Logger;
   metrics: ProcessorMetrics;
-  topics: { events: string; stageChanges: string; valueTierChanges: string; deadLetter: string };
+  topics: { events: string; stageChanges: string; valueTierChanges: string; riskChanges: string; audienceChanges: string; deadLetter: string };
   clockMode: "wall" | "event";
   latenessMs: number;
   /** How far an event may be dated ahead of when its record was produced (MAX_FUTURE_SKEW_MS); later ones are dead letters. */
@@ -84,7 +103,8 @@ export interface BatchControl {
 // keep a drain's first publish early.
 const OUTBOX_CHUNK = 500;
 
-const changesWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => entry.effect.kind === "stage_changed" || entry.effect.kind === "value_tier_changed");
+const PUBLISHED_KINDS: ReadonlySet<Effect["kind"]> = new Set(["stage_changed", "value_tier_changed", "risk_changed", "audience_changed"]);
+const changesWritten = (effects: readonly { effect: Effect }[]) => effects.some((entry) => PUBLISHED_KINDS.has(entry.effect.kind));
 
 /**
  * Everything the processor does for one Kafka partition. Work on a partition is
@@ -95,6 +115,8 @@ export class PartitionWorker {
   private meta: PartitionMeta | null = null;
   /** The value model active on the partition (as its meta says), loaded with the meta. */
   private value: ActiveValueModel | null = null;
+  /** The audience definitions active on the partition (as its meta says), loaded with the meta. */
+  private audiences: ActiveAudiences | null = null;
   private readonly cache: StateCache;
   private queue: Promise<unknown> = Promise.resolve();
   private draining: Promise<void> | null = null;
@@ -121,6 +143,11 @@ export class PartitionWorker {
     if (this.meta === null) {
       const meta = await this.deps.store.loadMeta(this.partition);
       this.value = meta.valueModel === null ? null : { model: await this.storedModel(meta.valueModel.version), activatedAt: meta.valueModel.activatedAt };
+      this.audiences = null;
+      if (meta.audiences !== null) {
+        for (const entry of [...meta.audiences.previous].reverse()) this.audiences = { definitions: await this.storedAudiences(entry.version), activatedAt: entry.activatedAt, previous: this.audiences };
+        this.audiences = { definitions: await this.storedAudiences(meta.audiences.version), activatedAt: meta.audiences.activatedAt, previous: this.audiences };
+      }
       this.meta = meta;
     }
     return this.meta;
@@ -131,6 +158,13 @@ export class PartitionWorker {
     const model = await this.deps.valueModel(version);
     if (model === null) throw new Error(`partition ${this.partition}: the active value model ${version} is not in Redis's versions hash`);
     return model;
+  }
+
+  /** Definitions the partition's meta names must be stored: they were stored before they were activated. */
+  private async storedAudiences(version: string): Promise<AudienceDefinitions> {
+    const definitions = await this.deps.audienceDefinitions(version);
+    if (definitions === null) throw new Error(`partition ${this.partition}: the active audience definitions ${version} are not in Redis's versions hash`);
+    return definitions;
   }
 
   /** Forget cached meta (after a rebalance another process may have written). */
@@ -235,13 +269,15 @@ export class PartitionWorker {
     const now = new Date();
     const valueModels = new Map<string, ValueModel | null>();
     for (const version of activatedVersions(fresh)) valueModels.set(version, await deps.valueModel(version));
-    const context = { ...deps, partition: this.partition, topic: deps.topics.events, valueModels };
+    const audienceDefinitions = new Map<string, AudienceDefinitions | null>();
+    for (const version of activatedAudienceVersions(fresh)) audienceDefinitions.set(version, await deps.audienceDefinitions(version));
+    const context = { ...deps, partition: this.partition, topic: deps.topics.events, valueModels, audienceDefinitions };
     const letters = new DeadLetters(context, now);
     const reading = readBatchRecords(fresh, context, letters, now.getTime());
 
     const clock = { watermark: meta.watermark, latenessMs: deps.clockMode === "event" ? deps.latenessMs : Number.POSITIVE_INFINITY };
     const states = await this.loadForFold(reading, clock);
-    const result = foldPartitionBatch(states, reading.records, clock, deps.lifecycle, this.value);
+    const result = foldPartitionBatch(states, reading.records, clock, deps.lifecycle, this.value, this.audiences);
     // A rebalance it reports is acted on by the heartbeat after the batch; the commit is fenced anyway.
     if (heartbeat) await heartbeat().catch(() => undefined);
 
@@ -256,6 +292,16 @@ export class PartitionWorker {
     const activated = result.value !== this.value && result.value !== null ? result.value : null;
     const metaFields: Record<string, string> = {};
     if (activated !== null) Object.assign(metaFields, { valueModel: activated.model.version, valueModelAt: String(activated.activatedAt), refitCursor: "0" });
+    // New audience definitions likewise start the audience sweep (docs/audiences.md).
+    const audiencesActivated = result.audiences !== this.audiences && result.audiences !== null ? result.audiences : null;
+    if (audiencesActivated !== null) {
+      Object.assign(metaFields, {
+        audiences: audiencesActivated.definitions.version,
+        audiencesAt: String(audiencesActivated.activatedAt),
+        audiencesBefore: JSON.stringify(previousSets(audiencesActivated)),
+        audienceCursor: "0",
+      });
+    }
     const sweptThrough = result.sweptThrough !== null && result.sweptThrough > (meta.sweptThrough ?? Number.NEGATIVE_INFINITY) ? result.sweptThrough : null;
     if (sweptThrough !== null) metaFields.sweptThrough = String(sweptThrough);
     const seq = await this.commitChanges(meta, result.changed, result.effects.map((entry) => entry.effect), {
@@ -270,6 +316,12 @@ export class PartitionWorker {
       meta.refitCursor = "0";
       deps.metrics.valueModelActivations.inc();
       deps.logger.info({ partition: this.partition, version: activated.model.version, activatedAt: new Date(activated.activatedAt).toISOString() }, "value model activated; refit sweep started");
+    }
+    if (audiencesActivated !== null) {
+      this.audiences = audiencesActivated;
+      meta.audiences = { version: audiencesActivated.definitions.version, activatedAt: audiencesActivated.activatedAt, previous: previousSets(audiencesActivated) };
+      meta.audienceCursor = "0";
+      deps.logger.info({ partition: this.partition, version: audiencesActivated.definitions.version }, "audience definitions activated; audience sweep started");
     }
 
     this.countBatch(result.effects, reading.events, letters.messages.length, fresh.length, started);
@@ -330,7 +382,7 @@ export class PartitionWorker {
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
-          const step = advanceTo(state, now, deps.lifecycle, this.value);
+          const step = advanceTo(state, now, deps.lifecycle, this.value, this.audiences);
           changed.set(customerId, step.state);
           effects.push(...step.effects);
         }
@@ -359,31 +411,37 @@ export class PartitionWorker {
       for (let attempt = 0; attempt < 5; attempt++) {
         const meta = await this.currentMeta();
         const value = this.value;
-        if (meta.refitCursor === null || value === null) return false;
+        // The value refit first, then the audience sweep: each customer gets what its next event would.
+        const field = meta.refitCursor !== null && value !== null ? "refitCursor" : meta.audienceCursor !== null && this.audiences !== null ? "audienceCursor" : null;
+        if (field === null) return false;
+        const cursor = meta[field]!;
         this.cache.sync(meta.seq);
-        const page = await deps.store.scanCustomers(this.partition, meta.refitCursor, deps.refitScanCount);
+        const page = await deps.store.scanCustomers(this.partition, cursor, deps.refitScanCount);
         const states = await this.loadStates(page.customerIds);
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
         for (const [customerId, state] of states) {
-          // On the event clock the customer also catches up with the partition's sweeps (wall clock: the timer sweep does).
-          const step = refitCustomer(state, value, deps.lifecycle, deps.clockMode === "event" ? meta.sweptThrough : null);
-          if (step.state === state) continue;
+          // The customer catches up with the partition's sweeps (event clock) or the wall clock: new
+          // definitions apply at their activation instant, in time order with its deadlines.
+          const through = deps.clockMode === "event" ? meta.sweptThrough : field === "audienceCursor" ? Date.now() : null;
+          const step = refitCustomer(state, value, deps.lifecycle, through, this.audiences);
+          // A customer still before the activation instant is written for its timer: due at that instant.
+          if (step.state === state && !(field === "audienceCursor" && needsAudienceRefit(state, this.audiences))) continue;
           changed.set(customerId, step.state);
           effects.push(...step.effects);
         }
         const done = page.cursor === "0";
-        const seq = await this.commitChanges(meta, changed, effects, { offset: null, watermark: null }, undefined, { refitCursor: done ? "" : page.cursor });
+        const seq = await this.commitChanges(meta, changed, effects, { offset: null, watermark: null }, undefined, { [field]: done ? "" : page.cursor });
         if (seq === null) {
           deps.metrics.fencedWrites.inc();
           this.invalidate();
           continue;
         }
-        meta.refitCursor = done ? null : page.cursor;
+        meta[field] = done ? null : page.cursor;
         deps.metrics.refittedCustomers.inc(changed.size);
-        if (done) deps.logger.info({ partition: this.partition, version: value.model.version }, "refit sweep done");
+        if (done) deps.logger.info({ partition: this.partition, sweep: field }, "sweep done");
         if (effects.length > 0) this.requestDrain();
-        return !done;
+        return !done || (field === "refitCursor" && meta.audienceCursor !== null);
       }
       return false;
     });
@@ -401,11 +459,13 @@ export class PartitionWorker {
     const customers: (CustomerWrite & { packed: Uint8Array })[] = [];
     for (const [customerId, state] of changed) {
       const known = deadlines?.get(customerId);
-      const deadline = known === undefined ? nextDeadline(state, deps.lifecycle, this.value) : known;
+      const deadline = known === undefined ? nextDeadline(state, deps.lifecycle, this.value, this.audiences) : known;
       customers.push({ customerId, state, packed: encodeState(state), deadline, deadlineIndexed: this.cache.get(customerId)?.indexedDeadline === deadline });
     }
     const transitions: StageTransition[] = [];
     const tierChanges: ValueTierChange[] = [];
+    const riskChanges: RiskChange[] = [];
+    const audienceChanges: AudienceChange[] = [];
     const outbox: Buffer[] = [];
     const boundaries = deps.rfmBoundaries();
     // In effect order, so each customer's stage and tier changes leave in the order they happened.
@@ -419,6 +479,12 @@ export class PartitionWorker {
       } else if (effect.kind === "value_tier_changed") {
         tierChanges.push(effect.change);
         if (deps.publish) outbox.push(packOutboxEntry(effect.change.customerId, deps.valueTierChanges.encode(valueTierChangeToRecord(effect.change)), "value_tier_changes"));
+      } else if (effect.kind === "risk_changed") {
+        riskChanges.push(effect.change);
+        if (deps.publish) outbox.push(packOutboxEntry(effect.change.customerId, deps.riskChanges.encode(riskChangeToRecord(effect.change)), "risk_changes"));
+      } else if (effect.kind === "audience_changed") {
+        audienceChanges.push(effect.change);
+        if (deps.publish) outbox.push(packOutboxEntry(effect.change.customerId, deps.audienceChanges.encode(audienceChangeToRecord(effect.change)), "audience_changes"));
       }
     }
     const history = transitions.map((transition) => {
@@ -434,6 +500,7 @@ export class PartitionWorker {
       outbox,
       history,
       metaFields,
+      members: memberSetChanges(audienceChanges),
     });
     if (seq === null) return null;
     meta.seq = seq;
@@ -447,6 +514,7 @@ export class PartitionWorker {
       if (transition.trigger === "timer") deps.metrics.timersFired.inc();
     }
     for (const change of tierChanges) deps.metrics.tierChanges.inc({ from: change.from ?? "none", to: change.to, trigger: change.trigger });
+    for (const change of riskChanges) deps.metrics.riskChanges.inc({ from: change.from, to: change.to, trigger: change.trigger });
     return seq;
   }
 
@@ -492,15 +560,16 @@ export class PartitionWorker {
       if (!this.flushing && !deps.owned()) break;
       const entries = await deps.store.readOutbox(this.partition, OUTBOX_CHUNK);
       if (entries.length === 0) break;
-      const stageChanges: Message[] = [];
-      const tierChanges: Message[] = [];
+      const byTopic: Record<OutboxTopic, Message[]> = { stage_changes: [], value_tier_changes: [], risk_changes: [], audience_changes: [] };
       for (const entry of entries) {
         const { topic, key, value } = unpackOutboxEntry(entry);
-        (topic === "value_tier_changes" ? tierChanges : stageChanges).push({ key, value });
+        byTopic[topic].push({ key, value });
       }
       const topicMessages = [
-        { topic: deps.topics.stageChanges, messages: stageChanges },
-        { topic: deps.topics.valueTierChanges, messages: tierChanges },
+        { topic: deps.topics.stageChanges, messages: byTopic.stage_changes },
+        { topic: deps.topics.valueTierChanges, messages: byTopic.value_tier_changes },
+        { topic: deps.topics.riskChanges, messages: byTopic.risk_changes },
+        { topic: deps.topics.audienceChanges, messages: byTopic.audience_changes },
       ].filter((entry) => entry.messages.length > 0);
       await (await deps.producer()).sendBatch({ topicMessages, acks: -1 });
       await deps.store.ackOutbox(this.partition, entries);
@@ -517,4 +586,31 @@ export class PartitionWorker {
   outboxOldestAgeSeconds(now: number): number {
     return this.outboxAge.oldestAgeMs(now) / 1000;
   }
+}
+
+/**
+ * The member-set writes of a commit's audience changes: per audience, the customers whose last
+ * change in the commit is an entry (added) or an exit (removed), so the sets end as the states do.
+ */
+export function memberSetChanges(changes: readonly AudienceChange[]): Map<string, { added: string[]; removed: string[] }> {
+  const last = new Map<string, Map<string, "entered" | "left">>();
+  for (const change of changes) {
+    let byCustomer = last.get(change.audienceId);
+    if (byCustomer === undefined) last.set(change.audienceId, (byCustomer = new Map()));
+    byCustomer.set(change.customerId, change.change);
+  }
+  const members = new Map<string, { added: string[]; removed: string[] }>();
+  for (const [audienceId, byCustomer] of last) {
+    const entry = { added: [] as string[], removed: [] as string[] };
+    for (const [customerId, change] of byCustomer) (change === "entered" ? entry.added : entry.removed).push(customerId);
+    members.set(audienceId, entry);
+  }
+  return members;
+}
+
+/** The sets active before `active`, newest first, as the partition's meta keeps them (at most 64). */
+function previousSets(active: ActiveAudiences): { version: string; activatedAt: EpochMs }[] {
+  const previous: { version: string; activatedAt: EpochMs }[] = [];
+  for (let set = active.previous; set && previous.length < 64; set = set.previous) previous.push({ version: set.definitions.version, activatedAt: set.activatedAt });
+  return previous;
 }

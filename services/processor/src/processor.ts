@@ -3,15 +3,19 @@ import {
   CUSTOMER_EVENT_SCHEMA_TEXT,
   STAGE_CHANGE_SCHEMA_TEXT,
   VALUE_TIER_CHANGE_SCHEMA_TEXT,
+  RISK_CHANGE_SCHEMA_TEXT,
+  AUDIENCE_CHANGE_SCHEMA_TEXT,
+  type AudienceChangeRecord,
+  type RiskChangeRecord,
   type CustomerEventRecord,
   type StageChangeRecord,
   type ValueTierChangeRecord,
 } from "@clm/contracts";
-import type { LifecycleConfig, RfmBoundaries, ValueModel } from "@clm/core";
+import type { AudienceDefinitions, LifecycleConfig, RfmBoundaries, ValueModel } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
-import { readValueModel, RedisLayout, RfmBoundaryReader } from "@clm/state-store";
+import { readAudienceDefinitions, readValueModel, RedisLayout, RfmBoundaryReader } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
@@ -62,6 +66,9 @@ export class Processor {
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
   private readonly tierSerde: AvroSerde<ValueTierChangeRecord>;
+  private readonly riskSerde: AvroSerde<RiskChangeRecord>;
+  private readonly audienceSerde: AvroSerde<AudienceChangeRecord>;
+  private readonly audienceDefinitionSets = new Map<string, AudienceDefinitions>();
   /** Stored value models by version (a version never changes, so they are kept). */
   private readonly valueModels = new Map<string, ValueModel>();
   private readonly earliest = new Map<number, string>();
@@ -85,6 +92,8 @@ export class Processor {
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.tierSerde = new AvroSerde(options.registry, `${options.config.TOPIC_VALUE_TIER_CHANGES}-value`, VALUE_TIER_CHANGE_SCHEMA_TEXT);
+    this.riskSerde = new AvroSerde(options.registry, `${options.config.TOPIC_RISK_CHANGES}-value`, RISK_CHANGE_SCHEMA_TEXT);
+    this.audienceSerde = new AvroSerde(options.registry, `${options.config.TOPIC_AUDIENCE_CHANGES}-value`, AUDIENCE_CHANGE_SCHEMA_TEXT);
     this.rfm = new RfmBoundaryReader(options.redis, this.store.layout);
   }
 
@@ -93,6 +102,14 @@ export class Processor {
     if (performance.now() - this.boundariesReadAt < 30_000 && this.boundariesReadAt !== 0) return;
     this.boundariesReadAt = performance.now();
     this.boundaries = await this.rfm.load();
+  }
+
+  private async audienceDefinitions(version: string): Promise<AudienceDefinitions | null> {
+    const known = this.audienceDefinitionSets.get(version);
+    if (known !== undefined) return known;
+    const definitions = await readAudienceDefinitions(this.options.redis, this.store.layout, version);
+    if (definitions !== null) this.audienceDefinitionSets.set(version, definitions);
+    return definitions;
   }
 
   private async valueModel(version: string): Promise<ValueModel | null> {
@@ -115,6 +132,8 @@ export class Processor {
     await this.eventsSerde.register();
     await this.stageSerde.register();
     await this.tierSerde.register();
+    await this.riskSerde.register();
+    await this.audienceSerde.register();
     await this.store.loadScripts();
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
@@ -194,13 +213,16 @@ export class Processor {
         events: this.eventsSerde,
         stageChanges: this.stageSerde,
         valueTierChanges: this.tierSerde,
+        riskChanges: this.riskSerde,
+        audienceChanges: this.audienceSerde,
+        audienceDefinitions: (version) => this.audienceDefinitions(version),
         valueModel: (version) => this.valueModel(version),
         refitScanCount: config.PROCESSOR_REFIT_SCAN_COUNT,
         producer: () => this.producerFor(partition),
         lifecycle: this.options.lifecycle,
         logger: this.options.logger,
         metrics: this.options.metrics,
-        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, valueTierChanges: config.TOPIC_VALUE_TIER_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
+        topics: { events: config.TOPIC_EVENTS, stageChanges: config.TOPIC_STAGE_CHANGES, valueTierChanges: config.TOPIC_VALUE_TIER_CHANGES, riskChanges: config.TOPIC_RISK_CHANGES, audienceChanges: config.TOPIC_AUDIENCE_CHANGES, deadLetter: config.TOPIC_DEAD_LETTER },
         clockMode: config.CLOCK_MODE,
         latenessMs: config.EVENT_TIME_LATENESS_MS,
         maxFutureSkewMs: config.MAX_FUTURE_SKEW_MS,
@@ -232,7 +254,7 @@ export class Processor {
       const { config } = this.options;
       // An empty send loads the topics' metadata (and runs the send path once) before the first real
       // stage change has to wait for it; it produces nothing, and if it fails the first send loads it.
-      const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
+      const topicMessages = [config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES, config.TOPIC_DEAD_LETTER].map((topic) => ({ topic, messages: [] }));
       producer = created
         .connect()
         .then(() => created.sendBatch({ topicMessages, acks: -1 }).catch(() => undefined))

@@ -24,6 +24,8 @@ export interface PartitionWrite {
   history: readonly { customerId: string; entry: Buffer }[];
   /** Meta fields written with it (the active value model, the refit cursor); "" deletes one. */
   metaFields?: Readonly<Record<string, string>> | undefined;
+  /** Audience member-set changes: per audience id, the customers to add and to remove. */
+  members?: ReadonlyMap<string, { added: readonly string[]; removed: readonly string[] }> | undefined;
 }
 
 type ScriptRedis = Redis & {
@@ -108,6 +110,14 @@ export class StateStore extends StateReader {
     }
     const metaFields = new PackedValues();
     for (const [field, value] of Object.entries(write.metaFields ?? {})) metaFields.add(field).add(value);
+    const members = new PackedValues();
+    for (const [audienceId, { added, removed }] of write.members ?? []) {
+      keys.push(this.layout.audienceMembers(partition, audienceId));
+      members.add(String(added.length));
+      for (const customerId of added) members.add(customerId);
+      members.add(String(removed.length));
+      for (const customerId of removed) members.add(customerId);
+    }
     const args: (string | Buffer | number)[] = [
       String(write.expectedSeq),
       write.offset ?? "",
@@ -119,6 +129,8 @@ export class StateStore extends StateReader {
       outbox.toBuffer(),
       history.toBuffer(),
       metaFields.toBuffer(),
+      members.toBuffer(),
+      String(write.members?.size ?? 0),
     ];
     // The keys as an array (ioredis flattens it), never spread into the call: a write of 50k
     // customers has 50k keys, past the call stack's limit as arguments (seen at 10M events).
@@ -144,11 +156,12 @@ export class StateStore extends StateReader {
 }
 
 /** Which topic an outbox entry goes to. */
-export type OutboxTopic = "stage_changes" | "value_tier_changes";
+export type OutboxTopic = "stage_changes" | "value_tier_changes" | "risk_changes" | "audience_changes";
 
 /** Marks an entry with a topic byte; an unmarked entry (written before value tiers) is a stage change. */
 const TOPIC_MARK = 0xff;
-const TOPIC_CODES: Record<OutboxTopic, number> = { stage_changes: 0, value_tier_changes: 1 };
+const TOPIC_CODES: Record<OutboxTopic, number> = { stage_changes: 0, value_tier_changes: 1, risk_changes: 2, audience_changes: 3 };
+const TOPIC_OF_CODE: readonly OutboxTopic[] = ["stage_changes", "value_tier_changes", "risk_changes", "audience_changes"];
 
 /**
  * Outbox entries carry the Kafka key with the encoded value: [u16 key length][key][value] for a
@@ -172,7 +185,7 @@ export function packOutboxEntry(key: string, value: Buffer, topic: OutboxTopic =
 export function unpackOutboxEntry(entry: Buffer): { topic: OutboxTopic; key: string; value: Buffer } {
   const marked = entry[0] === TOPIC_MARK;
   const head = marked ? 2 : 0;
-  const topic: OutboxTopic = marked && entry[1] === TOPIC_CODES.value_tier_changes ? "value_tier_changes" : "stage_changes";
+  const topic: OutboxTopic = marked ? (TOPIC_OF_CODE[entry[1]!] ?? "stage_changes") : "stage_changes";
   const keyLength = entry.readUInt16BE(head);
   return { topic, key: entry.toString("utf8", head + 2, head + 2 + keyLength), value: entry.subarray(head + 2 + keyLength) };
 }

@@ -1,5 +1,5 @@
-export type SinkTable = "events" | "stage_transitions" | "customer_snapshots" | "value_tier_changes";
-export const SINK_TABLES: readonly SinkTable[] = ["events", "stage_transitions", "customer_snapshots", "value_tier_changes"];
+export type SinkTable = "events" | "stage_transitions" | "customer_snapshots" | "value_tier_changes" | "risk_changes" | "audience_changes";
+export const SINK_TABLES: readonly SinkTable[] = ["events", "stage_transitions", "customer_snapshots", "value_tier_changes", "risk_changes", "audience_changes"];
 
 /** Rows per table plus the next offset to commit per topic-partition once they are written. */
 export interface Pending {
@@ -11,7 +11,7 @@ export interface Pending {
 }
 
 function emptyPending(): Pending {
-  return { rows: { events: [], stage_transitions: [], customer_snapshots: [], value_tier_changes: [] }, offsets: new Map(), firstAddedAt: null };
+  return { rows: { events: [], stage_transitions: [], customer_snapshots: [], value_tier_changes: [], risk_changes: [], audience_changes: [] }, offsets: new Map(), firstAddedAt: null };
 }
 
 /**

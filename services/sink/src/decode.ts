@@ -1,7 +1,7 @@
-import { eventRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
-import { recordToCustomerEvent, type CustomerEventRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import { audienceChangeRow, eventRow, riskChangeRow, serializeRow, snapshotRow, transitionRow, valueTierChangeRow } from "@clm/clickhouse";
+import { recordToCustomerEvent, type AudienceChangeRecord, type CustomerEventRecord, type RiskChangeRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { domainEventProblems, futureEventProblem } from "@clm/core";
-import { AvroDecodeError, producedAt, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
+import { AvroDecodeError, producedAt, readAudiencesActivation, readClockAdvance, readValueModelActivation, type AvroSerde } from "@clm/kafka";
 import type { KafkaMessage } from "kafkajs";
 import type { SinkTable } from "./buffer.ts";
 
@@ -44,6 +44,12 @@ export function decodeEvents(
     if (activation.kind === "activate") continue;
     if (activation.kind === "invalid") {
       skipped.push({ offset: message.offset, reason: "INVALID_VALUE_MODEL_ACTIVATION" });
+      continue;
+    }
+    const audiences = readAudiencesActivation(message);
+    if (audiences.kind === "activate") continue;
+    if (audiences.kind === "invalid") {
+      skipped.push({ offset: message.offset, reason: "INVALID_AUDIENCES" });
       continue;
     }
     try {
@@ -97,4 +103,32 @@ export function decodeValueTierChanges(serde: AvroSerde<ValueTierChangeRecord>, 
     }
   }
   return { rows: { value_tier_changes: rows }, skipped };
+}
+
+/** Risk changes → `risk_changes` rows. */
+export function decodeRiskChanges(serde: AvroSerde<RiskChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
+  const rows: string[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      rows.push(serializeRow(riskChangeRow(serde.decode(message.value), { partition, offset: message.offset }, writtenAt)));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { risk_changes: rows }, skipped };
+}
+
+/** Audience changes → `audience_changes` rows. */
+export function decodeAudienceChanges(serde: AvroSerde<AudienceChangeRecord>, messages: readonly KafkaMessage[], partition: number, writtenAt: number): DecodedBatch {
+  const rows: string[] = [];
+  const skipped: Skipped[] = [];
+  for (const message of messages) {
+    try {
+      rows.push(serializeRow(audienceChangeRow(serde.decode(message.value), { partition, offset: message.offset }, writtenAt)));
+    } catch (error) {
+      skipped.push({ offset: message.offset, reason: error instanceof AvroDecodeError ? error.code : "DECODE_FAILED" });
+    }
+  }
+  return { rows: { audience_changes: rows }, skipped };
 }

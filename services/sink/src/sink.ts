@@ -6,6 +6,10 @@ import {
   CUSTOMER_EVENT_SCHEMA_TEXT,
   STAGE_CHANGE_SCHEMA_TEXT,
   VALUE_TIER_CHANGE_SCHEMA_TEXT,
+  RISK_CHANGE_SCHEMA_TEXT,
+  AUDIENCE_CHANGE_SCHEMA_TEXT,
+  type AudienceChangeRecord,
+  type RiskChangeRecord,
   type CustomerEventRecord,
   type StageChangeRecord,
   type ValueTierChangeRecord,
@@ -16,7 +20,7 @@ import type { Logger } from "@clm/observability";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Admin, Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import { SINK_TABLES, SinkBuffer, type Pending, type SinkTable } from "./buffer.ts";
-import { decodeEvents, decodeStageChanges, decodeValueTierChanges } from "./decode.ts";
+import { decodeAudienceChanges, decodeEvents, decodeRiskChanges, decodeStageChanges, decodeValueTierChanges } from "./decode.ts";
 import type { SinkMetrics } from "./metrics.ts";
 
 export interface SinkOptions {
@@ -38,7 +42,7 @@ export interface SinkOptions {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Kafka → ClickHouse. One consumer group over the input-event, stage-change and value-tier-change topics; rows
+ * Kafka → ClickHouse. One consumer group over the input-event, stage-change, value-tier-change, risk-change and audience-change topics; rows
  * are buffered across partitions and written in large inserts, bounded by SINK_BATCH_ROWS and
  * SINK_FLUSH_INTERVAL_MS. Offsets are committed only after every table of a write succeeded, so
  * a crash redelivers and never loses; the tables and views dedupe by business id (docs/sink.md).
@@ -50,6 +54,8 @@ export class Sink {
   private readonly eventsSerde: AvroSerde<CustomerEventRecord>;
   private readonly stageSerde: AvroSerde<StageChangeRecord>;
   private readonly tierSerde: AvroSerde<ValueTierChangeRecord>;
+  private readonly riskSerde: AvroSerde<RiskChangeRecord>;
+  private readonly audienceSerde: AvroSerde<AudienceChangeRecord>;
   private readonly options: Required<SinkOptions>;
   private consumer: Consumer | null = null;
   private supervision: SupervisedConsumer | null = null;
@@ -67,6 +73,8 @@ export class Sink {
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.tierSerde = new AvroSerde(options.registry, `${options.config.TOPIC_VALUE_TIER_CHANGES}-value`, VALUE_TIER_CHANGE_SCHEMA_TEXT);
+    this.riskSerde = new AvroSerde(options.registry, `${options.config.TOPIC_RISK_CHANGES}-value`, RISK_CHANGE_SCHEMA_TEXT);
+    this.audienceSerde = new AvroSerde(options.registry, `${options.config.TOPIC_AUDIENCE_CHANGES}-value`, AUDIENCE_CHANGE_SCHEMA_TEXT);
     this.writeBackoff = new Backoff({ initialMs: Math.min(200, options.config.SINK_RETRY_MAX_MS), maxMs: options.config.SINK_RETRY_MAX_MS });
     options.metrics.bufferLimit.set(options.config.SINK_BATCH_ROWS);
   }
@@ -98,7 +106,7 @@ export class Sink {
       logger.info({ assignment: event.payload.memberAssignment }, "partitions assigned");
     });
     await consumer.connect();
-    await consumer.subscribe({ topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES], fromBeginning: options.fromBeginning ?? true });
+    await consumer.subscribe({ topics: [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES], fromBeginning: options.fromBeginning ?? true });
     this.supervision = await runSupervised(
       consumer,
       { autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch: (payload) => this.onBatch(payload) },
@@ -112,7 +120,9 @@ export class Sink {
     const { config, metrics, logger } = this.options;
     const events = batch.topic === config.TOPIC_EVENTS;
     const tiers = batch.topic === config.TOPIC_VALUE_TIER_CHANGES;
-    const serde = events ? this.eventsSerde : tiers ? this.tierSerde : this.stageSerde;
+    const risks = batch.topic === config.TOPIC_RISK_CHANGES;
+    const memberships = batch.topic === config.TOPIC_AUDIENCE_CHANGES;
+    const serde = events ? this.eventsSerde : tiers ? this.tierSerde : risks ? this.riskSerde : memberships ? this.audienceSerde : this.stageSerde;
     const values = batch.messages.map((message) => message.value);
     // While the schema registry does not answer, the batch waits here, retrying with a backoff and
     // heartbeating: nothing of it is buffered, skipped or committed (a registry outage is not bad
@@ -136,7 +146,11 @@ export class Sink {
       ? decodeEvents(this.eventsSerde, batch.messages, batch.partition, this.options.lifecycle.reportingCurrency, config.MAX_FUTURE_SKEW_MS, now)
       : tiers
         ? decodeValueTierChanges(this.tierSerde, batch.messages, batch.partition, now)
-        : decodeStageChanges(this.stageSerde, batch.messages, batch.partition, now);
+        : risks
+          ? decodeRiskChanges(this.riskSerde, batch.messages, batch.partition, now)
+          : memberships
+            ? decodeAudienceChanges(this.audienceSerde, batch.messages, batch.partition, now)
+            : decodeStageChanges(this.stageSerde, batch.messages, batch.partition, now);
     for (const skip of decoded.skipped) metrics.skipped.inc({ topic: batch.topic, reason: skip.reason });
     if (decoded.skipped.length > 0) {
       logger.warn({ topic: batch.topic, partition: batch.partition, skipped: decoded.skipped.slice(0, 5), count: decoded.skipped.length }, "records not written");

@@ -5,14 +5,17 @@ import {
   futureEventProblem,
   nextDeadline,
   refitCustomer,
+  type ActiveAudiences,
   type ActiveValueModel,
+  type AudienceDefinitions,
   type CustomerState,
   type LifecycleConfig,
   type PartitionRecord,
   type ValueModel,
+  type AudienceChange,
 } from "@clm/core";
 import type { Config } from "@clm/config";
-import { AvroSerde, createRegistry, producedAt, readClockAdvance, readValueModelActivation, receivedAtOf } from "@clm/kafka";
+import { AvroSerde, createRegistry, producedAt, readAudiencesActivation, readClockAdvance, readValueModelActivation, receivedAtOf } from "@clm/kafka";
 import type { RedisLayout, StateReader } from "@clm/state-store";
 import type { Redis } from "ioredis";
 import type { Kafka } from "kafkajs";
@@ -24,6 +27,12 @@ export interface CoreExpectation {
   transitionIds: Set<string>;
   /** Value-tier change ids (with value models on the topic). */
   tierChangeIds: Set<string>;
+  /** Churn-risk change ids (changes of level within a stage). */
+  riskChangeIds: Set<string>;
+  /** Audience changes, in effect order (with audience definitions on the topic). */
+  audienceChanges: AudienceChange[];
+  /** Per partition: the audience definitions active at its end. */
+  audiences: Map<number, ActiveAudiences | null>;
   /** Per partition: the value model active at its end. */
   values: Map<number, ActiveValueModel | null>;
   /** Distinct (customerId, eventId) of the valid records on the topic. */
@@ -43,10 +52,11 @@ export async function coreExpectation(
   config: Config,
   lifecycle: LifecycleConfig,
   valueModel: (version: string) => Promise<ValueModel | null> = async () => null,
+  audienceDefinitions: (version: string) => Promise<AudienceDefinitions | null> = async () => null,
 ): Promise<CoreExpectation> {
   const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
-  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), values: new Map(), uniqueValidEvents: 0, ends: new Map() };
+  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), riskChangeIds: new Set(), audienceChanges: [], audiences: new Map(), values: new Map(), uniqueValidEvents: 0, ends: new Map() };
   const unique = new Set<string>();
   for (const [partition, messages] of byPartition) {
     await serde.prepare(messages.map((message) => message.value));
@@ -61,6 +71,12 @@ export async function coreExpectation(
         if (model !== null) records.push({ offset: message.offset, activateValueModel: model, activatedAt: config.CLOCK_MODE === "wall" ? receivedAtOf(message) : null });
       }
       if (activation.kind !== "none") continue;
+      const audiences = readAudiencesActivation(message);
+      if (audiences.kind === "activate") {
+        const definitions = await audienceDefinitions(audiences.version);
+        if (definitions !== null) records.push({ offset: message.offset, activateAudiences: definitions, activatedAt: config.CLOCK_MODE === "wall" ? receivedAtOf(message) : null });
+      }
+      if (audiences.kind !== "none") continue;
       let event;
       try {
         event = recordToCustomerEvent(serde.decode(message.value));
@@ -72,13 +88,13 @@ export async function coreExpectation(
       records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
       unique.add(`${event.customerId}\u0000${event.eventId}`);
     }
-    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle);
+    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle, null, null);
     const effects = [...result.effects.map((entry) => entry.effect)];
     for (const [customerId, folded] of result.changed) {
-      // The processor's refit sweep reaches every customer after an activation.
+      // The processor's refit and audience sweeps reach every customer after an activation.
       let state = folded;
-      if (result.value !== null) {
-        const refit = refitCustomer(folded, result.value, lifecycle, config.CLOCK_MODE === "event" ? result.sweptThrough : null);
+      if (result.value !== null || result.audiences !== null) {
+        const refit = refitCustomer(folded, result.value, lifecycle, config.CLOCK_MODE === "event" ? result.sweptThrough : null, result.audiences);
         state = refit.state;
         effects.push(...refit.effects);
       }
@@ -87,8 +103,11 @@ export async function coreExpectation(
     for (const effect of effects) {
       if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
       else if (effect.kind === "value_tier_changed") expectation.tierChangeIds.add(effect.change.changeId);
+      else if (effect.kind === "risk_changed") expectation.riskChangeIds.add(effect.change.changeId);
+      else if (effect.kind === "audience_changed") expectation.audienceChanges.push(effect.change);
     }
     expectation.values.set(partition, result.value);
+    expectation.audiences.set(partition, result.audiences);
     expectation.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());
   }
   expectation.uniqueValidEvents = unique.size;
@@ -112,11 +131,12 @@ export async function mismatchedTimers(
   expected: ReadonlyMap<string, { partition: number; state: CustomerState }>,
   lifecycle: LifecycleConfig,
   values: ReadonlyMap<number, ActiveValueModel | null> = new Map(),
+  audiences: ReadonlyMap<number, ActiveAudiences | null> = new Map(),
 ): Promise<string[]> {
   const mismatched: string[] = [];
   for (const [customerId, { partition, state }] of expected) {
     const score = await redis.zscore(layout.timers(partition), customerId);
-    if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle, values.get(partition) ?? null)) mismatched.push(customerId);
+    if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle, values.get(partition) ?? null, audiences.get(partition) ?? null)) mismatched.push(customerId);
   }
   return mismatched;
 }

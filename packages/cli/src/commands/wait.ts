@@ -28,7 +28,10 @@ export async function run(args: readonly string[]): Promise<number> {
   const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
   const refitting = async () => {
     let partitions = 0;
-    for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) if ((await store.loadMeta(partition)).refitCursor !== null) partitions++;
+    for (let partition = 0; partition < config.TOPIC_PARTITIONS; partition++) {
+      const meta = await store.loadMeta(partition);
+      if (meta.refitCursor !== null || meta.audienceCursor !== null) partitions++;
+    }
     return partitions;
   };
   try {
@@ -43,7 +46,7 @@ export async function run(args: readonly string[]): Promise<number> {
       let lastPrintedAt = 0;
       for (;;) {
         const topics = new Map<string, Awaited<ReturnType<typeof topicOffsets>>>();
-        for (const topic of new Set([config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, ...groups.flatMap((group) => group.topics)])) topics.set(topic, await withFreshLeaders(admin, () => topicOffsets(admin, topic)));
+        for (const topic of new Set([config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES, ...groups.flatMap((group) => group.topics)])) topics.set(topic, await withFreshLeaders(admin, () => topicOffsets(admin, topic)));
         const lags: Record<string, bigint> = {};
         for (const group of groups) {
           let lag = 0n;
@@ -53,7 +56,7 @@ export async function run(args: readonly string[]): Promise<number> {
         // A refit sweep counts as lag: tier changes are still to come.
         const sweeps = await refitting();
         if (sweeps > 0) lags.refit = BigInt(sweeps);
-        const stageChangeEnd = topics.get(config.TOPIC_STAGE_CHANGES)!.endTotal + topics.get(config.TOPIC_VALUE_TIER_CHANGES)!.endTotal;
+        const stageChangeEnd = topics.get(config.TOPIC_STAGE_CHANGES)!.endTotal + topics.get(config.TOPIC_VALUE_TIER_CHANGES)!.endTotal + topics.get(config.TOPIC_RISK_CHANGES)!.endTotal + topics.get(config.TOPIC_AUDIENCE_CHANGES)!.endTotal;
         const now = Date.now();
         const verdict = tracker.observe({ atMs: now, lags, stageChangeEnd });
         const line =

@@ -28,7 +28,7 @@ export function foldAll(
 /** The order-independent part of a state, with the float score rounded for comparison. */
 export function aggregatesOf(state: CustomerState | undefined, halfLifeMs: number, at: number) {
   if (state === undefined) return undefined;
-  const { version: _version, stage: _stage, stageSince: _stageSince, wonBackAt: _wonBackAt, score, ...rest } = state;
+  const { version: _version, stage: _stage, stageSince: _stageSince, wonBackAt: _wonBackAt, riskLevel: _riskLevel, riskSince: _riskSince, score, ...rest } = state;
   const value = score.value * Math.pow(2, -(at - score.at) / halfLifeMs);
   return { ...rest, scoreAtT: Number(value.toPrecision(10)) };
 }
