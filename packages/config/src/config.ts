@@ -149,7 +149,7 @@ export const configSchema = z
     /** How long a delivery service that died keeps its partitions before the group reassigns them (broker minimum 6 s). */
     WEBHOOKS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
     /** Requests open at once per destination (lanes delivered in parallel); a slow destination holds only these. */
-    WEBHOOKS_MAX_IN_FLIGHT: positiveInt(1000).default(16),
+    WEBHOOKS_MAX_IN_FLIGHT: positiveInt(1000).default(64),
     /** A request without a complete answer after this long counts as a timeout (retried). */
     WEBHOOKS_REQUEST_TIMEOUT_MS: positiveInt(300_000).default(10_000),
     /** How long after its first try a message is still retried before it goes to the dead letters. */

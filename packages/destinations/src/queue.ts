@@ -104,14 +104,25 @@ local function release(lane, due, laneNo, at)
   if redis.call('LLEN', lane) > 0 then redis.call('ZADD', due, at, laneNo) else redis.call('ZREM', due, laneNo) end
 end`;
 
-/** KEYS: lane, msg, due, age, tries. ARGV: laneNo, now, ids… Removes the delivered head; the lane's next head is due now. */
+/**
+ * KEYS: lane, msg, due, age, tries. ARGV: laneNo, now, leaseUntil, maxBatch, ids… Removes the
+ * delivered head. With leaseUntil > 0 and more messages waiting, the lane stays leased and its next
+ * head comes back (the holder goes on without another claim); otherwise the lane is due now.
+ */
 const ACK = new Script(`${HEAD_MATCHES}
-if not head_matches(KEYS[1], 3, #ARGV) then return 0 end
-redis.call('LTRIM', KEYS[1], #ARGV - 2, -1)
-for i = 3, #ARGV do
+if not head_matches(KEYS[1], 5, #ARGV) then return 0 end
+redis.call('LTRIM', KEYS[1], #ARGV - 4, -1)
+for i = 5, #ARGV do
   redis.call('HDEL', KEYS[2], ARGV[i])
   redis.call('ZREM', KEYS[4], ARGV[i])
   redis.call('HDEL', KEYS[5], ARGV[i])
+end
+if tonumber(ARGV[3]) > 0 then
+  local ids = redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[4]) - 1)
+  if #ids > 0 then
+    redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+    return { ids, redis.call('HMGET', KEYS[2], unpack(ids)), redis.call('HMGET', KEYS[5], unpack(ids)) }
+  end
 end
 release(KEYS[1], KEYS[3], ARGV[1], ARGV[2])
 return 1`);
@@ -162,6 +173,10 @@ return moved`);
 
 const ENQUEUE_CHUNK = 500;
 
+function headOf(messages: readonly (string | null)[], tries: readonly (string | null)[]): ClaimedLane["messages"] {
+  return messages.flatMap((text, index) => (text === null ? [] : [{ message: JSON.parse(text) as QueuedMessage, tries: parseTries(tries[index] ?? null) }]));
+}
+
 const parseTries = (text: string | null): Tries | null => {
   if (text === null) return null;
   const [attempts, firstAttemptAt, ...error] = text.split(":");
@@ -207,16 +222,20 @@ export class DeliveryQueue {
   async claim(destination: Destination, now: number, leaseUntil: number, maxLanes: number): Promise<ClaimedLane[]> {
     const of = this.keys.of(destination.id);
     const rows = (await CLAIM.run(this.redis, [of.due, of.msg, of.tries], [now, leaseUntil, maxLanes, destination.maxBatch, of.lanePrefix])) as [string, string[], (string | null)[], (string | null)[]][];
-    return rows.map(([lane, , messages, tries]) => ({
-      lane: Number(lane),
-      messages: messages.flatMap((text, index) => (text === null ? [] : [{ message: JSON.parse(text) as QueuedMessage, tries: parseTries(tries[index] ?? null) }])),
-    }));
+    return rows.map(([lane, , messages, tries]) => ({ lane: Number(lane), messages: headOf(messages, tries) }));
   }
 
-  /** The lane's head `ids` were delivered: removed; the next head is due at once. False when the head had moved on. */
-  async ack(destinationId: string, lane: number, ids: readonly string[], now: number): Promise<boolean> {
+  /**
+   * The lane's head `ids` were delivered: removed. With `next`, a lane with more messages stays
+   * leased and its next head is returned; otherwise the lane is due at once. `acked` is false when
+   * the head had moved on (another holder after this one's lease ran out).
+   */
+  async ack(destinationId: string, lane: number, ids: readonly string[], now: number, next?: { leaseUntil: number; maxBatch: number }): Promise<{ acked: boolean; next: ClaimedLane | null }> {
     const of = this.keys.of(destinationId);
-    return Number(await ACK.run(this.redis, [of.lane(lane), of.msg, of.due, of.age, of.tries], [lane, now, ...ids])) === 1;
+    const answer = await ACK.run(this.redis, [of.lane(lane), of.msg, of.due, of.age, of.tries], [lane, now, next?.leaseUntil ?? 0, next?.maxBatch ?? 1, ...ids]);
+    if (!Array.isArray(answer)) return { acked: Number(answer) === 1, next: null };
+    const [, messages, tries] = answer as [string[], (string | null)[], (string | null)[]];
+    return { acked: true, next: { lane, messages: headOf(messages, tries) } };
   }
 
   /** The head failed and is tried again at `nextAt`; its tries are recorded. */

@@ -59,6 +59,7 @@ export class SignalConsumer {
     const { kafka, logger, sessionTimeoutMs } = this.options;
     const consumer = kafka.consumer({ groupId: this.options.groupId, sessionTimeout: sessionTimeoutMs, heartbeatInterval: Math.floor(sessionTimeoutMs / 5), maxWaitTimeInMs: 100 });
     this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => logger.info({ assignment: event.payload.memberAssignment }, "partitions assigned"));
     await consumer.connect();
     await consumer.subscribe({ topics: this.topics, fromBeginning: options.fromBeginning ?? true });
     this.supervision = await runSupervised(

@@ -4,5 +4,5 @@ export { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 export { WEBHOOKS_API_ERRORS, WebhooksApiError } from "./errors.ts";
 export { createWebhooksMetrics, type WebhooksMetrics } from "./metrics.ts";
 export { backoffDelay, nextAttemptAt, retryAfterAt, verdictOf, type AttemptResult, type RetrySchedule, type Verdict } from "./retry-policy.ts";
-export { sendWithFetch, type Send, type WebhookRequest } from "./sender.ts";
+export { createSender, type Send, type WebhookRequest } from "./sender.ts";
 export { batchWebhookId, DestinationWorker } from "./worker.ts";

@@ -14,7 +14,7 @@ import { createWebhooksServer } from "./api.ts";
 import { SignalConsumer } from "./consumer.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { createWebhooksMetrics } from "./metrics.ts";
-import { sendWithFetch } from "./sender.ts";
+import { createSender } from "./sender.ts";
 
 const SERVICE = "webhooks";
 
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   dispatcher = new Dispatcher({
     store,
     queue,
-    send: sendWithFetch,
+    send: createSender({ maxIdleSockets: config.WEBHOOKS_MAX_IN_FLIGHT }),
     schedule: { initialDelayMs: config.WEBHOOKS_RETRY_INITIAL_MS, maxDelayMs: config.WEBHOOKS_RETRY_MAX_DELAY_MS, retryPeriodMs: config.WEBHOOKS_RETRY_PERIOD_MS },
     maxInFlight: config.WEBHOOKS_MAX_IN_FLIGHT,
     requestTimeoutMs: config.WEBHOOKS_REQUEST_TIMEOUT_MS,

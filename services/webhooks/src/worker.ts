@@ -22,6 +22,9 @@ export interface WorkerOptions {
   now: () => number;
 }
 
+/** Heads a lane delivers in a row before it queues for a slot again. */
+const LANE_STREAK = 16;
+
 /** The webhook-id of a batch: derived from its messages' ids, so the same batch retried keeps it. */
 export function batchWebhookId(ids: readonly string[]): string {
   return `batch_${createHash("sha256").update(ids.join("\n")).digest("base64url").slice(0, 32)}`;
@@ -40,7 +43,12 @@ export class DestinationWorker {
   private poke: (() => void) | null = null;
   private readonly lanes = new Set<Promise<void>>();
 
-  constructor(private readonly options: WorkerOptions) {}
+  /** The lease outlives a request, so a live holder always finishes first; a dead one's lanes come back when it ends. */
+  private readonly leaseMs: number;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.leaseMs = options.requestTimeoutMs + 30_000;
+  }
 
   get id(): string {
     return this.options.destination().id;
@@ -65,7 +73,7 @@ export class DestinationWorker {
   }
 
   private async run(): Promise<void> {
-    const { queue, logger, now, idlePollMs, requestTimeoutMs } = this.options;
+    const { queue, logger, now, idlePollMs } = this.options;
     while (this.running) {
       let waitMs = idlePollMs;
       try {
@@ -73,8 +81,7 @@ export class DestinationWorker {
         if (free > 0) {
           const destination = this.options.destination();
           const at = now();
-          // The lease outlives the request, so a live holder always finishes first; a dead one's lanes come back then.
-          const claimed = await queue.claim(destination, at, at + requestTimeoutMs + 30_000, free);
+          const claimed = await queue.claim(destination, at, at + this.leaseMs, free);
           for (const lane of claimed) this.deliverInBackground(lane);
           if (claimed.length === free) continue;
           const due = await queue.nextDue(destination.id);
@@ -96,10 +103,15 @@ export class DestinationWorker {
     }
   }
 
-  private deliverInBackground(lane: ClaimedLane): void {
+  private deliverInBackground(claimed: ClaimedLane): void {
     this.inFlight++;
-    const task = this.deliver(lane)
-      .catch((error: unknown) => this.options.logger.warn({ err: error, destination: this.id, lane: lane.lane }, "recording a delivery failed; the lane is tried again when its lease ends"))
+    const task = (async () => {
+      // A busy lane keeps its slot for a few heads in a row (no claim between them), then goes back
+      // behind the lanes that wait, so at most maxInFlight lanes hold slots and none starves.
+      let lane: ClaimedLane | null = claimed;
+      for (let streak = 1; lane !== null; streak++) lane = await this.deliver(lane, streak < LANE_STREAK && this.running);
+    })()
+      .catch((error: unknown) => this.options.logger.warn({ err: error, destination: this.id, lane: claimed.lane }, "recording a delivery failed; the lane is tried again when its lease ends"))
       .finally(() => {
         this.inFlight--;
         this.lanes.delete(task);
@@ -108,11 +120,12 @@ export class DestinationWorker {
     this.lanes.add(task);
   }
 
-  private async deliver(lane: ClaimedLane): Promise<void> {
+  /** Sends the lane's head and records the outcome; returns the lane's next head when `goOn` and it was delivered. */
+  private async deliver(lane: ClaimedLane, goOn: boolean): Promise<ClaimedLane | null> {
     const { queue, metrics, now, schedule, send } = this.options;
     const destination = this.options.destination();
     const entries = lane.messages;
-    if (entries.length === 0) return;
+    if (entries.length === 0) return null;
     const ids = entries.map((entry) => entry.message.id);
     const batched = destination.maxBatch > 1;
     const body = batched ? `[${entries.map((entry) => entry.message.body).join(",")}]` : entries[0]!.message.body;
@@ -135,11 +148,11 @@ export class DestinationWorker {
     const verdict = verdictOf(result, at);
     const labels = { destination: destination.id };
     if (verdict.kind === "delivered") {
-      await queue.ack(destination.id, lane.lane, ids, at);
+      const acked = await queue.ack(destination.id, lane.lane, ids, at, goOn ? { leaseUntil: at + this.leaseMs, maxBatch: destination.maxBatch } : undefined);
       metrics.delivered.inc(labels, entries.length);
       metrics.requests.inc({ ...labels, outcome: "delivered" });
       for (const entry of entries) metrics.latency.observe(labels, Math.max(0, at - entry.message.createdAt) / 1000);
-      return;
+      return acked.next;
     }
     metrics.failedAttempts.inc({ ...labels, reason: failureReason(result) });
     const head = entries[0]!.tries;
@@ -153,7 +166,7 @@ export class DestinationWorker {
       await queue.retry(destination.id, lane.lane, entries.map((entry) => ({ id: entry.message.id, tries: tries(entry) })), next);
       metrics.retried.inc(labels, entries.length);
       metrics.requests.inc({ ...labels, outcome: "retry" });
-      return;
+      return null;
     }
     const reason = verdict.kind === "permanent" ? "permanent" : "expired";
     const letters: DeadLetter[] = entries.map((entry) => ({ id: entry.message.id, lane: lane.lane, message: entry.message, reason, ...tries(entry), deadAt: at }));
@@ -161,5 +174,6 @@ export class DestinationWorker {
     metrics.deadLettered.inc({ ...labels, reason }, entries.length);
     metrics.requests.inc({ ...labels, outcome: "dead_letter" });
     this.options.logger.warn({ destination: destination.id, ids: ids.slice(0, 5), count: ids.length, reason: verdict.reason, kind: reason }, "webhook dead-lettered; the lane goes on");
+    return null;
   }
 }
