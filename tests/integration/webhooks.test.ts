@@ -328,7 +328,11 @@ describe(`webhooks (real processor, delivery service process, receivers; seed ${
     expect(replayed.body).toEqual({ replayed: endingIn7.length });
 
     for (const [name, receiver] of Object.entries(receivers)) {
-      await waitFor(async () => [...expected].every((id) => receiver.received.seen.has(id)), `${name}: every expected signal`, 240_000, 250);
+      await waitFor(async () => [...expected].every((id) => receiver.received.seen.has(id)), `${name}: every expected signal`, Number(process.env.WEBHOOKS_TEST_WAIT_MS ?? 240_000), 250).catch(async (error: unknown) => {
+        const missing = [...expected].filter((id) => !receiver.received.seen.has(id));
+        const stats = await call("GET", `/v1/destinations/${destinations[name as keyof typeof destinations]}/stats`);
+        throw new Error(`${(error as Error).message}: ${missing.length} missing (${missing.slice(0, 5).join(", ")}); queue ${JSON.stringify(stats.body)}; service log:\n${service.output().split("\n").filter((line) => !line.includes('"level":30')).slice(-15).join("\n")}`);
+      });
       const { received } = receiver;
       expect(received.badSignatures, name).toBe(0);
       expect(received.idMismatches, name).toBe(0);
