@@ -20,6 +20,8 @@ export interface WorkerOptions {
   logger: Logger;
   /** Wall time (ms). */
   now: () => number;
+  /** How long a claimed lane stays leased; default the request timeout plus 30 s. */
+  leaseMs?: number;
 }
 
 /** Heads a lane delivers in a row before it queues for a slot again. */
@@ -47,7 +49,7 @@ export class DestinationWorker {
   private readonly leaseMs: number;
 
   constructor(private readonly options: WorkerOptions) {
-    this.leaseMs = options.requestTimeoutMs + 30_000;
+    this.leaseMs = options.leaseMs ?? options.requestTimeoutMs + 30_000;
   }
 
   get id(): string {
