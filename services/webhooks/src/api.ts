@@ -20,6 +20,8 @@ export interface ApiDeps {
   queue: DeliveryQueue;
   /** After a change, so the service's own workers and consumer see it at once. */
   changed: () => Promise<void>;
+  /** After a change to signing or the URL: as `changed`, and the requests sent before with the old settings have ended. */
+  applied: () => Promise<void>;
   authorize: (authorization: string | undefined) => ReadonlySet<Scope> | null;
   secretOverlapMs: number;
   registry: Registry;
@@ -96,7 +98,7 @@ export function createWebhooksServer(deps: ApiDeps): Server {
       handler: async (request, params) => {
         await found(params.id);
         const updated = await store.update(params.id!, await readJson(request, destinationUpdateSchema), now());
-        await deps.changed();
+        await deps.applied();
         return { status: 200, body: publicDestination((updated ?? (await found(params.id)))) };
       },
     },
@@ -117,7 +119,9 @@ export function createWebhooksServer(deps: ApiDeps): Server {
         await found(params.id);
         const body = await readJson(request, secretRotationSchema);
         const rotated = await store.rotateSecret(params.id!, { ...(body.secret ? { secret: body.secret } : {}), overlapMs: body.overlapSeconds === undefined ? deps.secretOverlapMs : body.overlapSeconds * 1000 }, now());
-        await deps.changed();
+        // The answer hands out the new secret; a receiver that switches to it at once must not meet a
+        // request signed before the rotation (it would answer 401, a permanent failure: a dead letter).
+        await deps.applied();
         return { status: 200, body: publicDestination(rotated ?? (await found(params.id)), true) };
       },
     },

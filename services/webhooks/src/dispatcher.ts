@@ -31,6 +31,7 @@ export class Dispatcher {
   private version = "";
   private timer: NodeJS.Timeout | null = null;
   private refreshing: Promise<void> | null = null;
+  private followUp: Promise<void> | null = null;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -39,10 +40,34 @@ export class Dispatcher {
     this.timer = setInterval(() => void this.refresh().catch((error: unknown) => this.options.logger.warn({ err: error }, "reloading destinations failed")), this.options.reloadIntervalMs);
   }
 
-  /** Reloads the destinations when their version changed; starts and stops workers to match. */
+  /**
+   * Reloads the destinations when their version changed; starts and stops workers to match. Resolves
+   * after a read of Redis that began after this call: a reload already under way may have read the
+   * version before a change the caller has just written, so callers then share one reload after it.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.reload().finally(() => (this.refreshing = null));
-    return this.refreshing;
+    if (this.refreshing === null) {
+      this.refreshing = this.reload().finally(() => (this.refreshing = null));
+      return this.refreshing;
+    }
+    this.followUp ??= this.refreshing
+      .catch(() => undefined)
+      .then(() => {
+        this.followUp = null;
+        return this.refresh();
+      });
+    return this.followUp;
+  }
+
+  /**
+   * After a change to how requests are signed or where they go (a secret rotation, a new URL): the
+   * destinations reloaded, and every request sent before with the old settings answered or given up.
+   * Once this resolves, no request without the new secret is still on its way, so a receiver may
+   * switch to the new secret at once.
+   */
+  async applied(): Promise<void> {
+    await this.refresh();
+    await Promise.all([...this.workers.values()].map((worker) => worker.requestsSettled()));
   }
 
   private async reload(): Promise<void> {

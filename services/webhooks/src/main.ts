@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     store,
     queue,
     changed: () => dispatcher.refresh(),
+    applied: () => dispatcher.applied(),
     authorize: createApiKeyCheck({ write: [], read: [], admin: keys.admin }),
     secretOverlapMs: config.WEBHOOKS_SECRET_OVERLAP_MS,
     registry,

@@ -44,6 +44,7 @@ export class DestinationWorker {
   private loop: Promise<void> | null = null;
   private poke: (() => void) | null = null;
   private readonly lanes = new Set<Promise<void>>();
+  private readonly requests = new Set<Promise<unknown>>();
 
   /** The lease outlives a request, so a live holder always finishes first; a dead one's lanes come back when it ends. */
   private readonly leaseMs: number;
@@ -65,6 +66,11 @@ export class DestinationWorker {
   /** New messages may be due: look now instead of at the next poll. */
   wake(): void {
     this.poke?.();
+  }
+
+  /** Resolves when the requests open now have ended (each ends within the request timeout). */
+  async requestsSettled(): Promise<void> {
+    await Promise.allSettled([...this.requests]);
   }
 
   async stop(): Promise<void> {
@@ -134,7 +140,9 @@ export class DestinationWorker {
     const webhookId = batched ? batchWebhookId(ids) : ids[0]!;
     const sentAt = now();
     const timestamp = Math.floor(sentAt / 1000);
-    const result = await send({
+    // Signed and sent in this same tick as the destination was read: requestsSettled() then covers
+    // every request signed with settings older than the destination the dispatcher holds.
+    const request = send({
       url: destination.url,
       body,
       timeoutMs: this.options.requestTimeoutMs,
@@ -146,6 +154,8 @@ export class DestinationWorker {
         "webhook-signature": signatureHeader(signingSecrets(destination, sentAt), webhookId, timestamp, body),
       },
     });
+    this.requests.add(request);
+    const result = await request.finally(() => this.requests.delete(request));
     const at = now();
     const verdict = verdictOf(result, at);
     const labels = { destination: destination.id };
