@@ -16,7 +16,7 @@ const workspaces = listWorkspaces();
 describe("workspaces", () => {
   it("are found from the root package.json's globs, the services among them", () => {
     expect(workspaces.map((workspace) => workspace.dir)).toEqual(expect.arrayContaining(["packages/core", "services/ingest", "services/processor", "services/sink"]));
-    expect(serviceWorkspaces(workspaces).map((workspace) => workspace.dir)).toEqual(["services/console", "services/ingest", "services/modeler", "services/processor", "services/sink"]);
+    expect(serviceWorkspaces(workspaces).map((workspace) => workspace.dir)).toEqual(["services/console", "services/ingest", "services/modeler", "services/processor", "services/sink", "services/webhooks"]);
     for (const workspace of workspaces) expect(workspace.name, workspace.dir).toMatch(/^@clm\//);
   });
 
@@ -162,7 +162,7 @@ describe("Dockerfile", () => {
   it("docker-compose.yml builds one image per service from it, nothing installed at container start", () => {
     const compose = read("docker-compose.yml");
     for (const service of serviceWorkspaces(workspaces)) expect(compose).toContain(`args: { SERVICE: ${service.dir.slice("services/".length)} }`);
-    expect(compose).not.toMatch(/npm ci|node_modules|npm run (ingest|processor|sink|modeler)/);
+    expect(compose).not.toMatch(/npm ci|node_modules|npm run (ingest|processor|sink|modeler|console|webhooks)/);
   });
 });
 
@@ -202,7 +202,7 @@ describe("scripts/healthcheck.mjs", () => {
   it("knows every service and its port variable's default from @clm/config", () => {
     const text = read("scripts/healthcheck.mjs");
     const defaults = configSchema.parse({});
-    const variables = { console: "CONSOLE_PORT", ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT" } as const;
+    const variables = { console: "CONSOLE_PORT", ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT", webhooks: "WEBHOOKS_PORT" } as const;
     expect(serviceWorkspaces(workspaces).map((service) => service.dir.slice("services/".length)).sort()).toEqual(Object.keys(variables).sort());
     for (const [service, variable] of Object.entries(variables)) {
       expect(text).toContain(`${service}: { variable: "${variable}", fallback: ${defaults[variable]} }`);

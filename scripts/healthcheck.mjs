@@ -11,6 +11,7 @@ const PORTS = {
   sink: { variable: "SINK_HTTP_PORT", fallback: 8082 },
   modeler: { variable: "MODELER_HTTP_PORT", fallback: 8083 },
   console: { variable: "CONSOLE_PORT", fallback: 8084 },
+  webhooks: { variable: "WEBHOOKS_PORT", fallback: 8085 },
 };
 
 const fail = (message) => {

@@ -32,6 +32,7 @@ describe("import boundaries (npx eslint .)", () => {
     ["a service, re-exported", "packages/testkit/src/probe.ts", `export { EventPublisher } from "@clm/ingest";`],
     ["the modeler, from the CLI", "packages/cli/src/commands/probe.ts", `import { Modeler } from "@clm/modeler";`],
     ["the modeler, from another service", "services/processor/src/probe.ts", `import { firstFitDelay } from "@clm/modeler";`],
+    ["the webhook service, from the CLI", "packages/cli/src/commands/probe.ts", `import { DestinationWorker } from "@clm/webhooks";`],
     ["test helpers, from a bench", "bench/probe.ts", `import { waitFor } from "../tests/integration/support/pipeline.ts";`],
   ])("refuses %s", async (_what, filePath, code) => {
     const found = await problems(filePath, code);
@@ -70,6 +71,7 @@ describe("import boundaries (npx eslint .)", () => {
     ["a service, from its tests", "tests/integration/probe.test.ts", `import { Processor } from "@clm/processor";\nimport { Sink } from "@clm/sink";`],
     ["the harness, from a bench", "bench/probe.ts", `import { startService } from "@clm/testkit";`],
     ["the value-model package, from the CLI and the modeler", "packages/cli/src/commands/probe.ts", `import { fitFromClickHouse } from "@clm/value-model";`],
+    ["the destinations package, from the CLI and the webhook service", "packages/cli/src/commands/probe.ts", `import { DestinationStore, DeliveryQueue } from "@clm/destinations";`],
     ["the value-model package, from the modeler", "services/modeler/src/probe.ts", `import { publishValueModel } from "@clm/value-model";\nimport { storeValueModel } from "@clm/state-store/admin";`],
   ])("allows %s", async (_what, filePath, code) => {
     expect(await problems(filePath, code)).toEqual([]);

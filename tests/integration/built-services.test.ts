@@ -29,9 +29,9 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const exec = promisify(execFile);
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const KEY = "built-services-key";
-const NAMES = ["ingest", "processor", "sink", "modeler", "console"] as const;
-const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running", modeler: "modeler running", console: "console listening" } as const;
-const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT", console: "CONSOLE_PORT" } as const;
+const NAMES = ["ingest", "processor", "sink", "modeler", "console", "webhooks"] as const;
+const READY = { ingest: "ingest listening", processor: "processor running", sink: "sink running", modeler: "modeler running", console: "console listening", webhooks: "webhooks running" } as const;
+const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT", sink: "SINK_HTTP_PORT", modeler: "MODELER_HTTP_PORT", console: "CONSOLE_PORT", webhooks: "WEBHOOKS_PORT" } as const;
 
 let tree = "";
 let config: ReturnType<typeof isolatedConfig>;
@@ -67,6 +67,8 @@ beforeAll(async () => {
     SINK_HTTP_PORT: String(await freePort()),
     MODELER_HTTP_PORT: String(await freePort()),
     CONSOLE_PORT: String(await freePort()),
+    WEBHOOKS_PORT: String(await freePort()),
+    WEBHOOKS_GROUP_ID: `test-${run}-webhooks`,
     INGEST_API_KEYS: KEY,
     INGEST_READ_API_KEYS: KEY,
     CLICKHOUSE_DATABASE: `test_${run}`,

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   cohort: { summary: "the cohort retention matrix from ClickHouse", load: () => import("./commands/cohort.ts") },
   customer: { summary: "one customer's state and stage changes", load: () => import("./commands/customer.ts") },
   model: { summary: "fit, evaluate and show the customer-value model (BG/NBD + Gamma-Gamma)", load: () => import("./commands/model.ts") },
+  destinations: { summary: "webhook destinations: list, create, update, rotate-secret, delete, dead-letters, replay", load: () => import("./commands/destinations.ts") },
   clock: { summary: "advance the event-time clock of a replay so deadlines after its last event fire", load: () => import("./commands/clock.ts") },
 };
 

@@ -8,7 +8,7 @@ import { REPO_ROOT, runDir } from "./paths.ts";
 
 /** The pipeline's own processes, in the order `up` starts them and `down` stops them. */
 export interface ServiceSpec {
-  name: "ingest" | "processor" | "sink" | "modeler" | "console";
+  name: "ingest" | "processor" | "sink" | "modeler" | "console" | "webhooks";
   /** The service's workspace, relative to the repo root. */
   dir: string;
   port: (config: Config) => number;
@@ -20,6 +20,7 @@ export const SERVICES: readonly ServiceSpec[] = [
   { name: "sink", dir: "services/sink", port: (config) => config.SINK_HTTP_PORT },
   { name: "modeler", dir: "services/modeler", port: (config) => config.MODELER_HTTP_PORT },
   { name: "console", dir: "services/console", port: (config) => config.CONSOLE_PORT },
+  { name: "webhooks", dir: "services/webhooks", port: (config) => config.WEBHOOKS_PORT },
 ];
 
 /** What a service runs from: its TypeScript sources through tsx, or the build in dist/ with plain node (`npm run build`). */

@@ -146,6 +146,26 @@ export const configSchema = z
     /** How often the console checks its data version; on a change it asks every page's default queries again, so viewers read them from its cache (docs/console.md). */
     CONSOLE_WARM_INTERVAL_MS: positiveInt(600_000).default(5000),
 
+    /** The webhook delivery service (services/webhooks): destinations API, /metrics and /healthz; admin keys are ingest's INGEST_ADMIN_API_KEYS. */
+    WEBHOOKS_PORT: port.default(8085),
+    WEBHOOKS_HOST: z.string().min(1).default("127.0.0.1"),
+    WEBHOOKS_GROUP_ID: z.string().min(1).default("clm-webhooks"),
+    /** How long a delivery service that died keeps its partitions before the group reassigns them (broker minimum 6 s). */
+    WEBHOOKS_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(10_000),
+    /** Requests open at once per destination (lanes delivered in parallel); a slow destination holds only these. */
+    WEBHOOKS_MAX_IN_FLIGHT: positiveInt(1000).default(64),
+    /** A request without a complete answer after this long counts as a timeout (retried). */
+    WEBHOOKS_REQUEST_TIMEOUT_MS: positiveInt(300_000).default(10_000),
+    /** How long after its first try a message is still retried before it goes to the dead letters. */
+    WEBHOOKS_RETRY_PERIOD_MS: positiveInt(30 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    /** The pause after a first failed try; doubled per try (with jitter) up to WEBHOOKS_RETRY_MAX_DELAY_MS. */
+    WEBHOOKS_RETRY_INITIAL_MS: positiveInt(3_600_000).default(1000),
+    WEBHOOKS_RETRY_MAX_DELAY_MS: positiveInt(24 * 3600 * 1000).default(10 * 60 * 1000),
+    /** After a secret rotation, how long the previous secret keeps signing beside the new one (default overlap). */
+    WEBHOOKS_SECRET_OVERLAP_MS: z.coerce.number().int().min(0).max(30 * 24 * 3600 * 1000).default(24 * 3600 * 1000),
+    /** How often an idle worker looks for due lanes, and how often destinations changed elsewhere (the CLI) are reloaded. */
+    WEBHOOKS_POLL_MS: positiveInt(60_000).default(1000),
+
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   })
   // Unknown variables are ignored (the environment holds many); only these are read.
@@ -154,6 +174,10 @@ export const configSchema = z
   .refine((config) => config.INGEST_HEADERS_TIMEOUT_MS <= config.INGEST_REQUEST_TIMEOUT_MS, {
     path: ["INGEST_HEADERS_TIMEOUT_MS"],
     error: "must be at most INGEST_REQUEST_TIMEOUT_MS",
+  })
+  .refine((config) => config.WEBHOOKS_RETRY_INITIAL_MS <= config.WEBHOOKS_RETRY_MAX_DELAY_MS, {
+    path: ["WEBHOOKS_RETRY_INITIAL_MS"],
+    error: "must be at most WEBHOOKS_RETRY_MAX_DELAY_MS",
   });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

@@ -15,7 +15,7 @@ import { readUpRecord, writeUpRecord, type UpRecord } from "../up-record.ts";
 
 export const usage = `clm up [--clock wall|event] [--no-stack] [--built] [--without <service>]…
   Starts the local stack (infra/stack.sh up; skipped with --no-stack), creates the topics, runs the
-  ClickHouse migrations, then starts ingest, processor, sink, modeler and the console in the background (logs and pids in
+  ClickHouse migrations, then starts ingest, processor, sink, modeler, the console and the webhook delivery service in the background (logs and pids in
   .run/, or CLM_RUN_DIR) and waits until each answers /healthz. Services already running are kept;
   --without leaves a service out (e.g. the modeler while a replay loads, so no scheduled fit lands mid-load).
   The services run from their TypeScript sources through tsx; with --built, 'npm run build' runs
