@@ -25,7 +25,7 @@ describe("destinations", () => {
     expect(destinationCreateSchema.safeParse({ url: "https://example.com", types: ["nope"] }).success).toBe(false);
     expect(destinationCreateSchema.safeParse({ url: "https://example.com", types: ["tier.changed"], secret: "plain" }).success).toBe(false);
     expect(destinationCreateSchema.safeParse({ url: "https://example.com", types: ["tier.changed"], extra: 1 }).success).toBe(false);
-    expect(SIGNAL_TYPES).toEqual(["stage.changed", "tier.changed"]);
+    expect(SIGNAL_TYPES).toEqual(["stage.changed", "tier.changed", "risk.changed", "audience.entered", "audience.left"]);
   });
 
   it("sign with the current secret and those still inside their overlap", () => {

@@ -1,4 +1,4 @@
-export { SIGNAL_KINDS, SIGNAL_TYPES, signalBody, stageChangeSignal, valueTierChangeSignal, type Signal, type SignalKind, type SignalTopicSettings } from "./signals.ts";
+export { SIGNAL_KINDS, SIGNAL_TYPES, signalBody, stageChangeSignal, valueTierChangeSignal, riskChangeSignal, audienceChangeSignal, type Signal, type SignalKind, type SignalTopicSettings } from "./signals.ts";
 export { generateSecret, SECRET_PREFIX, secretBytes, signatureHeader, signatureOf, verifySignature } from "./secrets.ts";
 export {
   destinationCreateSchema,

@@ -1,4 +1,13 @@
-import { STAGE_CHANGE_SCHEMA_TEXT, VALUE_TIER_CHANGE_SCHEMA_TEXT, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import {
+  AUDIENCE_CHANGE_SCHEMA_TEXT,
+  RISK_CHANGE_SCHEMA_TEXT,
+  STAGE_CHANGE_SCHEMA_TEXT,
+  VALUE_TIER_CHANGE_SCHEMA_TEXT,
+  type AudienceChangeRecord,
+  type RiskChangeRecord,
+  type StageChangeRecord,
+  type ValueTierChangeRecord,
+} from "@clm/contracts";
 
 /**
  * The signals marketing systems receive, one entry per Kafka topic: which record the topic carries,
@@ -25,6 +34,8 @@ export interface Signal {
 export interface SignalTopicSettings {
   TOPIC_STAGE_CHANGES: string;
   TOPIC_VALUE_TIER_CHANGES: string;
+  TOPIC_RISK_CHANGES: string;
+  TOPIC_AUDIENCE_CHANGES: string;
 }
 
 export interface SignalKind<R = unknown> {
@@ -104,6 +115,49 @@ export function valueTierChangeSignal(record: ValueTierChangeRecord): Signal {
   };
 }
 
+export function riskChangeSignal(record: RiskChangeRecord): Signal {
+  return {
+    id: record.changeId,
+    type: "risk.changed",
+    customerId: record.customerId,
+    occurredAt: record.occurredAt,
+    data: {
+      customerId: record.customerId,
+      version: record.version,
+      fromLevel: record.fromLevel,
+      toLevel: record.toLevel,
+      stage: record.stage,
+      reasonCode: record.reasonCode,
+      reasonNumbers: record.reasonNumbers,
+      occurredAt: iso(record.occurredAt),
+      trigger: record.trigger,
+      eventId: record.eventId,
+      lastPurchaseAt: iso(record.lastPurchaseAt),
+    },
+  };
+}
+
+/** `audience.entered` or `audience.left`; destinations that name audiences receive only theirs. */
+export function audienceChangeSignal(record: AudienceChangeRecord): Signal {
+  return {
+    id: record.changeId,
+    type: `audience.${record.change}`,
+    customerId: record.customerId,
+    occurredAt: record.occurredAt,
+    audienceId: record.audienceId,
+    data: {
+      customerId: record.customerId,
+      version: record.version,
+      audienceId: record.audienceId,
+      audienceVersion: record.audienceVersion,
+      definitionsVersion: record.definitionsVersion,
+      occurredAt: iso(record.occurredAt),
+      trigger: record.trigger,
+      eventId: record.eventId,
+    },
+  };
+}
+
 /** Every signal kind the delivery service consumes, by topic. */
 export const SIGNAL_KINDS = [
   {
@@ -120,6 +174,20 @@ export const SIGNAL_KINDS = [
     types: ["tier.changed"],
     toSignal: valueTierChangeSignal,
   } satisfies SignalKind<ValueTierChangeRecord>,
+  {
+    recordName: "clm.v1.RiskChange",
+    topic: (config) => config.TOPIC_RISK_CHANGES,
+    schemaText: RISK_CHANGE_SCHEMA_TEXT,
+    types: ["risk.changed"],
+    toSignal: riskChangeSignal,
+  } satisfies SignalKind<RiskChangeRecord>,
+  {
+    recordName: "clm.v1.AudienceChange",
+    topic: (config) => config.TOPIC_AUDIENCE_CHANGES,
+    schemaText: AUDIENCE_CHANGE_SCHEMA_TEXT,
+    types: ["audience.entered", "audience.left"],
+    toSignal: audienceChangeSignal,
+  } satisfies SignalKind<AudienceChangeRecord>,
 ] as const satisfies readonly SignalKind<never>[];
 
 /** The webhook types a destination may subscribe to. */
