@@ -48,7 +48,15 @@ const ruleState = async (name: string) =>
   (await prometheus<{ groups: { rules: { name: string; state?: string }[] }[] }>("/api/v1/rules")).groups.flatMap((group) => group.rules).find((rule) => rule.name === name)?.state;
 
 beforeAll(async () => {
-  const [clickhouseHttp, clickhouseTcp, prometheusPort, ingestPort, processorPort, sinkPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [clickhouseHttp, clickhouseTcp, prometheusPort, ingestPort, processorPort, sinkPort, webhooksPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   stackEnv = {
     ...process.env,
     CLM_STACK_DIR: stackDir,
@@ -61,6 +69,7 @@ beforeAll(async () => {
     INGEST_PORT: String(ingestPort),
     PROCESSOR_HTTP_PORT: String(processorPort),
     SINK_HTTP_PORT: String(sinkPort),
+    WEBHOOKS_PORT: String(webhooksPort),
   };
   prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
   privateStack("up", "clickhouse", "prometheus");
@@ -72,6 +81,8 @@ beforeAll(async () => {
     INGEST_PORT: String(ingestPort),
     PROCESSOR_HTTP_PORT: String(processorPort),
     SINK_HTTP_PORT: String(sinkPort),
+    WEBHOOKS_PORT: String(webhooksPort),
+    WEBHOOKS_GROUP_ID: `test-alerts-${Date.now().toString(36)}-webhooks`,
     SINK_GROUP_ID: `test-alerts-${Date.now().toString(36)}-sink`,
     SINK_FLUSH_INTERVAL_MS: "200",
     SINK_RETRY_MAX_MS: "2000",
@@ -80,7 +91,7 @@ beforeAll(async () => {
   kafka = testKafka(config);
   redis = new Redis(config.REDIS_URL);
   await createTopics(kafka, config);
-  const entries = { ingest: ["services/ingest/src/main.ts", "ingest listening", ingestPort], processor: ["services/processor/src/main.ts", "processor running", processorPort], sink: ["services/sink/src/main.ts", "sink running", sinkPort] } as const;
+  const entries = { ingest: ["services/ingest/src/main.ts", "ingest listening", ingestPort], processor: ["services/processor/src/main.ts", "processor running", processorPort], sink: ["services/sink/src/main.ts", "sink running", sinkPort], webhooks: ["services/webhooks/src/main.ts", "webhooks running", webhooksPort] } as const;
   for (const [name, [entry, ready, port]] of Object.entries(entries)) {
     const service = startService(entry, envOf(config));
     services.push({ name, service, port });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { STAGE_CHANGE_SCHEMA_TEXT, VALUE_TIER_CHANGE_SCHEMA_TEXT, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
+import { RISK_CHANGE_SCHEMA_TEXT, STAGE_CHANGE_SCHEMA_TEXT, VALUE_TIER_CHANGE_SCHEMA_TEXT, type RiskChangeRecord, type StageChangeRecord, type ValueTierChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
@@ -224,7 +224,7 @@ describe(`webhooks (real processor, delivery service process, receivers; seed ${
     expect((await call("POST", "/v1/destinations", { url: receivers.flaky.url, types: ["nope"] })).status).toBe(400);
     expect((await call("PUT", "/v1/destinations")).status).toBe(405);
 
-    const types = ["stage.changed", "tier.changed"];
+    const types = ["stage.changed", "tier.changed", "risk.changed"];
     for (const [name, options] of [
       ["flaky", { maxBatch: 1 }],
       ["batched", { maxBatch: 25, lanes: 16 }],
@@ -305,7 +305,16 @@ describe(`webhooks (real processor, delivery service process, receivers; seed ${
       for (const message of messages) topicIds.add(stageSerde.decode(message.value).transitionId);
     }
     expect([...topicIds].sort()).toEqual([...core.transitionIds].sort());
-    const expected = new Set([...core.transitionIds, ...tierChanges.map((change) => change.changeId)]);
+    // Risk changes come from the same processor: the core's set, as published on their topic.
+    const riskSerde = new AvroSerde<RiskChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_RISK_CHANGES}-value`, RISK_CHANGE_SCHEMA_TEXT);
+    const riskIds = new Set<string>();
+    for (const messages of (await readTopic(kafka, config.TOPIC_RISK_CHANGES)).values()) {
+      await riskSerde.prepare(messages.map((message) => message.value));
+      for (const message of messages) riskIds.add(riskSerde.decode(message.value).changeId);
+    }
+    expect([...riskIds].sort()).toEqual([...core.riskChangeIds].sort());
+    expect(core.riskChangeIds.size).toBeGreaterThan(0);
+    const expected = new Set([...core.transitionIds, ...core.riskChangeIds, ...tierChanges.map((change) => change.changeId)]);
     expect(core.transitionIds.size).toBeGreaterThan(1000);
 
     // The refusing destination dead-letters customers ending in 7; replayed once it accepts them.
