@@ -3,14 +3,14 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, VALUE_TIER_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type ValueTierChangeRecord } from "@clm/contracts";
-import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG, viewAt, type CustomerEvent } from "@clm/core";
+import { createInputEventSchema, DEFAULT_LIFECYCLE_CONFIG, summarizeTransactions, utcDay, viewAt, type CustomerEvent } from "@clm/core";
 import { toInputEventJson } from "@clm/datasets";
 import { createApiKeyCheck, createIngestMetrics, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { readValueModel, RedisLayout, StateReader } from "@clm/state-store";
-import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
+import { createClickHouse, migrate, queryRows, valueSummaries } from "@clm/clickhouse";
 import { createSinkMetrics, Sink } from "@clm/sink";
 import { fitFromClickHouse, publishValueModel, type ValueFit } from "@clm/value-model";
 import { Redis } from "ioredis";
@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
 import { coreExpectation, mismatchedStates, mismatchedTimers, type CoreExpectation } from "./support/core-expectation.ts";
 import { createTopics, isolatedConfig, readTopic, testKafka, testLogger, waitFor, tearDownRun } from "./support/pipeline.ts";
+import { waitCaughtUp } from "@clm/testkit";
 
 /**
  * The customer-value model through the whole pipeline: the CDNOW sample in through HTTP, the
@@ -111,6 +112,9 @@ beforeAll(async () => {
   }
   const db = config.CLICKHOUSE_DATABASE;
   await waitFor(async () => Number((await queryRows<{ n: string }>(clickhouse, `SELECT count() AS n FROM ${db}.events_unique`))[0]!.n) === events.length, "ClickHouse to have every event", 120_000);
+  // Nothing in flight when the fit reads: the summaries view reads two snapshots (its aggregate and
+  // the raw rows of copied days), which agree only once the sink's writes have settled.
+  await waitCaughtUp(kafka, config);
 }, 300_000);
 
 afterAll(async () => {
@@ -127,6 +131,17 @@ afterAll(async () => {
 
 describe("customer value through the pipeline (real ingest, Kafka, processor, Redis, sink, ClickHouse)", () => {
   it("fits the published CDNOW figures from what the sink wrote", async () => {
+    // ClickHouse's summaries are the log's, customer by customer (what the fit below reads).
+    const end = utcDay(Date.UTC(1997, 8, 30));
+    const purchases = events.flatMap((event) => (event.type === "purchase" ? [{ customerId: event.customerId, day: utcDay(event.occurredAt), amount: event.properties.amountE4 / 10_000 }] : []));
+    const fromLog = summarizeTransactions(purchases, end, "week");
+    const fromClickHouse = await valueSummaries(clickhouse, { database: config.CLICKHOUSE_DATABASE, calibrationEnd: "1997-09-30", unit: "week" });
+    const differing = fromClickHouse.filter((summary) => {
+      const expected = fromLog.get(summary.customerId);
+      return expected === undefined || expected.x !== summary.x || Math.abs(expected.tx - summary.tx) > 1e-9 || Math.abs(expected.T - summary.T) > 1e-9 || Math.abs(expected.meanSpend - summary.meanSpend) > 1e-6;
+    });
+    expect(differing.slice(0, 5).map((summary) => ({ clickhouse: summary, log: fromLog.get(summary.customerId) }))).toEqual([]);
+    expect(fromClickHouse).toHaveLength(fromLog.size);
     fit = await fitFromClickHouse({ client: clickhouse, database: config.CLICKHOUSE_DATABASE }, { calibrationEnd: "1997-09-30", unit: "week", config: lifecycle, now: Date.now() });
     const { bgnbd, gammaGamma } = fit.model;
     expect(bgnbd.customers).toBe(2357);

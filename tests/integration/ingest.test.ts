@@ -242,9 +242,10 @@ describe("one instant per answer, and the clock (wall clock)", () => {
     expect(now.asOfClock).toBe("wall_clock");
     expect(Date.parse(now.asOf)).toBeGreaterThanOrEqual(before);
     expect(now.stage).toBe("new");
-    // 200 days later, if nothing happens: the deadlines between are applied at read time, nothing is written.
+    // 200 days later, if nothing happens: the deadlines between are applied at read time, nothing is written
+    // (new → at_risk on day 31; risk low, medium, high within at_risk on days 45, 90, 135; churned on day 180).
     const later = new Date(boughtAt + 200 * 86_400_000).toISOString();
-    expect(await (await get(`/v1/customers/ivy?asOf=${later}`)).json()).toMatchObject({ asOf: later, asOfClock: "requested", stage: "churned", churnRisk: "high", nextDeadline: null, version: 3 });
+    expect(await (await get(`/v1/customers/ivy?asOf=${later}`)).json()).toMatchObject({ asOf: later, asOfClock: "requested", stage: "churned", churnRisk: "high", nextDeadline: null, version: 6 });
     expect(await (await get("/v1/customers/ivy")).json()).toMatchObject({ stage: "new", version: 1 });
 
     const errorOf = async (response: Response) => [response.status, ((await response.json()) as { error: { code: string } }).error.code];

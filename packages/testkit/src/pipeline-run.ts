@@ -88,9 +88,12 @@ export async function waitCaughtUp(kafka: Kafka, config: Config, timeoutMs = 180
     let lastEnd = -1n;
     let since = Date.now();
     await waitFor(async () => {
-      const end = [...(await ends(config.TOPIC_STAGE_CHANGES)).values(), ...(await ends(config.TOPIC_VALUE_TIER_CHANGES)).values()].reduce((sum, high) => sum + high, 0n);
+      // Every topic the processor publishes to, and every one the sink reads.
+      const signals = [config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES, config.TOPIC_RISK_CHANGES, config.TOPIC_AUDIENCE_CHANGES];
+      let end = 0n;
+      for (const topic of signals) for (const high of (await ends(topic)).values()) end += high;
       if (end !== lastEnd) [lastEnd, since] = [end, Date.now()];
-      const behind = (await lag(config.PROCESSOR_GROUP_ID, [config.TOPIC_EVENTS])) + (await lag(config.SINK_GROUP_ID, [config.TOPIC_EVENTS, config.TOPIC_STAGE_CHANGES, config.TOPIC_VALUE_TIER_CHANGES]));
+      const behind = (await lag(config.PROCESSOR_GROUP_ID, [config.TOPIC_EVENTS])) + (await lag(config.SINK_GROUP_ID, [config.TOPIC_EVENTS, ...signals]));
       return behind === 0n && Date.now() - since >= quietMs;
     }, "processor and sink caught up, stage changes quiet", timeoutMs, 500);
   } finally {
