@@ -3,54 +3,25 @@ import { describe, expect, it } from "vitest";
 import type { CustomerEvent } from "../contract.ts";
 import { DEFAULT_LIFECYCLE_CONFIG as config } from "../lifecycle-config.ts";
 import { advanceTo, applyEvent, nextDeadline, refitCustomer, type Effect } from "../machine.ts";
-import { foldPartitionBatch, sweepHorizon, type BatchRecord, type PartitionRecord } from "../partition-fold.ts";
+import { foldPartitionBatch, sweepHorizon, type PartitionRecord } from "../partition-fold.ts";
 import { replayPopulation } from "../population.ts";
 import { RFM_SEGMENTS } from "../rfm.ts";
 import { RISK_LEVELS, STAGES, TENURE_PHASES } from "../stages.ts";
 import { decodeState, encodeState } from "../state-codec.ts";
 import type { CustomerState } from "../state.ts";
 import { T0 } from "../testing/builders.ts";
+import { PUBLISHED_CDNOW_MODEL, purchaseLogArbitrary } from "../testing/value-logs.ts";
 import { DAY_MS } from "../time.ts";
 import type { ActiveValueModel } from "../value/stream.ts";
-import { VALUE_TIERS, type ValueModel } from "../value/types.ts";
+import { VALUE_TIERS } from "../value/types.ts";
 import { audienceFilterSchema, audienceInputSchema, type ActiveAudiences, type AudienceDefinitions, type AudienceFilter } from "./definition.ts";
 import { audienceMemberships } from "./membership.ts";
 
-const MODEL: ValueModel = {
-  version: "m-1997-09-30-0123abcd",
-  calibrationEnd: "1997-09-30",
-  unit: "week",
-  fittedAt: "2026-11-30T00:00:00.000Z",
-  bgnbd: { r: 0.2426, alpha: 4.4136, a: 0.7929, b: 2.4259, logLikelihood: -9582.43, customers: 2357 },
-  gammaGamma: { p: 6.25, q: 3.74, v: 15.44, logLikelihood: -4055.92, customers: 946 },
-  tierCuts: { highValueClv: 40, potentialClv: 12, warningMonetary: 25 },
-};
+const MODEL = PUBLISHED_CDNOW_MODEL;
 const VALUE: ActiveValueModel = { model: MODEL, activatedAt: T0 };
 const RFM = { recencyDays: [20, 60, 120, 250], frequency: [1, 2, 3, 5], monetaryE4: [100_000, 250_000, 500_000, 1_000_000] } as const;
 
-const recordsArbitrary = fc
-  .array(
-    fc.record({
-      customer: fc.integer({ min: 0, max: 4 }),
-      day: fc.integer({ min: 0, max: 500 }),
-      jitter: fc.integer({ min: -15, max: 15 }),
-      amount: fc.integer({ min: 0, max: 60 }),
-      kind: fc.constantFrom("purchase", "purchase", "purchase", "login"),
-    }),
-    { minLength: 1, maxLength: 40 },
-  )
-  .map((specs) =>
-    specs
-      .sort((left, right) => left.day - right.day)
-      .map(({ customer, day: at, jitter, amount, kind }, index): BatchRecord => {
-        const base = { eventId: `e${index}`, customerId: `c${customer}`, occurredAt: T0 + Math.max(0, at + jitter) * DAY_MS + (index % 3) * 3_600_000 };
-        const event: CustomerEvent =
-          kind === "purchase"
-            ? { ...base, type: "purchase", properties: { orderId: `o${index}`, amountE4: amount * 10_000, currency: "USD", quantity: null } }
-            : { ...base, type: "login", properties: { channel: null } };
-        return { offset: String(index), event, receivedAt: 0 };
-      }),
-  );
+const recordsArbitrary = purchaseLogArbitrary({ customers: 5, maxLength: 40 });
 
 const rangeArbitrary = (max: number) =>
   fc
