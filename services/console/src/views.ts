@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from "@clickhouse/client";
 import { queryRows, quoteString } from "@clm/clickhouse";
 import { MAX_EVENTS, MAX_PERIODS, type DateRange, type Grain } from "./params.ts";
+import type { TierCount, TierShare, ValueCohort, ValueModelRow } from "./value-rows.ts";
+
+export type { TierCount, TierShare, ValueCohort, ValueModelRow } from "./value-rows.ts";
 
 /**
  * The console's reads of the analysts' views (packages/clickhouse/migrations), as the read-only user.
@@ -75,54 +78,6 @@ export interface CustomerEventRow {
   amount_text: string;
   order_ref: string;
   detail: string;
-}
-
-/** A fitted value model version (value_model_fits_unique): parameters, calibration end, tier cuts. */
-export interface ValueModelRow {
-  model_version: string;
-  calibration_end: string;
-  unit: string;
-  fitted_at: string;
-  r: number;
-  alpha: number;
-  a: number;
-  b: number;
-  bgnbd_log_likelihood: number;
-  bgnbd_customers: number;
-  p: number;
-  q: number;
-  v: number;
-  gg_log_likelihood: number;
-  gg_customers: number;
-  high_value_clv: number;
-  potential_clv: number;
-  warning_monetary: number;
-  clv_horizon_months: number;
-  clv_monthly_discount_rate: number;
-  purchase_horizon_days: number;
-}
-
-export interface TierShare {
-  /** The month's last day (the view's month_end). */
-  month_end: string;
-  tier: string;
-  customers: string;
-  share: number;
-}
-
-export interface ValueCohort {
-  cohort: string;
-  customers: string;
-  predicted_clv_total: number;
-  predicted_clv_mean: number;
-  /** Decimal text, 4 fraction digits. */
-  realised_spend_text: string;
-  realised_to_predicted: number;
-}
-
-export interface TierCount {
-  tier: string;
-  customers: string;
 }
 
 /** The periods of the data: first and last cohort (month and week), first and last month with stage changes, and with tier changes. */

@@ -1,4 +1,5 @@
 import { formatAmount, formatCount, formatMoney, formatParameter, formatRatio } from "../../src/format.ts";
+import type { TierCount, TierShare, ValueCohort, ValueModelRow } from "../../src/value-rows.ts";
 import { getJson, query } from "../api.ts";
 import { drawChart, TIER_COLORS } from "../charts.ts";
 import { card, chartBox, dataTable, el, monthText } from "../dom.ts";
@@ -7,36 +8,13 @@ interface Range {
   from: string;
   to: string;
 }
-interface ValueModel {
-  model_version: string;
-  calibration_end: string;
-  unit: string;
-  fitted_at: string;
-  r: number;
-  alpha: number;
-  a: number;
-  b: number;
-  bgnbd_log_likelihood: number;
-  bgnbd_customers: number;
-  p: number;
-  q: number;
-  v: number;
-  gg_log_likelihood: number;
-  gg_customers: number;
-  high_value_clv: number;
-  potential_clv: number;
-  warning_monetary: number;
-  clv_horizon_months: number;
-  clv_monthly_discount_rate: number;
-  purchase_horizon_days: number;
-}
 interface ValueAnswer {
   range: Range | null;
-  model: ValueModel | null;
-  models: ValueModel[];
-  shares: { month_end: string; tier: string; customers: string; share: number }[];
-  tiers: { tier: string; customers: string }[];
-  cohorts: { cohort: string; customers: string; predicted_clv_total: number; predicted_clv_mean: number; realised_spend_text: string; realised_to_predicted: number }[];
+  model: ValueModelRow | null;
+  models: ValueModelRow[];
+  shares: TierShare[];
+  tiers: TierCount[];
+  cohorts: ValueCohort[];
 }
 
 const TIERS = ["high_value", "potential", "base", "warning"] as const;
