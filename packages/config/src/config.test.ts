@@ -37,6 +37,17 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ INGEST_REQUEST_TIMEOUT_MS: "x", TOPIC_PARTITIONS: "0" })).toThrow(ConfigError);
   });
 
+  it("reads a sharded ClickHouse as a cluster name with every shard's URL, both or neither", () => {
+    expect([loadConfig({}).CLICKHOUSE_CLUSTER, loadConfig({}).CLICKHOUSE_SHARD_URLS]).toEqual(["", []]);
+    const sharded = loadConfig({ CLICKHOUSE_CLUSTER: "clm", CLICKHOUSE_SHARD_URLS: "http://127.0.0.1:28123, http://127.0.0.1:28124" });
+    expect([sharded.CLICKHOUSE_CLUSTER, sharded.CLICKHOUSE_SHARD_URLS]).toEqual(["clm", ["http://127.0.0.1:28123", "http://127.0.0.1:28124"]]);
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: "clm" })).toThrow(/CLICKHOUSE_SHARD_URLS: CLICKHOUSE_CLUSTER and CLICKHOUSE_SHARD_URLS go together/);
+    expect(() => loadConfig({ CLICKHOUSE_SHARD_URLS: "http://127.0.0.1:28123" })).toThrow(/go together/);
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: "clm; DROP", CLICKHOUSE_SHARD_URLS: "http://a:1" })).toThrow(/CLICKHOUSE_CLUSTER: expected an identifier/);
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: "clm", CLICKHOUSE_SHARD_URLS: "redis://a:1" })).toThrow(/CLICKHOUSE_SHARD_URLS/);
+    expect(() => loadConfig({ CLICKHOUSE_CLUSTER: "clm", CLICKHOUSE_SHARD_URLS: "http://a:1,http://a:1" })).toThrow(/names a shard twice/);
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toBe("redis://127.0.0.1:16379");
   });

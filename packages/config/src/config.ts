@@ -39,6 +39,17 @@ export const configSchema = z
     /** Password `migrate` gives the analysts' read-only user where the server has SQL user management. */
     CLICKHOUSE_ANALYST_PASSWORD: z.string().min(1).optional(),
     CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an identifier").default("clm"),
+    /**
+     * Empty: one ClickHouse server. Else the cluster name in the servers' remote_servers: the database
+     * is sharded by customer over CLICKHOUSE_SHARD_URLS (docs/sink.md, "Sharded ClickHouse").
+     */
+    CLICKHOUSE_CLUSTER: z.union([z.literal(""), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected an identifier")]).default(""),
+    /** Every shard's HTTP URL, comma-separated (migrations run on each); only with CLICKHOUSE_CLUSTER. */
+    CLICKHOUSE_SHARD_URLS: z
+      .string()
+      .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean))
+      .pipe(z.array(httpUrl))
+      .default([]),
 
     TOPIC_EVENTS: topicName.default("clm.events.v1"),
     TOPIC_STAGE_CHANGES: topicName.default("clm.stage-changes.v1"),
@@ -174,6 +185,14 @@ export const configSchema = z
   .refine((config) => config.INGEST_HEADERS_TIMEOUT_MS <= config.INGEST_REQUEST_TIMEOUT_MS, {
     path: ["INGEST_HEADERS_TIMEOUT_MS"],
     error: "must be at most INGEST_REQUEST_TIMEOUT_MS",
+  })
+  .refine((config) => (config.CLICKHOUSE_CLUSTER === "") === (config.CLICKHOUSE_SHARD_URLS.length === 0), {
+    path: ["CLICKHOUSE_SHARD_URLS"],
+    error: "CLICKHOUSE_CLUSTER and CLICKHOUSE_SHARD_URLS go together: both set (sharded) or both empty (one server)",
+  })
+  .refine((config) => new Set(config.CLICKHOUSE_SHARD_URLS).size === config.CLICKHOUSE_SHARD_URLS.length, {
+    path: ["CLICKHOUSE_SHARD_URLS"],
+    error: "names a shard twice",
   })
   .refine((config) => config.WEBHOOKS_RETRY_INITIAL_MS <= config.WEBHOOKS_RETRY_MAX_DELAY_MS, {
     path: ["WEBHOOKS_RETRY_INITIAL_MS"],
