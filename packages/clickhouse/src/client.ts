@@ -4,13 +4,24 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from "@clickh
 import type { Config } from "@clm/config";
 
 /**
+ * What a client of a sharded database (CLICKHOUSE_CLUSTER set) sets on every query, and all it sets.
+ * `insert_distributed_sync`: an insert into a Distributed table returns only once every shard holds
+ * its rows, and fails when a shard does not answer, so a writer (the sink, a model publish) retries
+ * the whole insert and commits nothing before — the default (queued on the receiving server, sent
+ * later) would acknowledge rows that a dead server may still be holding. Reads need no setting: the
+ * views are written so that they are correct across shards as they are (docs/sink.md, "Sharded
+ * ClickHouse"); the analysts' read-only user (readonly = 1) could change none anyway.
+ */
+export const CLUSTER_CLIENT_SETTINGS = { insert_distributed_sync: 1 } as const;
+
+/** The connection settings a client is made from; CLICKHOUSE_CLUSTER, when given and not empty, adds CLUSTER_CLIENT_SETTINGS. */
+export type ClickHouseConnection = Pick<Config, "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD"> & Partial<Pick<Config, "CLICKHOUSE_CLUSTER">>;
+
+/**
  * One ClickHouse HTTP client for the sink, migrations, the CLI and the demo scripts. No server-side query
  * parameters (ClickHouse 18.16 rejects them): callers quote values with `quoteString`.
  */
-export function createClickHouse(
-  config: Pick<Config, "CLICKHOUSE_URL" | "CLICKHOUSE_USER" | "CLICKHOUSE_PASSWORD">,
-  options: { requestTimeoutMs?: number } = {},
-): ClickHouseClient {
+export function createClickHouse(config: ClickHouseConnection, options: { requestTimeoutMs?: number } = {}): ClickHouseClient {
   return createClient({
     url: config.CLICKHOUSE_URL,
     username: config.CLICKHOUSE_USER,
@@ -24,7 +35,16 @@ export function createClickHouse(
     application: "clm",
     // Errors are thrown to the caller, who logs them once with context.
     log: { level: ClickHouseLogLevel.OFF },
+    ...(config.CLICKHOUSE_CLUSTER ? { clickhouse_settings: { ...CLUSTER_CLIENT_SETTINGS } } : {}),
   });
+}
+
+/** One client per shard of a sharded database (CLICKHOUSE_SHARD_URLS), for what runs on every shard: the migrations. */
+export function createShardClients(
+  config: ClickHouseConnection & Pick<Config, "CLICKHOUSE_SHARD_URLS">,
+  options: { requestTimeoutMs?: number } = {},
+): ClickHouseClient[] {
+  return config.CLICKHOUSE_SHARD_URLS.map((url) => createClickHouse({ ...config, CLICKHOUSE_URL: url }, options));
 }
 
 /** A ClickHouse string literal: backslash and quote escaped. */

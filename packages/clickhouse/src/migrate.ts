@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
+import type { Config } from "@clm/config";
 import { READ_ONLY_USER, readOnlyUserStatements } from "./analyst.ts";
-import { queryRows, quoteString } from "./client.ts";
+import { createShardClients, queryRows, quoteString, type ClickHouseConnection } from "./client.ts";
+import { clusterStatements, viewName } from "./cluster-ddl.ts";
 
 /** The versioned DDL, in order: packages/clickhouse/migrations/NNNN_name.sql (shipped with this package). */
 export const MIGRATIONS_DIR = fileURLToPath(new URL("../migrations/", import.meta.url));
@@ -13,6 +15,10 @@ export interface Migration {
   name: string;
   checksum: string;
   statements: string[];
+  /** The cluster texts of some of its views (migrations/cluster/ + the same file name), by view name; mostly none. */
+  clusterViews: ReadonlyMap<string, string>;
+  /** What a sharded database records: the checksum of the file and of its cluster texts (the same as `checksum` without them). */
+  clusterChecksum: string;
 }
 
 export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
@@ -21,13 +27,32 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
     .sort()
     .map((file) => {
       const text = readFileSync(dir + file, "utf8");
+      const statements = splitStatements(text);
+      const clusterFile = `${dir}cluster/${file}`;
+      const clusterText = existsSync(clusterFile) ? readFileSync(clusterFile, "utf8") : null;
+      const checksum = createHash("sha256").update(text).digest("hex").slice(0, 16);
       return {
         version: Number(file.slice(0, 4)),
         name: file.slice(5, -4),
-        checksum: createHash("sha256").update(text).digest("hex").slice(0, 16),
-        statements: splitStatements(text),
+        checksum,
+        statements,
+        clusterViews: clusterText === null ? new Map() : clusterViewsOf(file, clusterText, statements),
+        clusterChecksum: clusterText === null ? checksum : createHash("sha256").update(text).update("\0").update(clusterText).digest("hex").slice(0, 16),
       };
     });
+}
+
+/** The views of migrations/cluster/<file>: each a CREATE VIEW of a view the migration itself creates. */
+function clusterViewsOf(file: string, text: string, statements: readonly string[]): Map<string, string> {
+  const created = new Set(statements.map(viewName).filter((name) => name !== null));
+  const views = new Map<string, string>();
+  for (const statement of splitStatements(text)) {
+    const name = viewName(statement);
+    if (name === null) throw new MigrationError(`migrations/cluster/${file} holds a statement that is not a CREATE VIEW IF NOT EXISTS: ${statement.slice(0, 80)}`);
+    if (!created.has(name)) throw new MigrationError(`migrations/cluster/${file} gives the cluster text of ${name}, which ${file} does not create`);
+    views.set(name, statement);
+  }
+  return views;
 }
 
 /** Statements end with `;` at the end of a line; `--` comment lines are dropped. */
@@ -74,13 +99,98 @@ export async function migrate(
   database: string,
   options: { dir?: string; analystPassword?: string | undefined } = {},
 ): Promise<MigrationReport> {
-  const dir = options.dir ?? MIGRATIONS_DIR;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) throw new MigrationError(`database name ${JSON.stringify(database)} is not an identifier`);
+  checkIdentifier("database", database);
+  await prepareRecord(client, database);
+  const checksums = await recordedChecksums(client, database);
+  const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
+  for (const migration of readMigrations(options.dir ?? MIGRATIONS_DIR)) {
+    if (isRecorded(checksums, migration, migration.checksum)) {
+      report.alreadyApplied.push(migrationLabel(migration));
+      continue;
+    }
+    await applyMigration(client, database, migration, migration.statements, migration.checksum);
+    report.applied.push(migrationLabel(migration));
+  }
+  report.readOnlyUser = await ensureReadOnlyUser(client, database, options.analystPassword);
+  return report;
+}
+
+/** The shards of a sharded database: the `remote_servers` cluster name and one client per shard (any order). */
+export interface ShardedClickHouse {
+  cluster: string;
+  shards: readonly ClickHouseClient[];
+}
+
+/**
+ * `migrate` for a database sharded over `target.cluster` (docs/sink.md, "Sharded ClickHouse").
+ * ClickHouse 18.16 runs `ON CLUSTER` DDL only through ZooKeeper, so this connects to every shard and
+ * runs each migration's cluster statements (cluster-ddl.ts) there, migration by migration. Each shard
+ * keeps its own record (`<db>.migrations`, a local table): a run cut off with a migration done on
+ * some shards only does the rest on the next run, and the statements are idempotent as on one server.
+ * First it checks that the clients reach exactly the cluster's shards, each once.
+ */
+export async function migrateCluster(
+  target: ShardedClickHouse,
+  database: string,
+  options: { dir?: string; analystPassword?: string | undefined } = {},
+): Promise<MigrationReport> {
+  checkIdentifier("database", database);
+  checkIdentifier("cluster", target.cluster);
+  await checkShards(target);
+  const checksums: Map<number, Set<string>>[] = [];
+  for (const shard of target.shards) {
+    await prepareRecord(shard, database);
+    checksums.push(await recordedChecksums(shard, database));
+  }
+  const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
+  for (const migration of readMigrations(options.dir ?? MIGRATIONS_DIR)) {
+    const statements = clusterFormOf(migration, target.cluster);
+    let applied = false;
+    for (const [index, shard] of target.shards.entries()) {
+      if (isRecorded(checksums[index]!, migration, migration.clusterChecksum)) continue;
+      await applyMigration(shard, database, migration, statements, migration.clusterChecksum);
+      applied = true;
+    }
+    (applied ? report.applied : report.alreadyApplied).push(migrationLabel(migration));
+  }
+  const users = new Set<string>();
+  for (const shard of target.shards) users.add(await ensureReadOnlyUser(shard, database, options.analystPassword));
+  report.readOnlyUser = [...users].join("; ");
+  return report;
+}
+
+/**
+ * Migrates the database the configuration names: sharded over CLICKHOUSE_SHARD_URLS when
+ * CLICKHOUSE_CLUSTER is set (one client per shard, closed after), else through `client`.
+ */
+export async function migrateConfigured(
+  config: ClickHouseConnection & Pick<Config, "CLICKHOUSE_DATABASE" | "CLICKHOUSE_SHARD_URLS" | "CLICKHOUSE_ANALYST_PASSWORD">,
+  client: ClickHouseClient,
+): Promise<MigrationReport> {
+  const options = { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD };
+  if (!config.CLICKHOUSE_CLUSTER) return migrate(client, config.CLICKHOUSE_DATABASE, options);
+  const shards = createShardClients(config);
+  try {
+    return await migrateCluster({ cluster: config.CLICKHOUSE_CLUSTER, shards }, config.CLICKHOUSE_DATABASE, options);
+  } finally {
+    await Promise.all(shards.map((shard) => shard.close()));
+  }
+}
+
+function checkIdentifier(what: string, name: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new MigrationError(`${what} name ${JSON.stringify(name)} is not an identifier`);
+}
+
+/** The database and its record of applied migrations. */
+async function prepareRecord(client: ClickHouseClient, database: string): Promise<void> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${database}.migrations (version UInt32, name String, checksum String, applied_at DateTime) ENGINE = MergeTree ORDER BY version`,
   });
-  // Every checksum recorded per version: rows recorded twice agree, an edited file does not.
+}
+
+/** Every checksum recorded per version: rows recorded twice agree, an edited file does not. */
+async function recordedChecksums(client: ClickHouseClient, database: string): Promise<Map<number, Set<string>>> {
   const checksums = new Map<number, Set<string>>();
   for (const table of await recordTables(client, database)) {
     for (const row of await queryRows<{ version: number; checksum: string }>(client, `SELECT version, checksum FROM ${database}.${table}`)) {
@@ -88,32 +198,65 @@ export async function migrate(
       checksums.set(version, (checksums.get(version) ?? new Set()).add(row.checksum));
     }
   }
-  const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
-  for (const migration of readMigrations(dir)) {
-    const label = migrationLabel(migration);
-    const recorded = checksums.get(migration.version);
-    if (recorded) {
-      const other = [...recorded].find((checksum) => checksum !== migration.checksum);
-      if (other !== undefined) {
-        throw new MigrationError(`migration ${label} was applied with checksum ${other} but the file now has ${migration.checksum}; add a new migration instead of editing an applied one`);
-      }
-      report.alreadyApplied.push(label);
-      continue;
-    }
-    for (const statement of migration.statements) {
-      try {
-        await runBesideOtherMigrations(client, statement.replaceAll("{{db}}", database));
-      } catch (error) {
-        throw new MigrationError(`migration ${label} failed: ${(error as Error).message}\n--- statement ---\n${statement.slice(0, 400)}`);
-      }
-    }
-    await client.command({
-      query: `INSERT INTO ${database}.migrations VALUES (${migration.version}, ${quoteString(migration.name)}, ${quoteString(migration.checksum)}, now())`,
-    });
-    report.applied.push(label);
+  return checksums;
+}
+
+/** Whether the migration is recorded (with `checksum`); a record with another checksum is an error. */
+function isRecorded(checksums: ReadonlyMap<number, ReadonlySet<string>>, migration: Migration, checksum: string): boolean {
+  const recorded = checksums.get(migration.version);
+  if (!recorded) return false;
+  const other = [...recorded].find((found) => found !== checksum);
+  if (other !== undefined) {
+    throw new MigrationError(`migration ${migrationLabel(migration)} was applied with checksum ${other} but the file now has ${checksum}; add a new migration instead of editing an applied one`);
   }
-  report.readOnlyUser = await ensureReadOnlyUser(client, database, options.analystPassword);
-  return report;
+  return true;
+}
+
+/** Runs the statements (placeholders filled), then records the migration. */
+async function applyMigration(client: ClickHouseClient, database: string, migration: Migration, statements: readonly string[], checksum: string): Promise<void> {
+  for (const statement of statements) {
+    try {
+      await runBesideOtherMigrations(client, statement.replaceAll("{{db}}", database));
+    } catch (error) {
+      throw new MigrationError(`migration ${migrationLabel(migration)} failed: ${(error as Error).message}\n--- statement ---\n${statement.slice(0, 400)}`);
+    }
+  }
+  await client.command({
+    query: `INSERT INTO ${database}.migrations VALUES (${migration.version}, ${quoteString(migration.name)}, ${quoteString(checksum)}, now())`,
+  });
+}
+
+/** The migration's statements on the shards of `cluster`; a statement without a cluster form stops the run before anything is applied. */
+function clusterFormOf(migration: Migration, cluster: string): string[] {
+  try {
+    return migration.statements.flatMap((statement) => clusterStatements(statement, cluster, migration.clusterViews));
+  } catch (error) {
+    throw new MigrationError(`migration ${migrationLabel(migration)}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * The clients must reach the cluster's shards, each exactly once: a shard left out would lack the
+ * tables the others' Distributed tables read. Each server names the shard it is (system.clusters,
+ * is_local) and how many the cluster has.
+ */
+async function checkShards(target: ShardedClickHouse): Promise<void> {
+  const seen = new Map<number, number>();
+  for (const [index, shard] of target.shards.entries()) {
+    const rows = await queryRows<{ shard_num: number; is_local: number }>(
+      shard,
+      `SELECT shard_num, is_local FROM system.clusters WHERE cluster = ${quoteString(target.cluster)}`,
+    );
+    const where = `shard client ${index + 1} of ${target.shards.length}`;
+    if (rows.length === 0) throw new MigrationError(`${where}: its server has no cluster ${target.cluster} in its remote_servers`);
+    const count = new Set(rows.map((row) => Number(row.shard_num))).size;
+    if (count !== target.shards.length) throw new MigrationError(`${where}: cluster ${target.cluster} has ${count} shards there, but ${target.shards.length} shard URLs are given`);
+    const local = [...new Set(rows.filter((row) => Number(row.is_local) === 1).map((row) => Number(row.shard_num)))];
+    if (local.length !== 1) throw new MigrationError(`${where}: its server is ${local.length === 0 ? "none" : "more than one"} of the shards of ${target.cluster}`);
+    const other = seen.get(local[0]!);
+    if (other !== undefined) throw new MigrationError(`shard clients ${other + 1} and ${index + 1} reach the same shard ${local[0]} of ${target.cluster}`);
+    seen.set(local[0]!, index);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
  *   migrate          apply pending ClickHouse migrations and exit
  */
 import { parseArgs } from "node:util";
-import { createClickHouse, migrate } from "@clm/clickhouse";
+import { createClickHouse, migrateConfigured } from "@clm/clickhouse";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const clickhouse = createClickHouse(config);
-  const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE, { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD });
+  const report = await migrateConfigured(config, clickhouse);
   logger.info(report, "ClickHouse migrations");
   if (command === "migrate") {
     console.log(JSON.stringify(report));

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "@clm/config";
-import { createClickHouse, migrate } from "@clm/clickhouse";
+import { createClickHouse, migrateConfigured } from "@clm/clickhouse";
 import { choiceOption, parseCommandArgs, UsageError } from "../args.ts";
 import { commandEnv } from "../context.ts";
 import { ensureProjectTopics, projectTopics, withAdmin } from "../kafka-admin.ts";
@@ -89,7 +89,7 @@ export async function run(args: readonly string[]): Promise<number> {
 
   const clickhouse = createClickHouse(config);
   try {
-    const report = await migrate(clickhouse, config.CLICKHOUSE_DATABASE, { analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD });
+    const report = await migrateConfigured(config, clickhouse);
     console.log(`clickhouse ${report.database}: ${report.applied.length > 0 ? `applied ${report.applied.join(", ")}` : "schema up to date"}`);
   } finally {
     await clickhouse.close();
