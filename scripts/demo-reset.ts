@@ -2,7 +2,7 @@
  * Resets the pipeline namespace the environment names (topics, consumer groups, Redis key
  * prefix, ClickHouse database), so every demo run starts from nothing. Services must be stopped.
  */
-import { createClickHouse } from "@clm/clickhouse";
+import { createClickHouse, createShardClients } from "@clm/clickhouse";
 import { loadConfig } from "@clm/config";
 import { createKafka } from "@clm/kafka";
 import { createLogger } from "@clm/observability";
@@ -27,7 +27,9 @@ const redis = new Redis(config.REDIS_URL);
 await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
 redis.disconnect();
 
-const clickhouse = createClickHouse(config);
-await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` });
-await clickhouse.close();
+// A sharded database (CLICKHOUSE_CLUSTER) is one database on every shard.
+for (const clickhouse of config.CLICKHOUSE_CLUSTER ? createShardClients(config) : [createClickHouse(config)]) {
+  await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` });
+  await clickhouse.close();
+}
 console.log(`  reset: topics ${topics.join(", ")}; groups ${config.PROCESSOR_GROUP_ID}, ${config.SINK_GROUP_ID}; Redis prefix ${config.REDIS_KEY_PREFIX}; ClickHouse database ${config.CLICKHOUSE_DATABASE}`);
