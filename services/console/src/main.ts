@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const metrics = createConsoleMetrics(registry);
   const assets = await loadAssets();
+  // No CLICKHOUSE_CLUSTER: the read-only user may change no setting, and the views need none on a sharded database either (docs/sink.md).
   const clickhouse = createClickHouse(
     { CLICKHOUSE_URL: config.CLICKHOUSE_URL, CLICKHOUSE_USER: config.CONSOLE_CLICKHOUSE_USER, CLICKHOUSE_PASSWORD: config.CONSOLE_CLICKHOUSE_PASSWORD ?? config.CLICKHOUSE_ANALYST_PASSWORD ?? "" },
     { requestTimeoutMs: 30_000 },
