@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import type { ClickHouseClient } from "@clickhouse/client";
+import { createClient, type ClickHouseClient } from "@clickhouse/client";
 import {
   createClickHouse,
   createShardClients,
@@ -69,7 +69,12 @@ const CALIBRATION_END = "1997-09-30";
 
 /** Writes to the sharded databases: CLICKHOUSE_CLUSTER set, so inserts are synchronous over every shard. */
 let writer: ClickHouseClient;
-/** Reads, and the single-node database: no session setting at all, as the console's read-only user. */
+/** Writes to the single-node database: a client as on one server. */
+let plain: ClickHouseClient;
+/**
+ * Every read: a readonly = 1 session with no other setting, as the analysts' read-only user has (the
+ * console's), which may change none — so the views and queries are proven to need none on shards.
+ */
 let reader: ClickHouseClient;
 let shards: ClickHouseClient[];
 let places: ShardPlace[];
@@ -97,8 +102,12 @@ const count = async (client: ClickHouseClient, sql: string) => Number((await que
 
 beforeAll(async () => {
   if (!cluster) throw new Error("tests/cluster needs the cluster profile's environment (CLICKHOUSE_CLUSTER, CLICKHOUSE_SHARD_URLS): npm run stack -- up --profile cluster");
-  writer = createClickHouse(config, { requestTimeoutMs: 120_000 });
-  reader = createClickHouse({ ...config, CLICKHOUSE_CLUSTER: "" }, { requestTimeoutMs: 120_000 });
+  writer = createClickHouse(config);
+  plain = createClickHouse({ ...config, CLICKHOUSE_CLUSTER: "" });
+  reader = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD,
+    keep_alive: { idle_socket_ttl: 1500, eagerly_destroy_stale_sockets: true },
+    clickhouse_settings: { readonly: "1" },
+  });
   shards = createShardClients(config);
   places = await Promise.all(shards.map((shard) => shardPlace(shard, cluster)));
   events = await readCdnowCustomerEvents(CDNOW_SAMPLE_PATH);
@@ -108,7 +117,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const shard of shards ?? []) for (const database of [single, sharded, sinkDb]) await shard.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await Promise.all([writer?.close(), reader?.close(), ...(shards ?? []).map((shard) => shard.close())]);
+  await Promise.all([writer?.close(), plain?.close(), reader?.close(), ...(shards ?? []).map((shard) => shard.close())]);
 });
 
 describe("sharded ClickHouse", () => {
@@ -144,15 +153,15 @@ describe("sharded ClickHouse", () => {
     await expect(migrateCluster({ cluster, shards: [shards[0]!] }, sharded)).rejects.toThrow(/has 2 shards there, but 1 shard URLs are given/);
     await expect(migrateCluster({ cluster: "no_such_cluster", shards }, sharded)).rejects.toThrow(/no cluster no_such_cluster in its remote_servers/);
 
-    await migrate(reader, single);
+    await migrate(plain, single);
   }, 120_000);
 
   it("puts every row on the shard its customer hashes to, through the Distributed tables; the shards' counts add up", async () => {
     await insertAll(writer, sharded, lines);
-    await insertAll(reader, single, lines);
+    await insertAll(plain, single, lines);
     fit = await fitFromClickHouse({ client: reader, database: single }, { calibrationEnd: CALIBRATION_END, unit: "week", config: DEFAULT_LIFECYCLE_CONFIG, now: WRITTEN_AT });
     await publishFit(writer, sharded);
-    await publishFit(reader, single);
+    await publishFit(plain, single);
 
     const ids: Record<string, string> = {
       events: "event_id",
