@@ -104,7 +104,10 @@ beforeAll(async () => {
   if (!cluster) throw new Error("tests/cluster needs the cluster profile's environment (CLICKHOUSE_CLUSTER, CLICKHOUSE_SHARD_URLS): npm run stack -- up --profile cluster");
   writer = createClickHouse(config);
   plain = createClickHouse({ ...config, CLICKHOUSE_CLUSTER: "" });
-  reader = createClient({ url: config.CLICKHOUSE_URL, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD,
+  reader = createClient({
+    url: config.CLICKHOUSE_URL,
+    username: config.CLICKHOUSE_USER,
+    password: config.CLICKHOUSE_PASSWORD,
     keep_alive: { idle_socket_ttl: 1500, eagerly_destroy_stale_sockets: true },
     clickhouse_settings: { readonly: "1" },
   });
