@@ -1,5 +1,8 @@
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createClient, type ClickHouseClient } from "@clickhouse/client";
@@ -155,6 +158,13 @@ describe("sharded ClickHouse", () => {
     await expect(migrateCluster({ cluster, shards: [shards[0]!, shards[0]!] }, sharded)).rejects.toThrow(/reach the same shard/);
     await expect(migrateCluster({ cluster, shards: [shards[0]!] }, sharded)).rejects.toThrow(/has 2 shards there, but 1 shard URLs are given/);
     await expect(migrateCluster({ cluster: "no_such_cluster", shards }, sharded)).rejects.toThrow(/no cluster no_such_cluster in its remote_servers/);
+
+    // A statement without a cluster form stops the run before any DDL, on any shard.
+    const dir = mkdtempSync(join(tmpdir(), "clm-migrations-"));
+    writeFileSync(join(dir, "0001_unsharded.sql"), "CREATE TABLE IF NOT EXISTS {{db}}.unsharded (a String) ENGINE = MergeTree ORDER BY a;\n");
+    await expect(migrateCluster({ cluster, shards }, `unsharded_${run}`, { dir: `${dir}/` })).rejects.toThrow(/unsharded has no sharding key/);
+    rmSync(dir, { recursive: true });
+    for (const shard of shards) expect(await count(shard, `SELECT count() AS n FROM system.databases WHERE name = 'unsharded_${run}'`)).toBe(0);
 
     await migrate(plain, single);
   }, 120_000);

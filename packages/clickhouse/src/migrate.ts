@@ -136,6 +136,8 @@ export async function migrateCluster(
 ): Promise<MigrationReport> {
   checkIdentifier("database", database);
   checkIdentifier("cluster", target.cluster);
+  // Every statement's cluster form first: a statement without one stops the run before any DDL.
+  const plan = readMigrations(options.dir ?? MIGRATIONS_DIR).map((migration) => ({ migration, statements: clusterFormOf(migration, target.cluster) }));
   await checkShards(target);
   const checksums: Map<number, Set<string>>[] = [];
   for (const shard of target.shards) {
@@ -143,8 +145,7 @@ export async function migrateCluster(
     checksums.push(await recordedChecksums(shard, database));
   }
   const report: MigrationReport = { database, applied: [], alreadyApplied: [], readOnlyUser: "" };
-  for (const migration of readMigrations(options.dir ?? MIGRATIONS_DIR)) {
-    const statements = clusterFormOf(migration, target.cluster);
+  for (const { migration, statements } of plan) {
     let applied = false;
     for (const [index, shard] of target.shards.entries()) {
       if (isRecorded(checksums[index]!, migration, migration.clusterChecksum)) continue;
@@ -226,7 +227,7 @@ async function applyMigration(client: ClickHouseClient, database: string, migrat
   });
 }
 
-/** The migration's statements on the shards of `cluster`; a statement without a cluster form stops the run before anything is applied. */
+/** The migration's statements on the shards of `cluster`. */
 function clusterFormOf(migration: Migration, cluster: string): string[] {
   try {
     return migration.statements.flatMap((statement) => clusterStatements(statement, cluster, migration.clusterViews));
