@@ -134,7 +134,11 @@ server_fn() {
   if [[ -n $(member_no "$2") ]]; then printf '%s_%s_member' "$1" "$(kind_of "$2")"; else printf '%s_%s' "$1" "$2"; fi
 }
 server_has() { [[ $(type -t "$(server_fn "$1" "$2")") == function ]]; }
-server_do() { local fn; fn=$(server_fn "$1" "$2"); "$fn" $(member_no "$2"); }
+server_do() {
+  local fn n
+  fn=$(server_fn "$1" "$2") n=$(member_no "$2")
+  if [[ -n $n ]]; then "$fn" "$n"; else "$fn"; fi
+}
 
 usage() {
   cat <<EOF
@@ -756,13 +760,13 @@ install_native() {
 
 # Debian-packaged servers: install what is missing, then start those selected.
 chain_native() {
-  local s pids=() native=()
-  for s in "${SELECTED[@]}"; do case $(kind_of "$s") in redis | clickhouse | prometheus) native+=("$s") ;; esac; done
+  local s pids=() natives=()
+  for s in "${SELECTED[@]}"; do case $(kind_of "$s") in redis | clickhouse | prometheus) natives+=("$s") ;; esac; done
   if ! install_native; then
-    for s in ${native[@]+"${native[@]}"}; do result "$s" failed; done
+    for s in ${natives[@]+"${natives[@]}"}; do result "$s" failed; done
     return 0
   fi
-  for s in ${native[@]+"${native[@]}"}; do bring_up "$s" & pids+=($!); done
+  for s in ${natives[@]+"${natives[@]}"}; do bring_up "$s" & pids+=($!); done
   ((${#pids[@]} == 0)) || wait "${pids[@]}"
   # The cluster profile's cluster-wide step once its members run (creating the Redis Cluster, ...).
   if [[ $(type -t cluster_after_native) == function ]]; then cluster_after_native; fi
