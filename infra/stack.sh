@@ -7,6 +7,8 @@
 #   npm run stack -- status [--json]
 #   npm run stack -- logs [name] [-f]
 #   npm run stack -- reset         down + delete data (keeps the download cache)
+#   ... --profile cluster          any command on the cluster profile instead (infra/stack-cluster.sh):
+#                                  3 Kafka brokers, a Redis Cluster of 6, 2 ClickHouse shards, one registry
 #
 # Servers: kafka (Apache Kafka 4.x, KRaft, jars from Maven Central), registry (Apicurio Registry,
 # Confluent-compatible API, from Maven Central), redis (Debian redis-server), clickhouse (Debian
@@ -18,10 +20,28 @@ set +m # no job control: background children stay non-leaders, so `setsid` execs
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INFRA_DIR="$REPO_ROOT/infra"
 
+# `--profile <single|cluster>` anywhere among the arguments (or CLM_STACK_PROFILE) picks the profile;
+# the other arguments stay as they were.
+PROFILE=${CLM_STACK_PROFILE:-single}
+ARGS=()
+while (($#)); do
+  case $1 in
+    --profile) PROFILE=${2:-}; shift $(($# > 1 ? 2 : 1)) ;;
+    --profile=*) PROFILE=${1#--profile=}; shift ;;
+    *) ARGS+=("$1"); shift ;;
+  esac
+done
+set -- ${ARGS[@]+"${ARGS[@]}"}
+case $PROFILE in
+  single | cluster) ;;
+  *) printf 'stack: error: unknown profile "%s" (expected single or cluster)\n' "$PROFILE" >&2; exit 2 ;;
+esac
+
 # ---------------------------------------------------------------------------------------------
 # Settings (all overridable by environment)
 # ---------------------------------------------------------------------------------------------
-STACK_DIR=${CLM_STACK_DIR:-$REPO_ROOT/.stack}
+if [[ $PROFILE == cluster ]]; then STACK_DIR=${CLM_STACK_DIR:-$REPO_ROOT/.stack-cluster}
+else STACK_DIR=${CLM_STACK_DIR:-$REPO_ROOT/.stack}; fi
 mkdir -p "$STACK_DIR"
 STACK_DIR=$(cd "$STACK_DIR" && pwd -P)
 CACHE_DIR=${CLM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/clm-stack}
@@ -30,6 +50,7 @@ HOST=127.0.0.1
 KAFKA_PORT=${CLM_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${CLM_KAFKA_CONTROLLER_PORT:-19093}
 REGISTRY_PORT=${CLM_REGISTRY_PORT:-18081}
+[[ $PROFILE != cluster ]] || REGISTRY_PORT=${CLM_CLUSTER_REGISTRY_PORT:-28081}
 REDIS_PORT=${CLM_REDIS_PORT:-16379}
 CLICKHOUSE_HTTP_PORT=${CLM_CLICKHOUSE_HTTP_PORT:-18123}
 CLICKHOUSE_TCP_PORT=${CLM_CLICKHOUSE_TCP_PORT:-19000}
@@ -84,6 +105,16 @@ KAFKA_LIBS=$CACHE_DIR/kafka-$KAFKA_VERSION/libs
 REGISTRY_URL_BASE=http://$HOST:$REGISTRY_PORT
 CCOMPAT_URL=$REGISTRY_URL_BASE/apis/ccompat/v7
 
+# The cluster profile: its settings, its members (kafka-1.., redis-1.., clickhouse-1..) and their functions.
+# shellcheck source=infra/stack-cluster.sh
+[[ $PROFILE != cluster ]] || . "$INFRA_DIR/stack-cluster.sh"
+# How a hint names this profile on a command line.
+PROFILE_ARG=''
+[[ $PROFILE != cluster ]] || PROFILE_ARG=' --profile cluster'
+# Width of the name column in up's and status's tables.
+NAME_WIDTH=10
+[[ $PROFILE != cluster ]] || NAME_WIDTH=12
+
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
@@ -93,6 +124,21 @@ die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 is_service() { local s; for s in "${SERVICES[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
 is_default() { local s; for s in "${DEFAULT_SERVERS[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+
+# A cluster member's name is <kind>-<n> (kafka-2, redis-5); a single-profile server's name is its kind.
+kind_of() { if [[ $1 =~ ^(.*)-[0-9]+$ ]]; then printf '%s' "${BASH_REMATCH[1]}"; else printf '%s' "$1"; fi; }
+member_no() { if [[ $1 =~ -([0-9]+)$ ]]; then printf '%s' "${BASH_REMATCH[1]}"; fi; }
+# The function doing <op> (start, health, version, ...) for a server: <op>_<name>, or for a cluster
+# member <op>_<kind>_member, called with the member's number.
+server_fn() {
+  if [[ -n $(member_no "$2") ]]; then printf '%s_%s_member' "$1" "$(kind_of "$2")"; else printf '%s_%s' "$1" "$2"; fi
+}
+server_has() { [[ $(type -t "$(server_fn "$1" "$2")") == function ]]; }
+server_do() {
+  local fn n
+  fn=$(server_fn "$1" "$2") n=$(member_no "$2")
+  if [[ -n $n ]]; then "$fn" "$n"; else "$fn"; fi
+}
 
 usage() {
   cat <<EOF
@@ -104,13 +150,16 @@ usage: npm run stack -- <command>
   status [--json]  state, pid, URL and health of each server (exit 1 if any is not healthy)
   logs [name] [-f] tail the logs (name: ${SERVICES[*]})
   reset            down, then delete the data dirs (keeps the download cache)
-stack dir: $STACK_DIR    cache dir: $CACHE_DIR
+  --profile cluster  (with any command) the cluster profile: kafka-1..3, registry, redis-1..6,
+                   clickhouse-1..2, each a name for up/down/logs (infra/README.md)
+profile: $PROFILE    stack dir: $STACK_DIR    cache dir: $CACHE_DIR
 EOF
 }
 
 # Lines "port ENV_VAR" for each TCP port a server listens on.
 service_ports() {
   case $1 in
+    *-[0-9]*) server_do ports "$1" ;;
     kafka) printf '%s CLM_KAFKA_PORT\n%s CLM_KAFKA_CONTROLLER_PORT\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" ;;
     registry) printf '%s CLM_REGISTRY_PORT\n' "$REGISTRY_PORT" ;;
     redis) printf '%s CLM_REDIS_PORT\n' "$REDIS_PORT" ;;
@@ -124,6 +173,7 @@ service_ports() {
 
 service_url() {
   case $1 in
+    *-[0-9]*) server_do url "$1" ;;
     kafka) printf 'PLAINTEXT://%s:%s (controller %s:%s)' "$HOST" "$KAFKA_PORT" "$HOST" "$KAFKA_CONTROLLER_PORT" ;;
     registry) printf '%s' "$CCOMPAT_URL" ;;
     redis) printf 'redis://%s:%s' "$HOST" "$REDIS_PORT" ;;
@@ -461,8 +511,19 @@ group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 log.segment.bytes=1073741824
 EOF
-  cat >"$conf/log4j2.properties" <<'EOF'
-# generated by infra/stack.sh — the broker logs to stdout, which stack.sh appends to logs/kafka.log
+  if [[ ! -f $data/meta.properties ]]; then
+    format_kafka_storage kafka "$dir" --standalone --cluster-id "$(kafka_cluster_id)" || return 1
+    printf '%s\n' "$KAFKA_CONTROLLER_PORT" >"$dir/formatted-controller-port"
+  elif [[ -f $dir/formatted-controller-port && "$(cat "$dir/formatted-controller-port")" != "$KAFKA_CONTROLLER_PORT" ]]; then
+    note kafka "warning: storage was formatted with controller port $(cat "$dir/formatted-controller-port"); if the broker does not come up, run 'npm run stack -- reset'"
+  fi
+  spawn_kafka kafka "$dir" "$KAFKA_HEAP"
+}
+
+# The broker's logging config (stdout, which spawn appends to logs/<name>.log).
+write_kafka_log4j() {
+  cat >"$1/log4j2.properties" <<'EOF'
+# generated by infra/stack.sh — the broker logs to stdout, which stack.sh appends to logs/<name>.log
 status = warn
 # Keep logging through the broker's own shutdown hook (otherwise its last lines are lost).
 shutdownHook = disable
@@ -475,23 +536,28 @@ rootLogger.appenderRef.stdout.ref = STDOUT
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
 EOF
-  local cp="$KAFKA_LIBS/*"
-  local jvm=(-Xms256m "-Xmx$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
-    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
-    "-Dlog4j2.configurationFile=$conf/log4j2.properties" "-Dclm.stack.dir=$STACK_DIR")
-  if [[ ! -f $data/meta.properties ]]; then
-    local id; id=$(kafka_cluster_id)
-    note kafka "formatting KRaft storage (kafka.tools.StorageTool format --standalone, cluster id $id)"
-    if ! (cd "$dir" && "$JAVA" -Xmx256m "-Dlog4j2.configurationFile=$conf/log4j2.properties" -cp "$cp" \
-        kafka.tools.StorageTool format --standalone --cluster-id "$id" --config "$conf/server.properties" \
-        >>"$(service_log kafka)" 2>&1 9>&-); then
-      note kafka "storage format failed"; tail_log kafka 20; return 1
-    fi
-    printf '%s\n' "$KAFKA_CONTROLLER_PORT" >"$dir/formatted-controller-port"
-  elif [[ -f $dir/formatted-controller-port && "$(cat "$dir/formatted-controller-port")" != "$KAFKA_CONTROLLER_PORT" ]]; then
-    note kafka "warning: storage was formatted with controller port $(cat "$dir/formatted-controller-port"); if the broker does not come up, run 'npm run stack -- reset'"
+}
+
+# format_kafka_storage <name> <dir> <StorageTool format options...>: formats <dir>/data (KRaft) once.
+format_kafka_storage() {
+  local name=$1 dir=$2; shift 2
+  write_kafka_log4j "$dir/config"
+  note "$name" "formatting KRaft storage (kafka.tools.StorageTool format $*)"
+  if ! (cd "$dir" && "$JAVA" -Xmx256m "-Dlog4j2.configurationFile=$dir/config/log4j2.properties" -cp "$KAFKA_LIBS/*" \
+      kafka.tools.StorageTool format "$@" --config "$dir/config/server.properties" \
+      >>"$(service_log "$name")" 2>&1 9>&-); then
+    note "$name" "storage format failed"; tail_log "$name" 20; return 1
   fi
-  spawn kafka "$dir" "$JAVA" "${jvm[@]}" -cp "$cp" kafka.Kafka "$conf/server.properties"
+}
+
+# spawn_kafka <name> <dir> <heap>: runs the broker of <dir>/config/server.properties.
+spawn_kafka() {
+  local name=$1 dir=$2 heap=$3
+  write_kafka_log4j "$dir/config"
+  local jvm=(-Xms256m "-Xmx$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$dir/config/log4j2.properties" "-Dclm.stack.dir=$STACK_DIR")
+  spawn "$name" "$dir" "$JAVA" "${jvm[@]}" -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/config/server.properties"
 }
 
 start_registry() {
@@ -536,24 +602,34 @@ EOF
 }
 
 start_clickhouse() {
-  local dir="$STACK_DIR/clickhouse" bin interserver=''
-  bin=$(clickhouse_bin) || { note clickhouse "clickhouse-server not found"; return 1; }
+  start_clickhouse_server clickhouse "$CLICKHOUSE_HTTP_PORT" "$CLICKHOUSE_TCP_PORT" "$CLICKHOUSE_INTERSERVER_PORT" ''
+}
+on_running_clickhouse() { write_clickhouse_users; }
+
+# start_clickhouse_server <name> <http port> <tcp port> <interserver port or ''> <cluster XML or ''>: one
+# server with its config (from infra/clickhouse/config.xml) and users file under $STACK_DIR/<name>/etc.
+# The cluster XML (remote_servers and macros of the cluster profile) carries a password: owner-only file.
+start_clickhouse_server() {
+  local name=$1 http=$2 tcp=$3 interserver_port=$4 cluster=$5 dir="$STACK_DIR/$1" bin interserver='' config
+  bin=$(clickhouse_bin) || { note "$name" "clickhouse-server not found"; return 1; }
   mkdir -p "$dir/etc" "$dir/data/tmp" "$dir/data/user_files" "$dir/data/format_schemas"
-  if [[ -n $CLICKHOUSE_INTERSERVER_PORT ]]; then
-    interserver="<interserver_http_port>$CLICKHOUSE_INTERSERVER_PORT</interserver_http_port><interserver_http_host>$HOST</interserver_http_host>"
+  if [[ -n $interserver_port ]]; then
+    interserver="<interserver_http_port>$interserver_port</interserver_http_port><interserver_http_host>$HOST</interserver_http_host>"
   fi
-  sed -e "s|@LOG_DIR@|$LOG_DIR|g" -e "s|@DATA_DIR@|$dir/data|g" -e "s|@CONF_DIR@|$dir/etc|g" \
-    -e "s|@HTTP_PORT@|$CLICKHOUSE_HTTP_PORT|g" -e "s|@TCP_PORT@|$CLICKHOUSE_TCP_PORT|g" \
-    -e "s|@INTERSERVER@|$interserver|g" "$INFRA_DIR/clickhouse/config.xml" >"$dir/etc/config.xml"
-  write_clickhouse_users
+  config=$(sed -e "s|@LOG_DIR@|$LOG_DIR|g" -e "s|@NAME@|$name|g" -e "s|@DATA_DIR@|$dir/data|g" -e "s|@CONF_DIR@|$dir/etc|g" \
+    -e "s|@HTTP_PORT@|$http|g" -e "s|@TCP_PORT@|$tcp|g" \
+    -e "s|@INTERSERVER@|$interserver|g" "$INFRA_DIR/clickhouse/config.xml")
+  (umask 077 && printf '%s\n' "${config//@CLUSTER@/$cluster}" >"$dir/etc/config.xml.tmp")
+  mv "$dir/etc/config.xml.tmp" "$dir/etc/config.xml"
+  write_clickhouse_users "$dir/etc"
   # shellcheck disable=SC2086 # $bin may be "clickhouse server"
-  spawn clickhouse "$dir" $bin "--config-file=$dir/etc/config.xml"
+  spawn "$name" "$dir" $bin "--config-file=$dir/etc/config.xml"
 }
 
 # The users file, from the template on every `up`, with the hashes of this stack dir's passwords. A running
 # server rereads it by itself within seconds, so a server started before keeps running with the new file.
 write_clickhouse_users() {
-  local etc="$STACK_DIR/clickhouse/etc" default_hash analyst_hash
+  local etc=${1:-$STACK_DIR/clickhouse/etc} default_hash analyst_hash
   mkdir -p "$etc"
   default_hash=$(sha256_hex "$(secret clickhouse-default)")
   analyst_hash=$(sha256_hex "$(secret clickhouse-analyst)")
@@ -595,6 +671,7 @@ start_prometheus() {
 }
 
 # Already running: the new config and rules (targets, `for:` profile) take effect without a restart.
+on_running_prometheus() { reload_prometheus; }
 reload_prometheus() {
   write_prometheus_config
   curl -fsS -m 10 -X POST "http://$HOST:$PROMETHEUS_PORT/-/reload" >/dev/null || note prometheus "reload failed"
@@ -602,9 +679,11 @@ reload_prometheus() {
 
 # Wait until a server answers a real request; fail early if its process dies.
 wait_ready() {
-  local name=$1 t0=$SECONDS detail
+  local name=$1 t0=$SECONDS detail op=health
+  # A server may be ready for the next step before it is healthy (a Redis node before its cluster exists).
+  if server_has ready "$name"; then op=ready; fi
   while :; do
-    if detail=$("health_$name"); then
+    if detail=$(server_do "$op" "$name"); then
       note "$name" "ready in $((SECONDS - t0))s: $detail"
       return 0
     fi
@@ -613,7 +692,7 @@ wait_ready() {
       rm -f "$PID_DIR/$name.pid"; return 1
     fi
     if ((SECONDS - t0 >= START_TIMEOUT)); then
-      note "$name" "no answer after ${START_TIMEOUT}s (still running as pid $PID; 'npm run stack -- down' stops it)"
+      note "$name" "no answer after ${START_TIMEOUT}s (still running as pid $PID; 'npm run stack -- down$PROFILE_ARG' stops it)"
       tail_log "$name" 40; return 1
     fi
     sleep 1
@@ -640,14 +719,13 @@ result() { printf '%s\n' "$2" >"$RUN_DIR/$1.result"; }
 bring_up() {
   local name=$1
   if ! is_ours "$name"; then
-    "start_$name" || { result "$name" failed; return 0; }
+    server_do start "$name" || { result "$name" failed; return 0; }
   else
     note "$name" "already running (pid $PID)"
-    [[ $name != clickhouse ]] || write_clickhouse_users
-    [[ $name != prometheus ]] || reload_prometheus
+    if server_has on_running "$name"; then server_do on_running "$name"; fi
   fi
   if wait_ready "$name"; then
-    if [[ $(type -t "post_start_$name") == function ]] && ! "post_start_$name"; then
+    if server_has post_start "$name" && ! server_do post_start "$name"; then
       result "$name" failed; return 0
     fi
     result "$name" ok
@@ -659,6 +737,9 @@ bring_up() {
 # The servers this command works on (set by `up`/`install` from their arguments).
 SELECTED=()
 selected() { local s; for s in "${SELECTED[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+# The selected servers of one kind (kafka: kafka, or kafka-1 kafka-2 ... in the cluster profile).
+selected_of() { local s; for s in "${SELECTED[@]}"; do [[ $(kind_of "$s") != "$1" ]] || printf '%s\n' "$s"; done; }
+selected_kind() { [[ -n $(selected_of "$1") ]]; }
 
 # SELECTED from a command's arguments: the servers named, or DEFAULT_SERVERS.
 select_servers() {
@@ -671,37 +752,43 @@ select_servers() {
 # checks the alert rules in the unit tests, so it is installed even when not started).
 install_native() {
   local missing=()
-  if selected redis && ! redis_bin >/dev/null; then missing+=(redis-server); fi
-  if selected clickhouse && ! clickhouse_bin >/dev/null; then missing+=(clickhouse-server); fi
+  if selected_kind redis && ! redis_bin >/dev/null; then missing+=(redis-server); fi
+  if selected_kind clickhouse && ! clickhouse_bin >/dev/null; then missing+=(clickhouse-server); fi
   if ! prometheus_bin >/dev/null || ! promtool_bin >/dev/null; then missing+=(prometheus); fi
   ((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
 
 # Debian-packaged servers: install what is missing, then start those selected.
 chain_native() {
-  local s pids=()
+  local s pids=() natives=()
+  for s in "${SELECTED[@]}"; do case $(kind_of "$s") in redis | clickhouse | prometheus) natives+=("$s") ;; esac; done
   if ! install_native; then
-    for s in redis clickhouse prometheus; do if selected "$s"; then result "$s" failed; fi; done
+    for s in ${natives[@]+"${natives[@]}"}; do result "$s" failed; done
     return 0
   fi
-  for s in redis clickhouse prometheus; do
-    if selected "$s"; then bring_up "$s" & pids+=($!); fi
-  done
+  for s in ${natives[@]+"${natives[@]}"}; do bring_up "$s" & pids+=($!); done
   ((${#pids[@]} == 0)) || wait "${pids[@]}"
+  # The cluster profile's cluster-wide step once its members run (creating the Redis Cluster, ...).
+  if [[ $(type -t cluster_after_native) == function ]]; then cluster_after_native; fi
 }
 
 # Java servers: Kafka jars first (the broker boots while the registry downloads), then the registry.
+# Every broker of the cluster profile starts at once: none is ready before a quorum of controllers runs.
 chain_java() {
-  local kafka_pid=''
-  if selected kafka; then
-    if ensure_kafka; then bring_up kafka & kafka_pid=$!
-    else result kafka failed; fi
+  local kafka_pids=() s
+  if selected_kind kafka; then
+    if ensure_kafka; then
+      for s in $(selected_of kafka); do bring_up "$s" & kafka_pids+=($!); done
+    else
+      for s in $(selected_of kafka); do result "$s" failed; done
+    fi
   fi
   if selected registry; then
     if ensure_registry; then bring_up registry
     else result registry failed; fi
   fi
-  [[ -z $kafka_pid ]] || wait "$kafka_pid"
+  ((${#kafka_pids[@]} == 0)) || wait "${kafka_pids[@]}"
+  if [[ $(type -t cluster_after_java) == function ]]; then cluster_after_java; fi
 }
 
 # The env file holds the passwords: written readable by its owner only, and replaced whole (a file of an
@@ -712,17 +799,20 @@ write_env() {
   analyst_password=$(secret clickhouse-analyst)
   (
     umask 077
-    cat >"$STACK_DIR/env.tmp" <<EOF
-# generated by infra/stack.sh up — load with:  set -a; . $STACK_DIR/env; set +a
-export KAFKA_BROKERS=$HOST:$KAFKA_PORT
-export SCHEMA_REGISTRY_URL=$CCOMPAT_URL
-export REDIS_URL=redis://$HOST:$REDIS_PORT
-export CLICKHOUSE_URL=http://$HOST:$CLICKHOUSE_HTTP_PORT
-export CLICKHOUSE_USER=default
-export CLICKHOUSE_PASSWORD=$default_password
-export CLICKHOUSE_ANALYST_PASSWORD=$analyst_password
-export CLICKHOUSE_DATABASE=$CLICKHOUSE_DATABASE
-EOF
+    {
+      printf '# generated by infra/stack.sh up — load with:  set -a; . %s/env; set +a\n' "$STACK_DIR"
+      if [[ $PROFILE == cluster ]]; then cluster_env_lines
+      else
+        printf 'export KAFKA_BROKERS=%s:%s\n' "$HOST" "$KAFKA_PORT"
+        printf 'export SCHEMA_REGISTRY_URL=%s\n' "$CCOMPAT_URL"
+        printf 'export REDIS_URL=redis://%s:%s\n' "$HOST" "$REDIS_PORT"
+        printf 'export CLICKHOUSE_URL=http://%s:%s\n' "$HOST" "$CLICKHOUSE_HTTP_PORT"
+      fi
+      printf 'export CLICKHOUSE_USER=default\n'
+      printf 'export CLICKHOUSE_PASSWORD=%s\n' "$default_password"
+      printf 'export CLICKHOUSE_ANALYST_PASSWORD=%s\n' "$analyst_password"
+      printf 'export CLICKHOUSE_DATABASE=%s\n' "$CLICKHOUSE_DATABASE"
+    } >"$STACK_DIR/env.tmp"
     mv "$STACK_DIR/env.tmp" "$STACK_DIR/env"
   )
 }
@@ -745,7 +835,7 @@ cmd_install() {
   mkdir -p "$LOG_DIR" "$CACHE_DIR"
   select_servers "$@"
   install_native || die "apt-get install failed"
-  if selected kafka; then ensure_kafka || die "fetching Kafka failed"; fi
+  if selected_kind kafka; then ensure_kafka || die "fetching Kafka failed"; fi
   if selected registry; then ensure_registry || die "fetching the registry failed"; fi
   say "installed: ${SELECTED[*]} (promtool: $(promtool_bin))"
 }
@@ -759,7 +849,7 @@ cmd_up() {
   have node || die "node is required (the Kafka health check uses kafkajs from node_modules)"
   have setsid || die "setsid (util-linux) is required"
   [[ -d $REPO_ROOT/node_modules/kafkajs ]] || die "node_modules/kafkajs missing: run npm ci first"
-  if selected kafka || selected registry; then
+  if selected_kind kafka || selected registry; then
     have "$JAVA" || die "java not found (JAVA_HOME / CLM_JAVA); Java 17+ is required"
     local jm; jm=$(java_major)
     [[ ${jm:-0} -ge 17 ]] || die "Java 17+ required, $JAVA is version ${jm:-unknown}"
@@ -772,7 +862,7 @@ cmd_up() {
     if is_ours "$s"; then
       was=$(cat "$PID_DIR/$s.ports" 2>/dev/null || true)
       if [[ -n $was && $was != "$(ports_sig "$s")" ]]; then
-        problems+=("$s is already running (pid $PID) on port(s) $was, but the settings now say $(ports_sig "$s"); run 'npm run stack -- down' first, or keep the same CLM_*_PORT values")
+        problems+=("$s is already running (pid $PID) on port(s) $was, but the settings now say $(ports_sig "$s"); run 'npm run stack -- down$PROFILE_ARG' first, or keep the same CLM_*_PORT values")
       fi
       continue
     fi
@@ -803,12 +893,14 @@ cmd_up() {
     r=$(cat "$RUN_DIR/$s.result" 2>/dev/null || echo failed)
     if [[ $r == ok ]]; then
       is_ours "$s" || true
-      printf '  %-10s %-6s pid %-7s %-58s %s\n' "$s" ok "${PID:-?}" "$(service_url "$s")" "$("version_$s")"
+      printf '  %-*s %-6s pid %-7s %-58s %s\n' "$NAME_WIDTH" "$s" ok "${PID:-?}" "$(service_url "$s")" "$(server_do version "$s")"
     else
       failed=1
-      printf '  %-10s %-6s %s (see: npm run stack -- logs %s)\n' "$s" FAILED "$(service_url "$s")" "$s"
+      printf '  %-*s %-6s %s (see: npm run stack -- logs %s%s)\n' "$NAME_WIDTH" "$s" FAILED "$(service_url "$s")" "$s" "$PROFILE_ARG"
     fi
   done
+  # The cluster profile: one line per cluster (brokers, Redis Cluster, ClickHouse shards).
+  if [[ $(type -t cluster_summary) == function ]] && ! cluster_summary; then failed=1; fi
   say "env: $STACK_DIR/env   (load with: set -a; . $STACK_DIR/env; set +a)"
   return "$failed"
 }
@@ -897,8 +989,8 @@ cmd_status() {
     if is_ours "$s"; then state=running pid=$PID
     elif [[ -f $PID_DIR/$s.pid ]]; then state='stopped (stale pid file)'
     else state=stopped; fi
-    if detail=$("health_$s"); then
-      healthy=true; version=$("version_$s" || true)
+    if detail=$(server_do health "$s"); then
+      healthy=true; version=$(server_do version "$s" || true)
       # Something answers, but not a process of this stack: say so.
       [[ $state == running ]] || state="not ours (port answers, no stack process)"
     else detail=''; fi
@@ -912,7 +1004,7 @@ cmd_status() {
         "$(json_str "$s")" "$(json_str "$state")" "${pid:-null}" "$(json_str "$(service_url "$s")")" "$healthy" \
         "$(json_str "$version")" "$(json_str "$detail")"
     else
-      printf '%-10s %-9s pid %-7s %-58s %s\n' "$s" "$state" "${pid:--}" "$(service_url "$s")" \
+      printf '%-*s %-9s pid %-7s %-58s %s\n' "$NAME_WIDTH" "$s" "$state" "${pid:--}" "$(service_url "$s")" \
         "$(if [[ $healthy == true ]]; then printf 'healthy  %s  (%s)' "$version" "$detail"
            elif [[ $state == 'stopped (optional)' ]]; then printf 'not started (npm run stack -- up %s)' "$s"
            else printf 'NOT healthy'; fi)"
@@ -942,7 +1034,7 @@ cmd_logs() {
 cmd_reset() {
   cmd_down || die "could not stop everything; data not deleted"
   local d
-  for d in kafka registry redis clickhouse prometheus logs pids run; do rm -rf "${STACK_DIR:?}/$d"; done
+  for d in "${SERVICES[@]}" ${STACK_DATA_EXTRA[@]+"${STACK_DATA_EXTRA[@]}"} logs pids run; do rm -rf "${STACK_DIR:?}/$d"; done
   rm -f "$STACK_DIR/env"
   say "data deleted from $STACK_DIR (download cache kept in $CACHE_DIR)"
 }

@@ -48,6 +48,14 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ CLICKHOUSE_CLUSTER: "clm", CLICKHOUSE_SHARD_URLS: "http://a:1,http://a:1" })).toThrow(/names a shard twice/);
   });
 
+  it("replicates topics once on a single broker unless told otherwise, never asking for more in-sync replicas than replicas", () => {
+    expect([loadConfig({}).KAFKA_REPLICATION_FACTOR, loadConfig({}).KAFKA_MIN_INSYNC_REPLICAS]).toEqual([1, 1]);
+    const cluster = loadConfig({ KAFKA_REPLICATION_FACTOR: "3", KAFKA_MIN_INSYNC_REPLICAS: "2" });
+    expect([cluster.KAFKA_REPLICATION_FACTOR, cluster.KAFKA_MIN_INSYNC_REPLICAS]).toEqual([3, 2]);
+    expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: "2", KAFKA_MIN_INSYNC_REPLICAS: "3" })).toThrow(/KAFKA_MIN_INSYNC_REPLICAS: must be at most KAFKA_REPLICATION_FACTOR/);
+    expect(() => loadConfig({ KAFKA_REPLICATION_FACTOR: "0" })).toThrow(/KAFKA_REPLICATION_FACTOR/);
+  });
+
   it("treats empty strings as unset", () => {
     expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toBe("redis://127.0.0.1:16379");
   });

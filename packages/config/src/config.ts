@@ -31,6 +31,10 @@ export const configSchema = z
   .object({
     KAFKA_BROKERS: brokerList.default(["127.0.0.1:19092"]),
     KAFKA_CLIENT_ID: z.string().min(1).default("clm"),
+    /** Replicas of each partition of the topics the project creates (3 on a 3-broker cluster). */
+    KAFKA_REPLICATION_FACTOR: positiveInt(32).default(1),
+    /** min.insync.replicas of the topics the project creates: an acks=all write is on this many replicas before it counts. */
+    KAFKA_MIN_INSYNC_REPLICAS: positiveInt(32).default(1),
     SCHEMA_REGISTRY_URL: httpUrl.default("http://127.0.0.1:18081/apis/ccompat/v7"),
     REDIS_URL: redisUrl.default("redis://127.0.0.1:16379"),
     CLICKHOUSE_URL: httpUrl.default("http://127.0.0.1:18123"),
@@ -197,6 +201,11 @@ export const configSchema = z
   .refine((config) => config.WEBHOOKS_RETRY_INITIAL_MS <= config.WEBHOOKS_RETRY_MAX_DELAY_MS, {
     path: ["WEBHOOKS_RETRY_INITIAL_MS"],
     error: "must be at most WEBHOOKS_RETRY_MAX_DELAY_MS",
+  })
+  // More in-sync replicas than replicas would refuse every acks=all write.
+  .refine((config) => config.KAFKA_MIN_INSYNC_REPLICAS <= config.KAFKA_REPLICATION_FACTOR, {
+    path: ["KAFKA_MIN_INSYNC_REPLICAS"],
+    error: "must be at most KAFKA_REPLICATION_FACTOR",
   });
 
 export type Config = Readonly<z.output<typeof configSchema>>;

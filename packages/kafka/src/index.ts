@@ -1,5 +1,5 @@
 export { createKafka } from "./client.ts";
-export { ensureProjectTopics, ensureTopics, projectTopics, type ProjectTopicSettings, type TopicSpec } from "./topics.ts";
+export { ensureProjectTopics, ensureTopics, projectTopics, projectTopicSpecs, topicCreation, type ProjectTopicSettings, type TopicSpec } from "./topics.ts";
 export { AvroSerde, AvroDecodeError, createRegistry, RegistryUnavailableError, REGISTRY_REQUEST_TIMEOUT_MS, type RegistryClientOptions } from "./avro-serde.ts";
 export { deadLetterMessage, type DeadLetter } from "./dead-letter.ts";
 export { producedAt } from "./produced-at.ts";

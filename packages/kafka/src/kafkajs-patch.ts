@@ -7,8 +7,8 @@ import { Gauge, type Registry } from "prom-client";
 /**
  * The project's fixes to kafkajs 2.2.4 (its last release) live in patches/kafkajs+2.2.4.patch,
  * applied by patch-package at install (docs/kafka-client.md). An install that skips scripts
- * (`npm ci --ignore-scripts`) leaves kafkajs unpatched: correct, but slower in the processor's hot
- * paths. Each fix leaves a marker comment in the code it changes; the check below reads the
+ * (`npm ci --ignore-scripts`) leaves kafkajs unpatched: slower in the processor's hot paths, and its
+ * producer can drop a send's records for a partition whose leader moves during the send. Each fix leaves a marker comment in the code it changes; the check below reads the
  * running kafkajs's files for the markers, and for the original text the fix replaces.
  */
 export const KAFKAJS_PATCHED_VERSION = "2.2.4";
@@ -31,6 +31,7 @@ export const KAFKAJS_FIXES: readonly KafkajsFix[] = [
   { name: "encoder-alloc-unsafe", file: "src/protocol/encoder.js", markers: 2, originalText: "Buffer.alloc(" },
   { name: "record-offsets-as-numbers", file: "src/protocol/recordBatch/record/v0/decoder.js", markers: 2, originalText: "Long.fromValue(firstOffset)" },
   { name: "batch-offsets-as-numbers", file: "src/consumer/batch.js", markers: 1, originalText: "this.rawMessages.filter(message =>\n" },
+  { name: "resend-per-partition", file: "src/producer/sendMessages.js", markers: 1, originalText: "brokersWithoutResponse" },
 ];
 
 export const kafkajsFixMarker = (name: string): string => `/* clm-kafkajs-fix:${name} */`;
@@ -98,7 +99,7 @@ export function reportKafkajsPatchStatus(options: { logger: Logger; registry: Re
   } else {
     options.logger.error(
       { kafkajs: status.dir, version: status.version, missing: status.missing },
-      `kafkajs is not patched (${KAFKAJS_PATCH_FILE}): correct but slower; reinstall with scripts enabled (npm ci), or run npm run postinstall`,
+      `kafkajs is not patched (${KAFKAJS_PATCH_FILE}): slower, and a send can lose records when a partition's leader moves; reinstall with scripts enabled (npm ci), or run npm run postinstall`,
     );
   }
   return status;

@@ -24,6 +24,21 @@ const Batch = require(FETCH_PATHS.batch) as new (
   fetchedOffset: string,
   data: { partition: number; highWatermark: string; abortedTransactions: never[]; messages: { offset: string; isControlRecord?: boolean }[] },
 ) => { messages: { offset: string }[] };
+type Answer = { topicName: string; partition: number; errorCode: number; baseOffset: string };
+type TopicData = { topic: string; partitions: { partition: number; messages: unknown[]; firstSequence?: number }[] }[];
+interface FakeBroker {
+  nodeId: number;
+  produce(request: { topicData: TopicData }): Promise<{ topics: { topicName: string; partitions: Omit<Answer, "topicName">[] }[] }>;
+}
+const createSendMessages = require("kafkajs/src/producer/sendMessages.js") as (options: {
+  logger: Record<string, () => void>;
+  cluster: unknown;
+  partitioner: (args: { message: { partition: number } }) => number;
+  eosManager: unknown;
+  retrier: unknown;
+}) => (request: { acks: number; timeout: number; topicMessages: { topic: string; messages: { partition: number; value: string }[] }[] }) => Promise<Answer[]>;
+const createRetry = require("kafkajs/src/retry/index.js") as (options: { retries: number; initialRetryTime: number }) => unknown;
+const { KafkaJSConnectionError } = require("kafkajs/src/errors.js") as { KafkaJSConnectionError: new (message: string) => Error };
 const kafkajs = loadKafkajsInternals();
 if (!kafkajs) throw new Error(`kafkajs's internal modules are not where the project expects them: ${Object.values(KAFKAJS_INTERNAL_PATHS).join(", ")}`);
 const { groupMessagesPerPartition, Encoder, Record } = kafkajs;
@@ -82,6 +97,80 @@ describe("kafkajs as patched after install", () => {
     for (const message of messages) (expected[partitionForKey(message.key, 6)] ??= []).push(message);
     expect(grouped).toEqual(expected);
     expect(groupMessagesPerPartition({ topic: "t", partitionMetadata: [], messages, partitioner: JavaCompatiblePartitioner() })).toEqual({});
+  });
+
+  it("resends a partition whose leader moved to a broker that already answered in the same send, and nothing twice", async () => {
+    // Partitions 0, 1, 2 led by brokers 1, 2, 3. Broker 3 dies during the send: its request fails, and
+    // after the metadata refresh partition 2 is led by broker 1, which has answered for partition 0
+    // already (slowly, after the failed try: acks=all waits for the dead broker to leave the ISR).
+    let leaders: Record<number, number> = { 0: 1, 1: 2, 2: 3 };
+    const sent: { node: number; partition: number; firstSequence: number | undefined }[] = [];
+    const broker = (nodeId: number, behaviour: (topicData: TopicData) => Promise<void>): FakeBroker => ({
+      nodeId,
+      async produce({ topicData }) {
+        for (const { partitions } of topicData) for (const entry of partitions) sent.push({ node: nodeId, partition: entry.partition, firstSequence: entry.firstSequence });
+        await behaviour(topicData);
+        return { topics: topicData.map(({ topic, partitions }) => ({ topicName: topic, partitions: partitions.map((entry) => ({ partition: entry.partition, errorCode: 0, baseOffset: "0" })) })) };
+      },
+    });
+    let broker3Alive = true;
+    const brokers = new Map<number, FakeBroker>([
+      [1, broker(1, () => new Promise((done) => setTimeout(done, 150)))],
+      [2, broker(2, async () => undefined)],
+      [3, broker(3, async () => { if (broker3Alive) throw new KafkaJSConnectionError("Connection error: broker 3 is gone"); })],
+    ]);
+    const cluster = {
+      refreshMetadataIfNecessary: async () => undefined,
+      refreshMetadata: async () => {
+        broker3Alive = false;
+        leaders = { 0: 1, 1: 2, 2: 1 };
+      },
+      addMultipleTargetTopics: async () => undefined,
+      isConnected: () => true,
+      removeBroker: () => undefined,
+      findTopicPartitionMetadata: () => [0, 1, 2].map((partitionId) => ({ partitionId, leader: leaders[partitionId] })),
+      findLeaderForPartitions: (_topic: string, partitions: string[]) => {
+        const perLeader: Record<number, number[]> = {};
+        for (const partition of partitions.map(Number)) (perLeader[leaders[partition]!] ??= []).push(partition);
+        return perLeader;
+      },
+      findBroker: async ({ nodeId }: { nodeId: string }) => brokers.get(Number(nodeId)),
+    };
+    // Sequence numbers per partition and one request at a time per broker, as kafkajs's own eosManager.
+    const sequences = new Map<string, number>();
+    const locks = new Map<FakeBroker, Promise<void>>();
+    const releases = new Map<FakeBroker, () => void>();
+    const eosManager = {
+      isTransactional: () => false,
+      getProducerId: () => 1,
+      getProducerEpoch: () => 0,
+      getSequence: (topic: string, partition: number) => sequences.get(`${topic}|${partition}`) ?? 0,
+      updateSequence: (topic: string, partition: number, increment: number) => sequences.set(`${topic}|${partition}`, (sequences.get(`${topic}|${partition}`) ?? 0) + increment),
+      async acquireBrokerLock(target: FakeBroker) {
+        while (locks.has(target)) await locks.get(target);
+        locks.set(target, new Promise<void>((release) => releases.set(target, release)));
+      },
+      async releaseBrokerLock(target: FakeBroker) {
+        locks.delete(target);
+        releases.get(target)!();
+      },
+    };
+    const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const send = createSendMessages({ logger: quiet, cluster, partitioner: ({ message }) => message.partition, eosManager, retrier: createRetry({ retries: 5, initialRetryTime: 10 }) });
+
+    const answers = await send({ acks: -1, timeout: 1000, topicMessages: [{ topic: "t", messages: [0, 1, 2].flatMap((partition) => [{ partition, value: "a" }, { partition, value: "b" }]) }] });
+
+    expect(answers.map((answer) => answer.partition).sort()).toEqual([0, 1, 2]);
+    // Partition 2: tried on broker 3, then sent to broker 1 with the same sequence; 0 and 1 once each.
+    expect(sent.filter((entry) => entry.partition !== 2)).toEqual([
+      { node: 1, partition: 0, firstSequence: 0 },
+      { node: 2, partition: 1, firstSequence: 0 },
+    ]);
+    expect(sent.filter((entry) => entry.partition === 2)).toEqual([
+      { node: 3, partition: 2, firstSequence: 0 },
+      { node: 1, partition: 2, firstSequence: 0 },
+    ]);
+    expect([...sequences.values()]).toEqual([2, 2, 2]);
   });
 
   it("encodes the same bytes for the same record whatever its buffers held before (no unwritten byte leaks)", () => {

@@ -8,5 +8,6 @@ export { tearDownRun } from "./tear-down.ts";
 export { testLogger } from "./test-logger.ts";
 export { waitFor } from "./wait-for.ts";
 export { freePort } from "./free-port.ts";
+export { clusterMember, clusterStackDir, redisMasterMemberFor, type ClusterMember, type ClusterMemberName } from "./cluster-member.ts";
 export { advanceClock, sendThroughIngest, startPipeline, waitCaughtUp, type PipelineProcesses } from "./pipeline-run.ts";
 export { CHROMIUM, CHROMIUM_ARGS, launchChromium, type Browser } from "./browser.ts";
