@@ -28,11 +28,12 @@ npm run --silent build
 
 started_stack=0
 started_cluster=0
+cluster_dir=${CLM_CLUSTER_STACK_DIR:-.stack-cluster}
 stop_stacks() {
   [[ -n ${CLM_KEEP_STACK:-} ]] && return 0
   if [[ $started_cluster == 1 ]]; then
     echo "== stopping the cluster profile (set CLM_KEEP_STACK=1 to keep it)"
-    bash infra/stack.sh down --profile cluster || true
+    CLM_STACK_DIR=$cluster_dir bash infra/stack.sh down --profile cluster || true
   fi
   if [[ $started_stack == 1 ]]; then
     echo "== stopping the local stack (set CLM_KEEP_STACK=1 to keep it)"
@@ -65,22 +66,16 @@ status=0
 ) || status=$?
 
 if [[ $cluster_tests == 1 ]]; then
-  cluster_dir=${CLM_CLUSTER_STACK_DIR:-.stack-cluster}
   if ! CLM_STACK_DIR=$cluster_dir bash infra/stack.sh status --profile cluster >/dev/null 2>&1; then
     echo "== starting the cluster profile"
     started_cluster=1
     CLM_STACK_DIR=$cluster_dir bash infra/stack.sh up --profile cluster
   fi
   echo "== cluster tests"
-  (
-    set -a
-    # shellcheck disable=SC1090,SC1091
-    source "$cluster_dir/env"
-    set +a
-    # The cluster suite compares with a single-node run: it reads the local stack's env file itself.
-    CLM_SINGLE_STACK_ENV=$(cd "$(dirname "$single_env")" && pwd)/env CLM_STACK_DIR=$cluster_dir \
-      npx vitest run --project cluster --reporter=default --reporter=json --outputFile.json=.run/vitest-cluster-report.json
-  ) || status=$?
+  # The project loads the cluster profile's env file itself (vitest.config.ts); the suite compares with
+  # a single-node run, on the local stack whose env file it is told.
+  CLM_SINGLE_STACK_ENV=$(cd "$(dirname "$single_env")" && pwd)/env CLM_CLUSTER_STACK_DIR=$cluster_dir \
+    npx vitest run --project cluster --reporter=default --reporter=json --outputFile.json=.run/vitest-cluster-report.json || status=$?
 fi
 # One plain closing line that any CI reader understands.
 node -e '
