@@ -113,6 +113,10 @@ export class RedisLayout {
     if (marker === "aud:" && tail !== "") return { kind: "members", partition, audienceId: tail };
     return { kind: "unknown", partition };
   }
+  /** Glob matching every key of every partition: the state a rebuild derives from the input topic. */
+  partitionsPattern(): string {
+    return `${this.prefix}:{p*}:*`;
+  }
   /** Glob matching every key under this prefix (for rebuilds and tests). */
   pattern(): string {
     return `${this.prefix}:*`;
