@@ -1,4 +1,4 @@
-import { loadConfig } from "@clm/config";
+import { ConfigError, loadConfig, type Config } from "@clm/config";
 import { GrowthRefusedError, type GrowthReport } from "@clm/state-store/admin";
 import { Redis } from "ioredis";
 import { intOption, parseCommandArgs, UsageError } from "../args.ts";
@@ -24,8 +24,8 @@ export const usage = `clm partitions grow --to M --topic NEW_TOPIC --prefix NEW_
   partitioner gives its key among M, and every shared key (models, definitions, RFM boundaries,
   webhooks), verifies the copy both ways (states byte for byte), and only then writes each new
   partition's meta (its first offset on NEW_TOPIC, write fence 0, the earliest old watermark, the
-  active value model and definitions). The old topic and prefix are only read. On any refusal or
-  failure the new prefix is emptied again.
+  active value model and definitions). The old topic and prefix are only read; a growth refused or
+  failing once it has begun to copy removes what it wrote.
   After: start every service with TOPIC_EVENTS=NEW_TOPIC TOPIC_PARTITIONS=M REDIS_KEY_PREFIX=NEW_PREFIX
   (nothing else changes: output topics keep their names and partitions). Keep the old topic and
   prefix until you no longer want to go back.`;
@@ -42,7 +42,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const env = commandEnv();
   const current = loadConfig(env);
   // The config the services will run with after the switch: its own checks apply to the new names.
-  const grown = loadConfig({ ...env, TOPIC_EVENTS: values.topic, TOPIC_PARTITIONS: String(to), REDIS_KEY_PREFIX: values.prefix });
+  const grown = grownSettings(env, values.topic, to, values.prefix);
 
   const redis = new Redis(current.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 20 });
   const tty = process.stderr.isTTY && !values.json;
@@ -77,7 +77,18 @@ export async function run(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-function summary(current: ReturnType<typeof loadConfig>, grown: ReturnType<typeof loadConfig>, { report, startOffsets, oldRecords }: GrowthOutcome): string[] {
+/** The config after the switch; a name it refuses is reported as the option that gave it. */
+function grownSettings(env: NodeJS.ProcessEnv, topic: string, partitions: number, prefix: string): Config {
+  try {
+    return loadConfig({ ...env, TOPIC_EVENTS: topic, TOPIC_PARTITIONS: String(partitions), REDIS_KEY_PREFIX: prefix });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    const option: Record<string, string> = { TOPIC_EVENTS: "--topic", REDIS_KEY_PREFIX: "--prefix" };
+    throw new UsageError(error.problems.map((problem) => `${option[problem.variable] ?? problem.variable}: ${problem.message}`).join("; "));
+  }
+}
+
+function summary(current: Config, grown: Config, { report, startOffsets, oldRecords }: GrowthOutcome): string[] {
   const rate = (report.customers / Math.max(report.copySeconds, 0.001)).toFixed(0);
   const instant = (at: number | null) => (at === null ? "none" : new Date(at).toISOString());
   const active = (entry: GrowthReport["meta"]["valueModel"]) => (entry === null ? "none" : `${entry.version} (activated ${instant(entry.activatedAt)})`);
