@@ -26,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   customer: { summary: "one customer's state and stage changes", load: () => import("./commands/customer.ts") },
   model: { summary: "fit, evaluate and show the customer-value model (BG/NBD + Gamma-Gamma)", load: () => import("./commands/model.ts") },
   destinations: { summary: "webhook destinations: list, create, update, rotate-secret, delete, dead-letters, replay", load: () => import("./commands/destinations.ts") },
+  partitions: { summary: "grow a drained pipeline to more input partitions (new topic and Redis prefix)", load: () => import("./commands/partitions.ts") },
   clock: { summary: "advance the event-time clock of a replay so deadlines after its last event fire", load: () => import("./commands/clock.ts") },
 };
 

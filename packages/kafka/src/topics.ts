@@ -4,9 +4,12 @@ type TopicsMetadata = Awaited<ReturnType<Admin["fetchTopicMetadata"]>>;
 
 export interface TopicSpec {
   topic: string;
+  /** Partitions the topic is created with. */
   numPartitions: number;
   /** Replicas of each partition (1 when unset: a single broker). */
   replicationFactor?: number;
+  /** Whether an existing topic must have exactly numPartitions (default true). */
+  exactPartitions?: boolean;
   configs?: Record<string, string>;
 }
 
@@ -22,11 +25,10 @@ export function topicCreation(spec: TopicSpec): ITopicConfig {
 
 /**
  * Creates the project's topics if missing (the broker never auto-creates) and
- * checks that existing ones have the partition count the project expects: a
- * customer's partition is part of its state's address, so a silent mismatch would
- * scatter state. An existing topic with fewer replicas than the spec asks for is
- * refused too: it would keep fewer copies of every record than the deployment
- * promises (more replicas than asked are fine).
+ * checks that existing ones are as the project expects: the partition count where it
+ * matters (on the input topic a customer's partition is part of its state's address, so
+ * a silent mismatch would scatter state), and at least the replicas asked for (fewer
+ * would keep fewer copies of every record than the deployment promises).
  */
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -44,7 +46,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   for (const spec of specs) {
     const found = metadata.topics.find((topic) => topic.name === spec.topic);
     const partitions = found?.partitions ?? [];
-    if (partitions.length !== spec.numPartitions) {
+    if (partitions.length === 0 || (spec.exactPartitions !== false && partitions.length !== spec.numPartitions)) {
       throw new Error(`topic ${spec.topic} has ${partitions.length} partitions, expected ${spec.numPartitions} (TOPIC_PARTITIONS)`);
     }
     const replicas = Math.min(...partitions.map((partition) => partition.replicas.length));
@@ -102,20 +104,24 @@ export function projectTopics(config: ProjectTopicSettings): string[] {
 }
 
 /**
- * Every project topic as the configuration asks for it: TOPIC_PARTITIONS partitions,
- * KAFKA_REPLICATION_FACTOR replicas, and min.insync.replicas = KAFKA_MIN_INSYNC_REPLICAS, so a
- * write acknowledged with acks=all (every producer of the project) is on at least that many brokers.
+ * Every project topic as the configuration asks for it: TOPIC_PARTITIONS partitions (held exactly
+ * only on the input topic: a customer's place in the output and dead-letter topics addresses
+ * nothing, and a growth of the input topic (docs/scaling.md) leaves them as they are, so every
+ * customer's changes stay on one partition, in order), KAFKA_REPLICATION_FACTOR replicas, and
+ * min.insync.replicas = KAFKA_MIN_INSYNC_REPLICAS, so a write acknowledged with acks=all (every
+ * producer of the project) is on at least that many brokers.
  */
 export function projectTopicSpecs(config: ProjectTopicSettings): TopicSpec[] {
   return projectTopics(config).map((topic) => ({
     topic,
     numPartitions: config.TOPIC_PARTITIONS,
+    exactPartitions: topic === config.TOPIC_EVENTS,
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     configs: { "min.insync.replicas": String(config.KAFKA_MIN_INSYNC_REPLICAS) },
   }));
 }
 
-/** Creates or checks every project topic with the configured partitions and replication (services, CLI and tests alike). */
+/** Creates missing project topics and checks existing ones (services, CLI and tests alike). */
 export async function ensureProjectTopics(admin: Admin, config: ProjectTopicSettings): Promise<void> {
   await ensureTopics(admin, projectTopicSpecs(config));
 }

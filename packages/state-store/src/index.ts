@@ -1,7 +1,7 @@
 // The read side of the processor's Redis state: what any process may do with it without
 // taking part in the processor's fenced writes. Writes outside the processor are in ./admin,
 // except the audience definitions, which the audience API owns (the processor only reads them).
-export { RedisLayout } from "./redis-layout.ts";
+export { RedisLayout, type LayoutKey } from "./redis-layout.ts";
 export { StateReader, type PartitionMeta } from "./state-reader.ts";
 export { RfmBoundaryReader } from "./rfm-boundaries.ts";
 export { parseValueModel, readCurrentValueModel, readValueModel, ValueModelError, valueModelSchema } from "./value-model.ts";

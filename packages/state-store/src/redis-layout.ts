@@ -22,7 +22,22 @@
  *   <prefix>:audiences:versions     hash  definitions version → every audience definition then (JSON); never rewritten
  *   <prefix>:audiences:current      string  the latest definitions version (what the API reads and changes)
  *   <prefix>:audiences:seq          string  the last definitions version number handed out
+ *   <prefix>:growths                list  how this prefix was made by partition growths (JSON per growth, oldest first; docs/scaling.md)
+ *   <prefix>:webhooks:…             the webhook delivery service's destinations and queues (packages/destinations keys.ts)
  */
+
+/** What a key under a prefix is: one of a partition's keys, a key shared by every partition, or neither. */
+export type LayoutKey =
+  | { kind: "meta" | "timers" | "outbox"; partition: number }
+  | { kind: "customer" | "history"; partition: number; customerId: string }
+  | { kind: "members"; partition: number; audienceId: string }
+  /** A key with a partition tag this layout does not define. */
+  | { kind: "unknown"; partition: number | null }
+  /** Outside every partition (value models, audience definitions, RFM boundaries, webhooks, growths). */
+  | { kind: "shared" };
+
+const PARTITION_KEY = /^\{p(0|[1-9]\d{0,5})\}:(meta|timers|outbox|c:|h:|aud:)?(.*)$/s;
+
 export class RedisLayout {
   constructor(readonly prefix: string) {}
 
@@ -75,6 +90,32 @@ export class RedisLayout {
   /** The counter definitions versions are numbered from. */
   audienceSequence(): string {
     return `${this.prefix}:audiences:seq`;
+  }
+  /** The record of the partition growths that made this prefix (docs/scaling.md). */
+  growths(): string {
+    return `${this.prefix}:growths`;
+  }
+  /**
+   * What `key` is in this layout; null when it is not under the prefix. Ids may hold any
+   * character, so a customer's or audience's id is everything after its marker.
+   */
+  parseKey(key: string): LayoutKey | null {
+    if (!key.startsWith(`${this.prefix}:`)) return null;
+    const rest = key.slice(this.prefix.length + 1);
+    if (!rest.startsWith("{")) return { kind: "shared" };
+    const match = PARTITION_KEY.exec(rest);
+    if (match === null) return { kind: "unknown", partition: null };
+    const partition = Number(match[1]);
+    const [, , marker, tail] = match as unknown as [string, string, string | undefined, string];
+    if ((marker === "meta" || marker === "timers" || marker === "outbox") && tail === "") return { kind: marker, partition };
+    if (marker === "c:" && tail !== "") return { kind: "customer", partition, customerId: tail };
+    if (marker === "h:" && tail !== "") return { kind: "history", partition, customerId: tail };
+    if (marker === "aud:" && tail !== "") return { kind: "members", partition, audienceId: tail };
+    return { kind: "unknown", partition };
+  }
+  /** Glob matching every key of every partition: the state a rebuild derives from the input topic. */
+  partitionsPattern(): string {
+    return `${this.prefix}:{p*}:*`;
   }
   /** Glob matching every key under this prefix (for rebuilds and tests). */
   pattern(): string {

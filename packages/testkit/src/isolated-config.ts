@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { loadConfig, type Config } from "@clm/config";
+import { envOf } from "./service-process.ts";
 
 /** A config whose topics, group and key prefix are unique to this run, so tests never see each other's data. */
 export function isolatedConfig(overrides: Record<string, string> = {}): Config {
@@ -19,4 +20,13 @@ export function isolatedConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: "silent",
     ...overrides,
   });
+}
+
+/**
+ * The config an isolated run switches to after growing its input topic to `partitions` partitions
+ * (docs/scaling.md): a new input topic and Redis key prefix named after the run's own, everything
+ * else kept (output topics, groups, database), as `clm partitions grow` prescribes.
+ */
+export function grownConfig(config: Config, partitions: number): Config {
+  return loadConfig(envOf(config, { TOPIC_EVENTS: `${config.TOPIC_EVENTS}.p${partitions}`, TOPIC_PARTITIONS: String(partitions), REDIS_KEY_PREFIX: `${config.REDIS_KEY_PREFIX}-p${partitions}` }));
 }

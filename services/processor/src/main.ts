@@ -2,10 +2,12 @@
  * services/processor entry point: `npm run processor -- ARGS` from the sources, `npm run
  * start:processor -- ARGS` (node dist/main.js) from the build.
  *   (no arguments)              run the processor (consumer group PROCESSOR_GROUP_ID)
- *   rebuild [--key-prefix P] [--yes]
+ *   rebuild [--key-prefix P] [--yes] [--continue]
  *        rebuild state from offset 0 of the input topic into REDIS_KEY_PREFIX (or P), without
  *        publishing stage changes; stops when every partition has caught up with the end
  *        offsets seen at start. Wipes the prefix first (needs --yes for the live prefix).
+ *        --continue: keep the prefix, go on from its applied offsets (a rebuild across a
+ *        partition growth, after `clm partitions grow` made the prefix: docs/scaling.md).
  *   rfm-boundaries [--at 1998-07-01T00:00:00Z]
  *        compute the RFM quantile boundaries from every customer state in Redis and store
  *        them; running processors pick them up within 30 s for stage-change snapshots.
@@ -27,7 +29,7 @@ const SERVICE = "processor";
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { "key-prefix": { type: "string" }, yes: { type: "boolean", default: false }, at: { type: "string" } },
+    options: { "key-prefix": { type: "string" }, yes: { type: "boolean", default: false }, continue: { type: "boolean", default: false }, at: { type: "string" } },
   });
   const command = positionals[0] ?? "run";
   if (command !== "run" && command !== "rebuild" && command !== "rfm-boundaries") {
@@ -59,9 +61,9 @@ async function main(): Promise<void> {
   if (command === "rebuild") {
     const keyPrefix = values["key-prefix"] ?? config.REDIS_KEY_PREFIX;
     if (keyPrefix === config.REDIS_KEY_PREFIX && !values.yes) {
-      throw new Error(`rebuild would wipe the live prefix "${keyPrefix}": pass --yes, or --key-prefix to rebuild beside it`);
+      throw new Error(`rebuild would ${values.continue ? "write" : "wipe"} the live prefix "${keyPrefix}": pass --yes, or --key-prefix to rebuild beside it`);
     }
-    const report = await rebuild({ config, lifecycle, logger, metrics, kafka, redis, registry: schemaRegistry, keyPrefix, service: SERVICE });
+    const report = await rebuild({ config, lifecycle, logger, metrics, kafka, redis, registry: schemaRegistry, keyPrefix, service: SERVICE, continue: values.continue });
     logger.info(report, "rebuild finished");
     console.log(JSON.stringify(report));
     redis.disconnect();

@@ -2,6 +2,9 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRe
 import {
   domainEventProblems,
   foldPartitionBatch,
+  type BatchResult,
+  type Effect,
+  type PartitionClock,
   futureEventProblem,
   nextDeadline,
   refitCustomer,
@@ -41,22 +44,31 @@ export interface CoreExpectation {
   ends: Map<number, string>;
 }
 
+/** The input topic's records as the processor folds them, per partition in offset order. */
+export interface TopicRecords {
+  records: Map<number, PartitionRecord[]>;
+  /** Per partition: the offset after its last record. */
+  ends: Map<number, string>;
+  /** Distinct (customerId, eventId) of the valid records on the topic. */
+  uniqueValidEvents: number;
+}
+
 /**
- * What the pure core says about the input topic as it is: every partition's records, in offset
- * order, folded by foldPartitionBatch exactly as the processor's contract defines (duplicates,
- * invalid, far-future and mis-keyed records included, since they are on the topic; clock advances
- * applied on the event clock). The processor, whatever it went through, must end with exactly this.
+ * Every partition's records of the config's input topic that the processor's contract folds:
+ * events that pass its checks (duplicates included), clock advances on the event clock, and
+ * activations of the value models and audience definitions the given readers hold; invalid,
+ * far-future and mis-keyed records are left out (they are dead letters).
  */
-export async function coreExpectation(
+export async function topicRecords(
   kafka: Kafka,
   config: Config,
   lifecycle: LifecycleConfig,
   valueModel: (version: string) => Promise<ValueModel | null> = async () => null,
   audienceDefinitions: (version: string) => Promise<AudienceDefinitions | null> = async () => null,
-): Promise<CoreExpectation> {
+): Promise<TopicRecords> {
   const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
   const serde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
-  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), riskChangeIds: new Set(), audienceChanges: [], audiences: new Map(), values: new Map(), uniqueValidEvents: 0, ends: new Map() };
+  const topic: TopicRecords = { records: new Map(), ends: new Map(), uniqueValidEvents: 0 };
   const unique = new Set<string>();
   for (const [partition, messages] of byPartition) {
     await serde.prepare(messages.map((message) => message.value));
@@ -88,29 +100,79 @@ export async function coreExpectation(
       records.push({ offset: message.offset, event, receivedAt: receivedAtOf(message) });
       unique.add(`${event.customerId}\u0000${event.eventId}`);
     }
-    const result = foldPartitionBatch(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle, null, null);
-    const effects = [...result.effects.map((entry) => entry.effect)];
-    for (const [customerId, folded] of result.changed) {
-      // The processor's refit and audience sweeps reach every customer after an activation.
-      let state = folded;
-      if (result.value !== null || result.audiences !== null) {
-        const refit = refitCustomer(folded, result.value, lifecycle, config.CLOCK_MODE === "event" ? result.sweptThrough : null, result.audiences);
-        state = refit.state;
-        effects.push(...refit.effects);
-      }
-      expectation.states.set(customerId, { partition, state });
-    }
-    for (const effect of effects) {
-      if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
-      else if (effect.kind === "value_tier_changed") expectation.tierChangeIds.add(effect.change.changeId);
-      else if (effect.kind === "risk_changed") expectation.riskChangeIds.add(effect.change.changeId);
-      else if (effect.kind === "audience_changed") expectation.audienceChanges.push(effect.change);
-    }
-    expectation.values.set(partition, result.value);
-    expectation.audiences.set(partition, result.audiences);
-    expectation.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());
+    topic.records.set(partition, records);
+    topic.ends.set(partition, messages.length === 0 ? "0" : (BigInt(messages.at(-1)!.offset) + 1n).toString());
   }
-  expectation.uniqueValidEvents = unique.size;
+  topic.uniqueValidEvents = unique.size;
+  return topic;
+}
+
+/** One partition folded as the processor does it: its records from `states` and `clock`, then the refit and audience sweeps' catch-up. */
+export interface FoldedPartition {
+  /** The customers the fold changed, as they end. */
+  states: Map<string, CustomerState>;
+  /** Every change, in order (the sweeps' last). */
+  effects: Effect[];
+  result: BatchResult;
+}
+
+export function foldAsProcessor(
+  states: ReadonlyMap<string, CustomerState>,
+  records: readonly PartitionRecord[],
+  clock: PartitionClock,
+  config: Config,
+  lifecycle: LifecycleConfig,
+  value: ActiveValueModel | null = null,
+  audiences: ActiveAudiences | null = null,
+): FoldedPartition {
+  const result = foldPartitionBatch(states, records, clock, lifecycle, value, audiences);
+  const effects = [...result.effects.map((entry) => entry.effect)];
+  const ended = new Map<string, CustomerState>();
+  for (const [customerId, folded] of result.changed) {
+    // The processor's refit and audience sweeps reach every customer after an activation.
+    let state = folded;
+    if (result.value !== null || result.audiences !== null) {
+      const refit = refitCustomer(folded, result.value, lifecycle, config.CLOCK_MODE === "event" ? result.sweptThrough : null, result.audiences);
+      state = refit.state;
+      effects.push(...refit.effects);
+    }
+    ended.set(customerId, state);
+  }
+  return { states: ended, effects, result };
+}
+
+/** Adds the ids of `effects` to an expectation's sets (and audience changes to its list). */
+export function collectChanges(expectation: Pick<CoreExpectation, "transitionIds" | "tierChangeIds" | "riskChangeIds" | "audienceChanges">, effects: readonly Effect[]): void {
+  for (const effect of effects) {
+    if (effect.kind === "stage_changed") expectation.transitionIds.add(effect.transition.transitionId);
+    else if (effect.kind === "value_tier_changed") expectation.tierChangeIds.add(effect.change.changeId);
+    else if (effect.kind === "risk_changed") expectation.riskChangeIds.add(effect.change.changeId);
+    else if (effect.kind === "audience_changed") expectation.audienceChanges.push(effect.change);
+  }
+}
+
+/**
+ * What the pure core says about the input topic as it is: every partition's records, in offset
+ * order, folded by foldPartitionBatch exactly as the processor's contract defines (duplicates,
+ * invalid, far-future and mis-keyed records included, since they are on the topic; clock advances
+ * applied on the event clock). The processor, whatever it went through, must end with exactly this.
+ */
+export async function coreExpectation(
+  kafka: Kafka,
+  config: Config,
+  lifecycle: LifecycleConfig,
+  valueModel: (version: string) => Promise<ValueModel | null> = async () => null,
+  audienceDefinitions: (version: string) => Promise<AudienceDefinitions | null> = async () => null,
+): Promise<CoreExpectation> {
+  const topic = await topicRecords(kafka, config, lifecycle, valueModel, audienceDefinitions);
+  const expectation: CoreExpectation = { states: new Map(), transitionIds: new Set(), tierChangeIds: new Set(), riskChangeIds: new Set(), audienceChanges: [], audiences: new Map(), values: new Map(), uniqueValidEvents: topic.uniqueValidEvents, ends: topic.ends };
+  for (const [partition, records] of topic.records) {
+    const folded = foldAsProcessor(new Map(), records, { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, config, lifecycle);
+    for (const [customerId, state] of folded.states) expectation.states.set(customerId, { partition, state });
+    collectChanges(expectation, folded.effects);
+    expectation.values.set(partition, folded.result.value);
+    expectation.audiences.set(partition, folded.result.audiences);
+  }
   return expectation;
 }
 
