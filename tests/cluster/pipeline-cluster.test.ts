@@ -5,7 +5,7 @@ import { IngestClient, type InputEvent } from "@clm/client";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
 import type { Config } from "@clm/config";
 import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
-import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
+import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { readCdnowFile } from "@clm/datasets";
 import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createRedis, type RedisClient } from "@clm/redis";
@@ -48,7 +48,7 @@ let config: Config;
 let kafka: Kafka;
 let redis: RedisClient;
 let clickhouse: ClickHouseClient;
-let events: CustomerEvent[];
+let events: InputEvent[];
 let single: ViewSnapshot;
 const services = new Map<ServiceName, RunningService>();
 const everyService: { name: string; service: RunningService }[] = [];
@@ -129,7 +129,7 @@ async function singleNodeViews(): Promise<ViewSnapshot> {
       await service.waitForLog(READY[name], 120_000);
     }
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${env.INGEST_PORT}`, apiKey: KEY, batchSize: 1000 });
-    const sent = await client.send(events as InputEvent[]);
+    const sent = await client.send(events);
     expect(sent.accepted).toBe(events.length);
     const expected = await coreExpectation(singleKafka, singleConfig, lifecycle);
     await caughtUp(singleConfig, singleRedis, singleClickHouse, expected);
@@ -167,7 +167,7 @@ async function expectCoreState(): Promise<CoreExpectation> {
 }
 
 beforeAll(async () => {
-  events = (await readCdnowFile()).events;
+  events = (await readCdnowFile()).events as InputEvent[];
   single = await singleNodeViews();
   config = isolatedConfig({
     TOPIC_PARTITIONS: "6",
@@ -230,7 +230,7 @@ describe("the pipeline on the cluster profile", () => {
     const chunkSize = Math.ceil(events.length / (faults.length + 1));
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${config.INGEST_PORT}`, apiKey: KEY, batchSize: 250, maxAttempts: 60, initialBackoffMs: 250 });
     for (let index = 0; index <= faults.length; index++) {
-      const chunk = events.slice(index * chunkSize, (index + 1) * chunkSize) as InputEvent[];
+      const chunk = events.slice(index * chunkSize, (index + 1) * chunkSize);
       const sending = client.send(chunk);
       const fault = faults[index];
       if (fault) {
