@@ -1,7 +1,7 @@
 /**
  * Processor throughput against the raw limit, on the local stack:
  *   npm run bench -- processor [--events 1000000] [--seed 42] [--partitions 6] [--instances 1]
- *     [--skip-core-ceiling] [--service-node-flags="--max-semi-space-size=128"]
+ *     [--skip-core-ceiling] [--service-node-flags="--max-semi-space-size=128"] [--result-file FILE] [--profile cluster]
  * Produces a synthetic population (deterministic) to a fresh topic, measures the
  * raw kafkajs consume-only rate on that topic, then the processor (event clock)
  * folding it into Redis, in the same run. The processor runs as its own process (as deployed);
@@ -28,7 +28,7 @@ import { coreCeiling } from "./core-ceiling.ts";
 import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startBenchService, topicRecordCount, type BenchService } from "./support.ts";
 
 const { values } = parseArgs({
-  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" }, "skip-core-ceiling": { type: "boolean", default: false }, "service-node-flags": { type: "string", default: "" } },
+  options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, partitions: { type: "string", default: "6" }, keep: { type: "boolean", default: false }, "cpu-profile": { type: "string" }, "allocation-profile": { type: "string" }, instances: { type: "string", default: "1" }, "skip-core-ceiling": { type: "boolean", default: false }, "result-file": { type: "string" }, "service-node-flags": { type: "string", default: "" } },
 });
 const total = Number(values.events);
 // After SERVICE_NODE_FLAGS, so they override them (V8 keeps a flag's last value).
@@ -226,7 +226,7 @@ const result = {
 };
 console.log(JSON.stringify(result, null, 2));
 mkdirSync("bench-results", { recursive: true });
-writeFileSync(`bench-results/processor-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, JSON.stringify(result, null, 2));
+writeFileSync(values["result-file"] ?? `bench-results/processor-${new Date().toISOString().replace(/[:.]/g, "-")}.json`, JSON.stringify(result, null, 2));
 const perCustomer = result.redisBytesPerCustomer;
 console.log(
   `\nRedis per customer: state ${perCustomer.memoryUsageWithKey} B (MEMORY USAGE; packed value ${perCustomer.packedValue} B), timer index ${perCustomer.timerIndex} B, history of ≤ ${perCustomer.historyCap} stage changes ${perCustomer.history} B; all keys ${perCustomer.allKeysUsedMemory} B (INFO used_memory delta)`,

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { startService, type RunningService } from "@clm/testkit";
@@ -95,16 +95,21 @@ export function resourcesUntilExit(service: RunningService): Promise<{ cpuSecond
  * without one (a stack started elsewhere) is left out.
  */
 export function stackCpuSampler(stackDir = process.env.CLM_STACK_DIR ?? ".stack") {
-  const pids: Record<string, number> = {};
-  for (const server of ["redis", "kafka"]) {
-    try {
-      // "<pid> <start time> <process group>" (infra/stack.sh)
-      pids[server] = Number(readFileSync(`${stackDir}/pids/${server}.pid`, "utf8").trim().split(" ")[0]);
-    } catch {
-      // not started by this checkout's stack script
+  // "<pid> <start time> <process group>" per server (infra/stack.sh): redis.pid on a single node,
+  // redis-1.pid … redis-6.pid on the cluster profile, summed per server.
+  const pids: Record<string, number[]> = {};
+  let files: string[] = [];
+  try {
+    files = readdirSync(`${stackDir}/pids`);
+  } catch {
+    // not started by this checkout's stack script
+  }
+  for (const server of ["redis", "kafka", "clickhouse"]) {
+    for (const file of files.filter((name) => name === `${server}.pid` || new RegExp(`^${server}-\\d+\\.pid$`).test(name))) {
+      (pids[server] ??= []).push(Number(readFileSync(`${stackDir}/pids/${file}`, "utf8").trim().split(" ")[0]));
     }
   }
-  const read = () => Object.fromEntries(Object.entries(pids).map(([server, pid]) => [server, processResources(pid).cpuSeconds]));
+  const read = () => Object.fromEntries(Object.entries(pids).map(([server, list]) => [server, list.reduce((sum, pid) => sum + processResources(pid).cpuSeconds, 0)]));
   const before = read();
   return {
     stop(): Record<string, number> {
