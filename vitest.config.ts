@@ -5,9 +5,10 @@ import { defineConfig } from "vitest/config";
 // side (ssr); its default conditions follow.
 const ssr = { resolve: { conditions: ["@clm/source", "module", "node", "development|production"] } };
 
-// Two projects: `unit` needs no servers (pure code, beside the sources; the alert rules and the
+// Three projects: `unit` needs no servers (pure code, beside the sources; the alert rules and the
 // dashboard in infra/, through promtool; the repository's own architecture in tests/architecture);
-// `integration` talks to the real servers of the local stack (infra/stack.sh).
+// `integration` talks to the real servers of the local stack (infra/stack.sh); `cluster` to its
+// cluster profile.
 export default defineConfig({
   test: {
     projects: [
@@ -28,6 +29,19 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Integration suites share the same servers; run files one at a time.
+          fileParallelism: false,
+        },
+      },
+      {
+        ssr,
+        test: {
+          // Against the cluster profile of the local stack (`npm run stack -- up --profile cluster`),
+          // with its env file loaded: Kafka and Redis clusters, sharded ClickHouse, and their faults.
+          name: "cluster",
+          include: ["tests/cluster/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

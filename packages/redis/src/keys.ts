@@ -9,6 +9,9 @@ export async function keyServers(redis: RedisClient): Promise<Redis[]> {
   if (!(redis instanceof Cluster)) return [redis];
   // A lazily connected cluster knows its nodes once it has connected; a command connects it.
   if (redis.status !== "ready") await redis.ping();
+  // The slot map as the cluster has it now, not as of the last redirection: after a failover the
+  // client may still list the old master (or a connection it has closed since).
+  await new Promise<void>((resolve, reject) => redis.refreshSlotsCache((error) => (error ? reject(error) : resolve())));
   const masters = redis.nodes("master");
   if (masters.length === 0) throw new Error("the Redis Cluster client knows no master node");
   return masters;

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   const registry = createMetricsRegistry(SERVICE);
   const metrics = createProcessorMetrics(registry);
   const redis = createRedis(config, { maxRetriesPerRequest: 20, enableAutoPipelining: false, lazyConnect: true });
+  // A lost connection (a restart, a cluster failover) is retried by the client; the commands that fail for good are logged where they fail.
+  redis.on("error", (error: Error) => logger.debug({ err: error }, "redis connection error"));
   await redis.connect();
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
   reportKafkajsPatchStatus({ logger, registry });
