@@ -5,4 +5,5 @@
 export { createRedis, clusterNodesOf, isCluster, type RedisClient, type RedisClientOptions, type RedisSettings } from "./client.ts";
 export { getBuffers, keyServers, scanKeys, scanAllKeys, unlinkKeys } from "./keys.ts";
 export { renameLegacyKeys } from "./legacy-keys.ts";
+export { execPipeline, isTransientRedisError } from "./pipeline.ts";
 export { checkReplicas, replicaWaitOf, ReplicasBehindError, waitForReplicas, type ReplicaWait } from "./replicas.ts";

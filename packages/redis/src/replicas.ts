@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { execPipeline } from "./pipeline.ts";
 
 /**
  * Redis replicates asynchronously: a write acknowledged by a master can be lost if the master fails
@@ -55,7 +56,6 @@ export function checkReplicas(wait: ReplicaWait, key: string, acknowledged: unkn
 export async function waitForReplicas(redis: Redis | Cluster, key: string): Promise<void> {
   const wait = replicaWaitOf(redis);
   if (wait === null) return;
-  const replies = (await redis.pipeline().exists(key).call("WAIT", wait.replicas, wait.timeoutMs).exec()) ?? [];
-  for (const [error] of replies) if (error) throw error;
-  checkReplicas(wait, key, replies[1]?.[1]);
+  const [, acknowledged] = await execPipeline(() => redis.pipeline().exists(key).call("WAIT", wait.replicas, wait.timeoutMs));
+  checkReplicas(wait, key, acknowledged);
 }

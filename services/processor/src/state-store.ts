@@ -1,5 +1,5 @@
 import { encodeState, type CustomerState, type EpochMs } from "@clm/core";
-import { checkReplicas, keyServers, replicaWaitOf, ReplicasBehindError, type RedisClient, type ReplicaWait } from "@clm/redis";
+import { checkReplicas, execPipeline, keyServers, replicaWaitOf, ReplicasBehindError, type RedisClient, type ReplicaWait } from "@clm/redis";
 import { StateReader, type RedisLayout } from "@clm/state-store";
 import { ACK_OUTBOX_SCRIPT, COMMIT_SCRIPT, SCAN_CUSTOMERS_SCRIPT } from "./lua.ts";
 import { PackedValues } from "./packed-values.ts";
@@ -108,10 +108,9 @@ export class StateStore extends StateReader {
     const wait = this.replicaWait;
     if (wait === null) return true;
     const meta = this.layout.meta(partition);
-    const replies = (await this.redis.pipeline().hget(meta, "seq").hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs).exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    if (Number(replies[0]?.[1] ?? 0) !== seq) return false;
-    this.checkReplicas(wait, meta, replies[2]?.[1]);
+    const [current, , acknowledged] = await execPipeline(() => this.redis.pipeline().hget(meta, "seq").hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs));
+    if (Number(current ?? 0) !== seq) return false;
+    this.checkReplicas(wait, meta, acknowledged);
     return true;
   }
 
@@ -223,10 +222,9 @@ export class StateStore extends StateReader {
     const wait = this.replicaWait;
     if (wait === null) return this.redis.lrangeBuffer(outbox, 0, limit - 1);
     const meta = this.layout.meta(partition);
-    const replies = (await this.redis.pipeline().lrangeBuffer(outbox, 0, limit - 1).hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs).exec()) ?? [];
-    for (const [error] of replies) if (error) throw error;
-    const entries = replies[0]![1] as Buffer[];
-    if (entries.length > 0) this.checkReplicas(wait, outbox, replies[2]?.[1]);
+    const [read, , acknowledged] = await execPipeline(() => this.redis.pipeline().lrangeBuffer(outbox, 0, limit - 1).hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs));
+    const entries = read as Buffer[];
+    if (entries.length > 0) this.checkReplicas(wait, outbox, acknowledged);
     return entries;
   }
 
