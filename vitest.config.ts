@@ -17,7 +17,8 @@ const clusterEnv = existsSync(clusterEnvFile)
 
 // Projects: `unit` needs no servers (pure code, beside the sources; the alert rules and the
 // dashboard in infra/, through promtool; the repository's own architecture in tests/architecture);
-// `integration` talks to the real servers of the local stack (infra/stack.sh).
+// `integration` talks to the real servers of the local stack (infra/stack.sh); `cluster` to its
+// cluster profile.
 export default defineConfig({
   test: {
     projects: [

@@ -26,7 +26,7 @@ import { CDNOW_MASTER_PATH, CDNOW_SAMPLE_PATH, readCdnowCustomerEvents } from "@
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { advanceClock, createTopics, deleteTopics, envOf, freePort, isolatedConfig, launchChromium, sendThroughIngest, startPipeline, testKafka, waitCaughtUp, waitFor } from "@clm/testkit";
 import { fitFromClickHouse, publishValueModel } from "@clm/value-model";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { machine, percentile, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { data: { type: "string" }, loads: { type: "string", default: "5" }, screenshots: { type: "string" } } });
@@ -82,7 +82,7 @@ if (Number((await queryRows<{ n: string }>(admin, `SELECT count() AS n FROM ${da
   const kafka = testKafka(pipelineConfig);
   const [producer, kafkaAdmin] = [kafka.producer(), kafka.admin()];
   await Promise.all([producer.connect(), kafkaAdmin.connect()]);
-  const redis = new Redis(pipelineConfig.REDIS_URL);
+  const redis = createRedis(pipelineConfig);
   const layout = new RedisLayout(pipelineConfig.REDIS_KEY_PREFIX);
   await publishValueModel({ clickhouse: { client: admin, database }, redis, layout, kafka: { producer, admin: kafkaAdmin, topic: pipelineConfig.TOPIC_EVENTS } }, fit);
   const store = new StateReader(redis, layout);

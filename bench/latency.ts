@@ -21,7 +21,7 @@ import { AvroSerde, createRegistry, JavaCompatiblePartitioner, partitionForKey }
 import type { ConfigResourceTypes } from "kafkajs";
 import { RedisLayout } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { createTopics, deleteTopics, envOf, isolatedConfig, testKafka } from "@clm/testkit";
 import { machine, percentile, processResources, startBenchService } from "./support.ts";
 
@@ -214,7 +214,7 @@ console.log(`processor process: ${result.processor.cpuSeconds} CPU s (${result.p
 mkdirSync("bench-results", { recursive: true });
 writeFileSync(`bench-results/latency-${result.at.replace(/[:.]/g, "-")}.json`, JSON.stringify(result, null, 2));
 console.log(JSON.stringify(result));
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
 redis.disconnect();
 await deleteTopics(kafka, config);

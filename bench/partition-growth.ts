@@ -14,14 +14,14 @@ import { partitionForKey } from "@clm/kafka";
 import { RedisLayout } from "@clm/state-store";
 import { growPartitions, wipePrefix } from "@clm/state-store/admin";
 import { isolatedConfig } from "@clm/testkit";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import { machine } from "./support.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, "per-customer": { type: "string", default: "5" }, days: { type: "string", default: "30" }, from: { type: "string", default: "6" }, to: { type: "string", default: "12" } } });
 const [total, from, to] = [Number(values.events), Number(values.from), Number(values.to)];
 const config = isolatedConfig();
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 const source = new RedisLayout(`${config.REDIS_KEY_PREFIX}-from`);
 const target = new RedisLayout(`${config.REDIS_KEY_PREFIX}-to`);
 

@@ -23,7 +23,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRe
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import { createTopics, deleteTopics, envOf, isolatedConfig, produceEvents, testKafka } from "@clm/testkit";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { coreCeiling } from "./core-ceiling.ts";
 import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startBenchService, topicRecordCount, type BenchService } from "./support.ts";
 
@@ -37,7 +37,7 @@ const instances = Number(values.instances);
 if (!Number.isInteger(instances) || instances < 1) throw new Error("--instances must be a positive integer");
 const config = isolatedConfig({ TOPIC_PARTITIONS: values.partitions, TRANSITION_HISTORY_PER_CUSTOMER: "10" });
 const kafka = testKafka(config);
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 await createTopics(kafka, config);
 
 const produceStarted = performance.now();

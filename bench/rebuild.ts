@@ -13,14 +13,14 @@ import { syntheticEventStream } from "@clm/datasets";
 import { RedisLayout } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import { createTopics, deleteTopics, envOf, isolatedConfig, produceEvents, startService, testKafka } from "@clm/testkit";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { machine, rawConsumeRate, resourcesUntilExit } from "./support.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" } } });
 const total = Number(values.events);
 const config = isolatedConfig({ TOPIC_PARTITIONS: "6" });
 const kafka = testKafka(config);
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 await createTopics(kafka, config);
 let started = performance.now();
 await produceEvents(kafka, config, syntheticEventStream({ seed: Number(values.seed), events: total }));

@@ -20,7 +20,7 @@ import { AvroSerde, createRegistry, JavaCompatiblePartitioner } from "@clm/kafka
 import { RedisLayout } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import { createTopics, deleteTopics, envOf, freePort, isolatedConfig, testKafka } from "@clm/testkit";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { machine, percentile, processResources, startBenchService } from "./support.ts";
 
 const { values } = parseArgs({ options: { rate: { type: "string", default: "5000" }, seconds: { type: "string", default: "30" }, warmup: { type: "string", default: "5" } } });
@@ -73,7 +73,7 @@ const failing = createServer((request, response) => {
 const healthyUrl = await listen(healthy);
 const failingUrl = await listen(failing);
 
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 const store = new DestinationStore(redis, config.REDIS_KEY_PREFIX);
 const queue = new DeliveryQueue(redis, config.REDIS_KEY_PREFIX);
 const healthyDestination = await store.create({ url: healthyUrl, types: ["stage.changed"] }, Date.now());

@@ -23,11 +23,11 @@ import { readCdnowCustomerEvents } from "@clm/datasets";
 import { partitionForKey } from "@clm/kafka";
 import { readCurrentValueModel, RedisLayout, StateReader } from "@clm/state-store";
 import { RfmBoundaryStore } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis, scanKeys } from "@clm/redis";
 
 const END = Date.UTC(1998, 6, 1);
 const config = loadConfig(process.env);
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
 const store = new StateReader(redis, layout);
 const step = (text: string) => console.log(`\n▶ ${text}`);
@@ -48,17 +48,14 @@ console.log(`  recency days ${boundaries.recencyDays.map((value) => value.toFixe
 
 // The states as the processor left them: the clock advance has fired every deadline up to 1998-07-01.
 const states: CustomerState[] = [];
-let cursor = "0";
-do {
-  const [next, keys] = await redis.scan(cursor, "MATCH", `${config.REDIS_KEY_PREFIX}:{p*}:c:*`, "COUNT", 2000);
-  cursor = next;
+for await (const keys of scanKeys(redis, `${config.REDIS_KEY_PREFIX}:{p*}:c:*`, 2000)) {
   for (const key of keys) {
     const customerId = /:c:(.*)$/.exec(key)![1]!;
     const partition = Number(/\{p(\d+)\}/.exec(key)![1]);
     const [state] = (await store.loadStates(partition, [customerId])).values();
     if (state) states.push(state);
   }
-} while (cursor !== "0");
+}
 
 // The pure core over the same input: each partition's events in the order they were loaded, then the advance.
 const partitions = new Map<number, PartitionRecord[]>();

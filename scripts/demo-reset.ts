@@ -8,7 +8,7 @@ import { createKafka } from "@clm/kafka";
 import { createLogger } from "@clm/observability";
 import { RedisLayout } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 
 // kafkajs logs retried start-up hiccups (e.g. "group coordinator not available" on a new broker) as errors; real failures throw.
 const config = loadConfig({ ...process.env, LOG_LEVEL: "fatal" });
@@ -23,7 +23,7 @@ await admin.deleteGroups([config.PROCESSOR_GROUP_ID, config.SINK_GROUP_ID]).catc
 for (let tries = 0; tries < 150 && (await admin.listTopics()).some((topic) => existing.includes(topic)); tries++) await new Promise((resolve) => setTimeout(resolve, 200));
 await admin.disconnect();
 
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
 redis.disconnect();
 

@@ -11,7 +11,7 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { readAudienceDefinitions, readCurrentAudiences, RedisLayout, StateReader } from "@clm/state-store";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -31,7 +31,7 @@ const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 const KEYS = { write: "aud-write", read: "aud-read", admin: "aud-admin" };
 const RFM: RfmBoundaries = { recencyDays: [30, 90, 180, 365], frequency: [1, 2, 3, 5], monetaryE4: [200_000, 400_000, 800_000, 1_600_000] };
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -83,7 +83,7 @@ const expectedFor = (expected: CoreExpectation) => (audienceId: string) =>
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   await migrate(clickhouse, config.CLICKHOUSE_DATABASE);

@@ -10,7 +10,7 @@ import type { CustomerView } from "@clm/core";
 import { kafkajsPatchStatus } from "@clm/kafka";
 import { SERVICE_NODE_FLAGS } from "@clm/observability";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
-import { Redis } from "ioredis";
+import { createRedis, scanAllKeys, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { writeRuntimeTree } from "../../scripts/runtime-tree.ts";
@@ -36,7 +36,7 @@ const PORT_VARIABLE = { ingest: "INGEST_PORT", processor: "PROCESSOR_HTTP_PORT",
 let tree = "";
 let config: ReturnType<typeof isolatedConfig>;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 const services: Partial<Record<(typeof NAMES)[number], RunningService>> = {};
 
@@ -77,7 +77,7 @@ beforeAll(async () => {
     LOG_LEVEL: "info",
   });
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   // The console reads this run's database, which the analysts' user (database clm only) may not: as default here.
@@ -134,11 +134,7 @@ describe("the built services", () => {
     const customers = [...new Set(sent.map((event) => (event as { customerId: string }).customerId))];
 
     // Redis: a state key per customer, under this run's prefix; the customer API reads it back.
-    const stateKeys = async () => {
-      const keys: string[] = [];
-      for await (const batch of redis.scanStream({ match: `${config.REDIS_KEY_PREFIX}:*:c:*`, count: 1000 })) keys.push(...(batch as string[]));
-      return keys;
-    };
+    const stateKeys = () => scanAllKeys(redis, `${config.REDIS_KEY_PREFIX}:*:c:*`);
     await waitFor(async () => (await stateKeys()).length === customers.length, "a state in Redis for each customer", 60_000);
     for (const customerId of customers) {
       const view = (await (await fetch(`${ingestBase}/v1/customers/${customerId}`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as CustomerView;

@@ -10,7 +10,7 @@ import { CDNOW_SAMPLE_PATH, readCdnowCustomerEvents } from "@clm/datasets";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { advanceClock, launchChromium, sendThroughIngest, startPipeline, waitCaughtUp, waitFor, type Browser, type PipelineProcesses } from "@clm/testkit";
 import { fitFromClickHouse, publishValueModel, type ValueFit } from "@clm/value-model";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,7 +35,7 @@ const config = isolatedConfig({ CLICKHOUSE_DATABASE: `test_${run}`, SINK_GROUP_I
 const db = config.CLICKHOUSE_DATABASE;
 
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let producer: Producer | undefined;
 let admin: Admin | undefined;
 let fit: ValueFit;
@@ -75,7 +75,7 @@ declare const window: { clmConsole: { charts: Map<string, { convertToPixel(finde
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   pipeline = await startPipeline(config, KEY);

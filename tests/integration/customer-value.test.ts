@@ -13,7 +13,7 @@ import { readValueModel, RedisLayout, StateReader } from "@clm/state-store";
 import { createClickHouse, migrate, queryRows, valueSummaries } from "@clm/clickhouse";
 import { createSinkMetrics, Sink } from "@clm/sink";
 import { fitFromClickHouse, publishValueModel, type ValueFit } from "@clm/value-model";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Admin, Kafka, Producer } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -39,7 +39,7 @@ const config = isolatedConfig({
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 const KEYS = { write: "value-write", read: "value-read", admin: "value-admin" };
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -70,7 +70,7 @@ async function topicEnds(): Promise<Map<number, string>> {
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   await migrate(clickhouse, config.CLICKHOUSE_DATABASE);

@@ -12,7 +12,7 @@ import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -32,7 +32,7 @@ const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 const KEY = "dedupe-test-key";
 const BATCH = 250;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -97,7 +97,7 @@ async function foldWithoutRepeats(): Promise<{ states: Map<string, { partition: 
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   await migrate(clickhouse, config.CLICKHOUSE_DATABASE);

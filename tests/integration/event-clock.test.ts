@@ -11,7 +11,7 @@ import { createProcessorMetrics, rebuild } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
@@ -35,7 +35,7 @@ const KEY = "clock-test-key";
 
 let config: ReturnType<typeof isolatedConfig>;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 const services: Record<string, RunningService> = {};
 let ingestBase = "";
@@ -85,7 +85,7 @@ beforeAll(async () => {
   });
   ingestBase = `http://127.0.0.1:${config.INGEST_PORT}`;
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   for (const [name, entry, ready] of [

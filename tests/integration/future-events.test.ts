@@ -8,7 +8,7 @@ import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { coreExpectation, mismatchedStates, mismatchedTimers } from "./support/core-expectation.ts";
@@ -26,7 +26,7 @@ const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 const db = config.CLICKHOUSE_DATABASE;
 const PARTITION = 0;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -47,7 +47,7 @@ const purchase = (eventId: string, customerId: string, occurredAt: number): Cust
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   await migrate(clickhouse, db);

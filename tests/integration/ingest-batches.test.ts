@@ -7,7 +7,7 @@ import { AvroSerde, createRegistry, KAFKA_DEFAULT_MAX_MESSAGE_BYTES } from "@clm
 import { createApiKeyCheck, createIngestMetrics, createIngestServer, CustomerReader, EventPublisher } from "@clm/ingest";
 import { createMetricsRegistry } from "@clm/observability";
 import { RedisLayout, StateReader } from "@clm/state-store";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import { ConfigResourceTypes } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kafkaWithFileTopics } from "./support/file-topics.ts";
@@ -22,7 +22,7 @@ const config = isolatedConfig({ CLOCK_MODE: "wall" });
 const kafka = kafkaWithFileTopics(config);
 const KEY = "batch-test-key";
 const LIMITS = { maxBytes: 5 * 1024 * 1024, maxEvents: 5000 };
-let redis: Redis;
+let redis: RedisClient;
 const publishers: EventPublisher[] = [];
 const servers: Server[] = [];
 
@@ -60,7 +60,7 @@ const longPurchase = (index: number, customerId: string) => ({
 });
 
 beforeAll(() => {
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
 });
 
 afterAll(async () => {

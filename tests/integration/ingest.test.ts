@@ -12,7 +12,7 @@ import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { IngestClient } from "@clm/client";
 import fc from "fast-check";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import type { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,7 +23,7 @@ import { errorCodeOf, rawRequest } from "./support/raw-http.ts";
 const config = isolatedConfig({ CLOCK_MODE: "wall" });
 const KEY = "test-key-123";
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let processor: Processor;
 let publisher: EventPublisher;
 const processorRegistry = createMetricsRegistry("processor");
@@ -65,7 +65,7 @@ const purchase = (eventId: string, customerId: string, amount: string | number =
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   const schemaRegistry = createRegistry(config.SCHEMA_REGISTRY_URL);
   publisher = new EventPublisher(kafka, new AvroSerde<CustomerEventRecord>(schemaRegistry, `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT), config.TOPIC_EVENTS, 5000);

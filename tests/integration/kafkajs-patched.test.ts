@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { RedisLayout } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import { createClickHouse } from "@clm/clickhouse";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { envOf, startService, type RunningService } from "./support/child-service.ts";
 import { kafkaWithFileTopics } from "./support/file-topics.ts";
@@ -29,7 +29,7 @@ afterAll(async () => {
   const clickhouse = createClickHouse(config);
   await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${config.CLICKHOUSE_DATABASE}` });
   await clickhouse.close();
-  const redis = new Redis(config.REDIS_URL);
+  const redis = createRedis(config);
   await wipePrefix(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
   redis.disconnect();
 }, 60_000);

@@ -2,7 +2,7 @@ import { DEFAULT_LIFECYCLE_CONFIG, encodeState, foldPartitionBatch, type Custome
 import { partitionForKey } from "@clm/kafka";
 import { RedisLayout, saveAudienceDefinitions } from "@clm/state-store";
 import { growPartitions, GrowthRefusedError, wipePrefix } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { isolatedConfig } from "./support/pipeline.ts";
 
@@ -13,7 +13,7 @@ import { isolatedConfig } from "./support/pipeline.ts";
  * problem and leaves the new prefix empty; the old prefix is only read.
  */
 const config = isolatedConfig();
-const redis = new Redis(config.REDIS_URL);
+const redis = createRedis(config);
 const from = new RedisLayout(`${config.REDIS_KEY_PREFIX}-from`);
 const to = new RedisLayout(`${config.REDIS_KEY_PREFIX}-to`);
 const CUSTOMERS = Array.from({ length: 60 }, (_, index) => `c-${index}`);

@@ -22,7 +22,7 @@ import { createProcessorMetrics, Processor, rebuild } from "@clm/processor";
 import { readAudienceDefinitions, readValueModel, RedisLayout, saveAudienceDefinitions, StateReader, type PartitionMeta } from "@clm/state-store";
 import { grownMeta, storeValueModel, wipePrefix, type SourcePartition } from "@clm/state-store/admin";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Admin, Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -71,7 +71,7 @@ const AUDIENCES: AudienceDefinition[] = [
 const CLOCK_ADVANCE_TO = Date.UTC(1999, 0, 1);
 
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let admin: Admin;
 let clickhouse: ClickHouseClient;
 let processor: Processor | null = null;
@@ -202,7 +202,7 @@ let expected: Oracle;
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   admin = kafka.admin();
   await admin.connect();
   clickhouse = createClickHouse(config);

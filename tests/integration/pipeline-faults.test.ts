@@ -8,7 +8,7 @@ import { readCdnowFile } from "@clm/datasets";
 import { AvroSerde, createIdempotentProducer, createRegistry, type DeadLetter } from "@clm/kafka";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
@@ -62,7 +62,7 @@ function malformedRecord(index: number, serde: AvroSerde<CustomerEventRecord>): 
 
 let config: ReturnType<typeof isolatedConfig>;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let events: InputEvent[];
 const services: Record<"ingest" | "processor" | "processor2" | "sink", RunningService | null> = { ingest: null, processor: null, processor2: null, sink: null };
@@ -119,7 +119,7 @@ beforeAll(async () => {
     LOG_LEVEL: "info",
   });
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   // The CDNOW reader yields the JSON form the ingest API takes (purchases only).

@@ -3,7 +3,7 @@ import { createRegistry, receivedAtOf } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, StateStore } from "@clm/processor";
 import { RedisLayout } from "@clm/state-store";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -19,7 +19,7 @@ import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, test
 const config = isolatedConfig({ PROCESSOR_CACHED_CUSTOMERS_PER_PARTITION: "1000" });
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let processor: Processor;
 let store: StateStore;
 const metrics = createProcessorMetrics(createMetricsRegistry("processor-cache-test"));
@@ -37,7 +37,7 @@ async function appliedEverything(): Promise<Awaited<ReturnType<typeof coreExpect
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   store = new StateStore(redis, new RedisLayout(config.REDIS_KEY_PREFIX), config.TRANSITION_HISTORY_PER_CUSTOMER);
   await createTopics(kafka, config);
   processor = new Processor({ config, lifecycle, logger: testLogger, metrics, kafka, redis, registry: createRegistry(config.SCHEMA_REGISTRY_URL) });

@@ -2,7 +2,7 @@ import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState } from "@clm/core";
 import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
 import { RedisLayout, StateReader } from "@clm/state-store";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -22,7 +22,7 @@ const SEED = Number(process.env.CRASH_TEST_SEED ?? Date.now() % 100_000);
 const config = isolatedConfig({ PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info" });
 const ENTRY = "services/processor/src/main.ts";
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let events: CustomerEvent[];
 
 let seed = SEED;
@@ -33,7 +33,7 @@ const random = () => {
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   events = await cdnowEvents("master");
 }, 120_000);

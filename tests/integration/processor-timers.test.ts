@@ -6,7 +6,7 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { RfmBoundaryStore, wipePrefix } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Registry } from "prom-client";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,7 +22,7 @@ const boundaries: RfmBoundaries = { recencyDays: [1, 30, 90, 180], frequency: [1
 const lifecycle = parseLifecycleConfig({ churn: { population: { warnAfterDays: 2 * SECOND_IN_DAYS, churnAfterDays: 4 * SECOND_IN_DAYS } } });
 const config = isolatedConfig({ CLOCK_MODE: "wall", TIMER_SWEEP_INTERVAL_MS: "100" });
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 const processors: Processor[] = [];
 
 const startProcessor = async (options: { config: Config; lifecycle: LifecycleConfig; metricsRegistry?: Registry }) => {
@@ -63,7 +63,7 @@ const rebalanceLifecycle = parseLifecycleConfig({ churn: { population: { warnAft
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   await createTopics(kafka, rebalanceConfig);
 });

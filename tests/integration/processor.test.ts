@@ -5,7 +5,7 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor, rebuild, StateStore, warmUp, warmUpClients } from "@clm/processor";
 import { RedisLayout } from "@clm/state-store";
 import { RfmBoundaryStore, wipePrefix } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis, scanAllKeys, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -21,7 +21,7 @@ import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, test
 const config = isolatedConfig({ PROCESSOR_MAX_CUSTOMERS_PER_WRITE: "300" });
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let processor: Processor;
 let events: CustomerEvent[];
 const metricsRegistry = createMetricsRegistry("processor-test");
@@ -57,7 +57,7 @@ async function expectedFromCore(valid: Map<string, CustomerEvent>) {
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   events = await cdnowEvents("sample");
 
@@ -322,6 +322,6 @@ describe("the warm-up of a starting processor", () => {
     expect(samples.states.size).toBe(300);
     expect(samples.stageChanges.length).toBeGreaterThan(300);
     await warmUpClients(new StateStore(redis, new RedisLayout(prefix), 10), samples);
-    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    expect(await scanAllKeys(redis, `${prefix}*`)).toEqual([]);
   });
 });

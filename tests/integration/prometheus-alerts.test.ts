@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Config } from "@clm/config";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertRules, dashboardExpressions, exposedFamilies, parsePromql, seriesNames, withoutGrafanaVariables } from "../../infra/prometheus/promql.ts";
@@ -23,7 +23,7 @@ let stackEnv: NodeJS.ProcessEnv;
 let prometheusUrl: string;
 let config: Config;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 const services: { name: string; service: RunningService; port: number }[] = [];
 
 function privateStack(...args: string[]): void {
@@ -89,7 +89,7 @@ beforeAll(async () => {
     LOG_LEVEL: "info",
   });
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   const entries = { ingest: ["services/ingest/src/main.ts", "ingest listening", ingestPort], processor: ["services/processor/src/main.ts", "processor running", processorPort], sink: ["services/sink/src/main.ts", "sink running", sinkPort], webhooks: ["services/webhooks/src/main.ts", "webhooks running", webhooksPort] } as const;
   for (const [name, [entry, ready, port]] of Object.entries(entries)) {

@@ -6,7 +6,7 @@ import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createIdempotentProducer, createRegistry } from "@clm/kafka";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -44,7 +44,7 @@ const SCHEMA_V2_TEXT = (() => {
 })();
 
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let first: CustomerEvent[];
 let second: CustomerEvent[];
@@ -103,7 +103,7 @@ async function registryAnswers(): Promise<boolean> {
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   // A tenth of the CDNOW customers, in time order: the first half of their events before the

@@ -8,7 +8,7 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -24,7 +24,7 @@ const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const config = isolatedConfig({ CLICKHOUSE_DATABASE: `test_${run}`, SINK_GROUP_ID: `test-${run}-sink`, SINK_FLUSH_INTERVAL_MS: "300", CLOCK_MODE: "event" });
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -34,7 +34,7 @@ let events: CustomerEvent[];
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   await migrate(clickhouse, config.CLICKHOUSE_DATABASE);

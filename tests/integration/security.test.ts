@@ -217,7 +217,7 @@ describe("security", () => {
       Number(config.KAFKA_BROKERS[0]!.split(":").at(-1)),
       Number(process.env.CLM_KAFKA_CONTROLLER_PORT ?? 19093),
       Number(new URL(config.SCHEMA_REGISTRY_URL).port),
-      Number(new URL(config.REDIS_URL).port),
+      ...config.REDIS_URL.map((url) => Number(new URL(url).port)),
       Number(new URL(config.CLICKHOUSE_URL).port),
       Number(process.env.CLM_CLICKHOUSE_TCP_PORT ?? 19000),
     ];

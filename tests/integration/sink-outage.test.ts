@@ -8,7 +8,7 @@ import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -24,7 +24,7 @@ const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const config = isolatedConfig({ CLICKHOUSE_DATABASE: `test_${run}`, SINK_GROUP_ID: `test-${run}-sink`, SINK_FLUSH_INTERVAL_MS: "200", SINK_RETRY_MAX_MS: "2000" });
 const db = config.CLICKHOUSE_DATABASE;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -47,7 +47,7 @@ const count = async (query: string) => Number((await queryRows<{ n: string }>(cl
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   const master = await cdnowEvents("master");

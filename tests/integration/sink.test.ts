@@ -7,7 +7,7 @@ import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { createClickHouse, migrate, queryRows } from "@clm/clickhouse";
 import { createSinkMetrics, Sink } from "@clm/sink";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -32,7 +32,7 @@ const config = isolatedConfig({
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 const db = config.CLICKHOUSE_DATABASE;
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let clickhouse: ClickHouseClient;
 let processor: Processor;
 let sink: Sink;
@@ -60,7 +60,7 @@ const snapshotOfViews = () => viewSnapshot((sql) => queryRows(clickhouse, sql), 
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   clickhouse = createClickHouse(config);
   await createTopics(kafka, config);
   events = await cdnowEvents("master");

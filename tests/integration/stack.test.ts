@@ -11,12 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Kafka, Partitioners, logLevel } from "kafkajs";
 import type { Admin, Consumer, Producer } from "kafkajs";
 import { SchemaRegistry, SchemaType } from "@kafkajs/confluent-schema-registry";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { createClient } from "@clickhouse/client";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { loadConfig } from "@clm/config";
 
-const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, REDIS_URL, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE } = loadConfig(process.env);
+const stackConfig = loadConfig(process.env);
+const { KAFKA_BROKERS, SCHEMA_REGISTRY_URL, CLICKHOUSE_URL, CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE } = stackConfig;
 
 // A suffix that keeps names unique per run (and valid as Kafka topic / ClickHouse identifiers).
 const RUN = `${Date.now().toString(36)}_${randomUUID().slice(0, 8)}`;
@@ -212,7 +213,7 @@ describe("schema registry (Confluent API)", () => {
 });
 
 describe("Redis", () => {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const redis = createRedis(stackConfig, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const key = `stack-test:${RUN}`;
 
   beforeAll(async () => {

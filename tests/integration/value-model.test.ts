@@ -20,7 +20,7 @@ import { DEFAULT_LIFECYCLE_CONFIG, holdoutActuals, summarizeTransactions, type C
 import { createIdempotentProducer, readValueModelActivation } from "@clm/kafka";
 import { RedisLayout, readCurrentValueModel, readValueModel } from "@clm/state-store";
 import { fitFromClickHouse, publishValueModel, type ValueFit } from "@clm/value-model";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
@@ -43,7 +43,7 @@ const DAY = 86_400_000;
 const dayNumber = (ymd: string) => Date.parse(`${ymd}T00:00:00Z`) / DAY;
 
 let clickhouse: ClickHouseClient;
-let redis: Redis;
+let redis: RedisClient;
 let kafka: Kafka;
 let events: CustomerEvent[];
 let transactions: ValueTransaction[];
@@ -57,7 +57,7 @@ async function writeEvents(database: string, list: readonly CustomerEvent[]): Pr
 
 beforeAll(async () => {
   clickhouse = createClickHouse(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   kafka = testKafka(config);
   await createTopics(kafka, config);
   await migrate(clickhouse, db);

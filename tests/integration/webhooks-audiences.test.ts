@@ -8,7 +8,7 @@ import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { readAudienceDefinitions, RedisLayout, StateReader } from "@clm/state-store";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,7 +109,7 @@ class Receiver {
 }
 
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let processor: Processor;
 let publisher: EventPublisher;
 let ingest: Server;
@@ -141,7 +141,7 @@ async function caughtUp(expectation: Pick<CoreExpectation, "ends">): Promise<boo
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   layout = new RedisLayout(config.REDIS_KEY_PREFIX);
   store = new StateReader(redis, layout);

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { DeliveryQueue, laneOf, type Destination, type QueuedMessage } from "@clm/destinations";
 import { createMetricsRegistry } from "@clm/observability";
 import { createSender, createWebhooksMetrics, DestinationWorker } from "@clm/webhooks";
-import { Redis } from "ioredis";
+import { createRedis, scanAllKeys, unlinkKeys, type RedisClient } from "@clm/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isolatedConfig, testLogger, waitFor } from "./support/pipeline.ts";
 
@@ -53,11 +53,11 @@ return out`;
 const seen = new Set<string>();
 const firstSeen: string[] = [];
 let server: Server;
-let redis: Redis;
+let redis: RedisClient;
 let queue: DeliveryQueue;
 
 beforeAll(async () => {
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   queue = new DeliveryQueue(redis, config.REDIS_KEY_PREFIX);
   server = createServer((request, response) => {
     void (async () => {
@@ -83,14 +83,13 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await unlinkKeys(redis, await scanAllKeys(redis, `${config.REDIS_KEY_PREFIX}:*`));
   redis?.disconnect();
 });
 
 /** One delivery "process": its own Redis connection, cut at once when it is killed. */
 function startProcess(metrics: ReturnType<typeof createWebhooksMetrics>) {
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const connection = createRedis(config, { maxRetriesPerRequest: 0, enableOfflineQueue: false, reconnect: false });
   const worker = new DestinationWorker({
     queue: new DeliveryQueue(connection, config.REDIS_KEY_PREFIX),
     destination: () => destination,

@@ -4,7 +4,7 @@ import { createApiKeyCheck } from "@clm/config";
 import { DeliveryQueue, DestinationStore, type Destination, type QueuedMessage } from "@clm/destinations";
 import { createMetricsRegistry } from "@clm/observability";
 import { createSender, createWebhooksMetrics, createWebhooksServer, Dispatcher } from "@clm/webhooks";
-import { Redis } from "ioredis";
+import { createRedis, scanAllKeys, unlinkKeys, type RedisClient } from "@clm/redis";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isolatedConfig, testLogger, waitFor } from "./support/pipeline.ts";
@@ -20,7 +20,7 @@ const config = isolatedConfig();
 const KEY = "rotation-admin-key";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let redis: Redis;
+let redis: RedisClient;
 let receiver: Server;
 let api: Server;
 let dispatcher: Dispatcher;
@@ -30,7 +30,7 @@ let badSignatures = 0;
 const seen = new Set<string>();
 
 beforeAll(async () => {
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   receiver = createServer((request, response) => {
     void (async () => {
       const chunks: Buffer[] = [];
@@ -60,8 +60,7 @@ afterAll(async () => {
     server.closeAllConnections();
     await new Promise((resolve) => server.close(resolve));
   }
-  const keys = await redis.keys(`${config.REDIS_KEY_PREFIX}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+  await unlinkKeys(redis, await scanAllKeys(redis, `${config.REDIS_KEY_PREFIX}:*`));
   redis?.disconnect();
 });
 

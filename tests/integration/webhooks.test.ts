@@ -7,7 +7,8 @@ import { AvroSerde, createIdempotentProducer, createRegistry } from "@clm/kafka"
 import { createMetricsRegistry } from "@clm/observability";
 import { createProcessorMetrics, Processor } from "@clm/processor";
 import { RedisLayout, StateReader } from "@clm/state-store";
-import { Redis } from "ioredis";
+import { WebhookKeys } from "@clm/destinations";
+import { createRedis, scanAllKeys, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -166,7 +167,7 @@ const refusing: Behaviour = async (_request, response, ids) => {
 };
 
 let kafka: Kafka;
-let redis: Redis;
+let redis: RedisClient;
 let processor: Processor;
 let service: RunningService;
 let env: NodeJS.ProcessEnv;
@@ -191,7 +192,7 @@ function startWebhooks(): RunningService {
 
 beforeAll(async () => {
   kafka = testKafka(config);
-  redis = new Redis(config.REDIS_URL);
+  redis = createRedis(config);
   await createTopics(kafka, config);
   for (const receiver of Object.values(receivers)) await receiver.listen();
   const port = await freePort();
@@ -385,6 +386,8 @@ describe(`webhooks (real processor, delivery service process, receivers; seed ${
   it("deletes a destination with its queue and dead letters", async () => {
     expect((await call("DELETE", `/v1/destinations/${destinations.refusing}`)).status).toBe(200);
     expect((await call("GET", `/v1/destinations/${destinations.refusing}`)).status).toBe(404);
-    expect(await redis.keys(`${config.REDIS_KEY_PREFIX}:webhooks:d:${destinations.refusing}:*`)).toEqual([]);
+    const queueKeys = new WebhookKeys(config.REDIS_KEY_PREFIX).of(destinations.refusing);
+    expect(await redis.exists(queueKeys.msg, queueKeys.due, queueKeys.age)).toBe(0);
+    expect(await scanAllKeys(redis, queueKeys.pattern)).toEqual([]);
   });
 });

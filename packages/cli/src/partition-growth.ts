@@ -2,7 +2,7 @@ import type { Config } from "@clm/config";
 import { ensureProjectTopics, partitionForKey } from "@clm/kafka";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { growPartitions, GrowthRefusedError, type GrowthReport } from "@clm/state-store/admin";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import type { Admin } from "kafkajs";
 import { withFreshLeaders } from "./kafka-admin.ts";
 import { groupLag, topicOffsets } from "./kafka-offsets.ts";
@@ -43,7 +43,7 @@ export function requestProblems(current: Config, grown: Config): string[] {
 }
 
 /** Whether the old pipeline is drained and stopped: every problem found (empty: it is). */
-export async function drainProblems(admin: Admin, redis: Redis, current: Config, checkSink: boolean): Promise<string[]> {
+export async function drainProblems(admin: Admin, redis: RedisClient, current: Config, checkSink: boolean): Promise<string[]> {
   const problems: string[] = [];
   const topic = current.TOPIC_EVENTS;
   const offsets = await withFreshLeaders(admin, () => topicOffsets(admin, topic));
@@ -66,7 +66,7 @@ export async function drainProblems(admin: Admin, redis: Redis, current: Config,
 }
 
 /** Checks the old side, creates the new input topic, copies and verifies; throws GrowthRefusedError when anything is not as it must be. */
-export async function growInputTopic(admin: Admin, redis: Redis, request: GrowthRequest): Promise<GrowthOutcome> {
+export async function growInputTopic(admin: Admin, redis: RedisClient, request: GrowthRequest): Promise<GrowthOutcome> {
   const { current, grown } = request;
   const problems = [...requestProblems(current, grown), ...(await drainProblems(admin, redis, current, request.checkSink))];
   if (problems.length > 0) throw new GrowthRefusedError(problems);

@@ -6,7 +6,8 @@ describe("loadConfig", () => {
     const config = loadConfig({});
     expect(config.KAFKA_BROKERS).toEqual(["127.0.0.1:19092"]);
     expect(config.SCHEMA_REGISTRY_URL).toBe("http://127.0.0.1:18081/apis/ccompat/v7");
-    expect(config.REDIS_URL).toBe("redis://127.0.0.1:16379");
+    expect(config.REDIS_URL).toEqual(["redis://127.0.0.1:16379"]);
+    expect([config.REDIS_CLUSTER, config.REDIS_WAIT_REPLICAS]).toEqual([false, 0]);
     expect(config.CLICKHOUSE_URL).toBe("http://127.0.0.1:18123");
     expect(config.CLICKHOUSE_DATABASE).toBe("clm");
     expect(config.TOPIC_PARTITIONS).toBe(6);
@@ -57,7 +58,18 @@ describe("loadConfig", () => {
   });
 
   it("treats empty strings as unset", () => {
-    expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toBe("redis://127.0.0.1:16379");
+    expect(loadConfig({ REDIS_URL: "" }).REDIS_URL).toEqual(["redis://127.0.0.1:16379"]);
+  });
+
+  it("reads a Redis Cluster as a list of node URLs, and refuses a list without REDIS_CLUSTER", () => {
+    const config = loadConfig({ REDIS_URL: "redis://127.0.0.1:27001, redis://127.0.0.1:27002", REDIS_CLUSTER: "true", REDIS_WAIT_REPLICAS: "1" });
+    expect(config.REDIS_URL).toEqual(["redis://127.0.0.1:27001", "redis://127.0.0.1:27002"]);
+    expect([config.REDIS_CLUSTER, config.REDIS_WAIT_REPLICAS, config.REDIS_WAIT_TIMEOUT_MS]).toEqual([true, 1, 2000]);
+    expect(loadConfig({ REDIS_CLUSTER: "false" }).REDIS_CLUSTER).toBe(false);
+    expect(() => loadConfig({ REDIS_URL: "redis://a:1,redis://b:2" })).toThrow(/REDIS_URL: lists several URLs: set REDIS_CLUSTER=true/);
+    expect(() => loadConfig({ REDIS_URL: "redis://a:1,http://b:2", REDIS_CLUSTER: "true" })).toThrow(/REDIS_URL: expected a redis:\/\//);
+    expect(() => loadConfig({ REDIS_CLUSTER: "sometimes" })).toThrow(/REDIS_CLUSTER: expected true or false/);
+    expect(() => loadConfig({ REDIS_WAIT_REPLICAS: "-1" })).toThrow(/REDIS_WAIT_REPLICAS/);
   });
 
   it("names every wrong variable and what is wrong", () => {

@@ -18,6 +18,11 @@ const brokerList = z
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "expected an http(s) URL" });
 const redisUrl = z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL" });
+/** One Redis URL, or a comma-separated list (the seed nodes of a Redis Cluster). */
+const redisUrlList = z
+  .string()
+  .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean))
+  .pipe(z.array(redisUrl).min(1, "needs at least one redis:// URL"));
 
 const port = z.coerce.number().int("must be an integer").min(0).max(65535);
 const positiveInt = (max: number) => z.coerce.number().int("must be an integer").min(1).max(max);
@@ -36,7 +41,17 @@ export const configSchema = z
     /** min.insync.replicas of the topics the project creates: an acks=all write is on this many replicas before it counts. */
     KAFKA_MIN_INSYNC_REPLICAS: positiveInt(32).default(1),
     SCHEMA_REGISTRY_URL: httpUrl.default("http://127.0.0.1:18081/apis/ccompat/v7"),
-    REDIS_URL: redisUrl.default("redis://127.0.0.1:16379"),
+    /** One URL, or with REDIS_CLUSTER=true a comma-separated list of cluster nodes to start from. */
+    REDIS_URL: redisUrlList.default(["redis://127.0.0.1:16379"]),
+    /** true: REDIS_URL names nodes of a Redis Cluster, reached with ioredis's Cluster client (@clm/redis). */
+    REDIS_CLUSTER: z.stringbool({ error: "expected true or false" }).default(false),
+    /**
+     * Replicas that must acknowledge a write before anything downstream may see its effects (WAIT;
+     * docs/reliability.md). 0: no wait (a single node, or replication loss accepted).
+     */
+    REDIS_WAIT_REPLICAS: z.coerce.number().int("must be an integer").min(0).max(16).default(0),
+    /** How long one WAIT waits for REDIS_WAIT_REPLICAS; fewer acknowledgements by then are a retried failure. */
+    REDIS_WAIT_TIMEOUT_MS: positiveInt(60_000).default(2000),
     CLICKHOUSE_URL: httpUrl.default("http://127.0.0.1:18123"),
     CLICKHOUSE_USER: z.string().min(1).default("default"),
     CLICKHOUSE_PASSWORD: z.string().default(""),
@@ -197,6 +212,10 @@ export const configSchema = z
   .refine((config) => new Set(config.CLICKHOUSE_SHARD_URLS).size === config.CLICKHOUSE_SHARD_URLS.length, {
     path: ["CLICKHOUSE_SHARD_URLS"],
     error: "names a shard twice",
+  })
+  .refine((config) => config.REDIS_CLUSTER || config.REDIS_URL.length === 1, {
+    path: ["REDIS_URL"],
+    error: "lists several URLs: set REDIS_CLUSTER=true for a Redis Cluster, or give one URL",
   })
   .refine((config) => config.WEBHOOKS_RETRY_INITIAL_MS <= config.WEBHOOKS_RETRY_MAX_DELAY_MS, {
     path: ["WEBHOOKS_RETRY_INITIAL_MS"],

@@ -1,27 +1,46 @@
 /**
  * Where destinations and their delivery state live in Redis, under the pipeline's REDIS_KEY_PREFIX
  * (so a test's isolated prefix isolates them too):
- *   <p>:webhooks:destinations            HASH  id → destination (JSON)
- *   <p>:webhooks:destinations:version    STRING incremented on every change (the service reloads)
- *   <p>:webhooks:d:<id>:lane:<n>         LIST  message ids of lane n in delivery order (head first)
- *   <p>:webhooks:d:<id>:msg              HASH  message id → message (JSON: body, type, customer, created)
- *   <p>:webhooks:d:<id>:due              ZSET  lane n → when its head may be tried (ms); a claimed lane's lease end
- *   <p>:webhooks:d:<id>:age              ZSET  message id → signal creation (Kafka timestamp): lag and depth
- *   <p>:webhooks:d:<id>:tries            HASH  message id → "attempts:firstAttemptAt:lastError"
- *   <p>:webhooks:d:<id>:dead             HASH  message id → dead letter (JSON)
- *   <p>:webhooks:d:<id>:dead:order       ZSET  message id → when it was dead-lettered
+ *   <p>:webhooks:{destinations}            HASH  id → destination (JSON)
+ *   <p>:webhooks:{destinations}:version    STRING incremented on every change (the service reloads)
+ *   <p>:webhooks:d:{<id>}:lane:<n>         LIST  message ids of lane n in delivery order (head first)
+ *   <p>:webhooks:d:{<id>}:msg              HASH  message id → message (JSON: body, type, customer, created)
+ *   <p>:webhooks:d:{<id>}:due              ZSET  lane n → when its head may be tried (ms); a claimed lane's lease end
+ *   <p>:webhooks:d:{<id>}:age              ZSET  message id → signal creation (Kafka timestamp): lag and depth
+ *   <p>:webhooks:d:{<id>}:tries            HASH  message id → "attempts:firstAttemptAt:lastError"
+ *   <p>:webhooks:d:{<id>}:dead             HASH  message id → dead letter (JSON)
+ *   <p>:webhooks:d:{<id>}:dead:order       ZSET  message id → when it was dead-lettered
+ * The hash tags ({destinations}, {<id>}) keep what one script or transaction touches in one hash
+ * slot, as a Redis Cluster requires: the destinations with their version, and each destination's
+ * whole queue (its scripts build lane keys from the lane prefix). Before the tags the same names
+ * had none; legacyRenames lists a single server's old keys under their new names.
  */
 export class WebhookKeys {
   readonly destinations: string;
   readonly version: string;
 
   constructor(readonly prefix: string) {
-    this.destinations = `${prefix}:webhooks:destinations`;
-    this.version = `${prefix}:webhooks:destinations:version`;
+    this.destinations = `${prefix}:webhooks:{destinations}`;
+    this.version = `${prefix}:webhooks:{destinations}:version`;
+  }
+
+  /** Glob of every destination's queue keys under their names before the hash tags (`<p>:webhooks:d:<id>:…`). */
+  get legacyQueuePattern(): string {
+    return `${this.prefix}:webhooks:d:*`;
+  }
+
+  /** The new name of a key of the layout before the hash tags; null for a key already named the new way. */
+  renamedLegacyKey(key: string): string | null {
+    if (key === `${this.prefix}:webhooks:destinations`) return this.destinations;
+    if (key === `${this.prefix}:webhooks:destinations:version`) return this.version;
+    const queue = `${this.prefix}:webhooks:d:`;
+    if (!key.startsWith(queue) || key[queue.length] === "{") return null;
+    const end = key.indexOf(":", queue.length);
+    return end < 0 ? null : `${queue}{${key.slice(queue.length, end)}}${key.slice(end)}`;
   }
 
   of(destinationId: string) {
-    const base = `${this.prefix}:webhooks:d:${destinationId}`;
+    const base = `${this.prefix}:webhooks:d:{${destinationId}}`;
     return {
       lanePrefix: `${base}:lane:`,
       lane: (lane: number) => `${base}:lane:${lane}`,

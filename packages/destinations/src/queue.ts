@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
+import { waitForReplicas, type RedisClient } from "@clm/redis";
 import type { Destination } from "./destination.ts";
 import { laneOf, WebhookKeys } from "./keys.ts";
 
@@ -50,7 +50,7 @@ class Script {
   constructor(private readonly lua: string) {
     this.sha = createHash("sha1").update(lua).digest("hex");
   }
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
@@ -61,10 +61,11 @@ class Script {
 }
 
 // Each script below runs alone in Redis, so a message is in exactly one place at every instant: its
-// lane (and the msg hash), or the dead letters. Lane keys are built in the scripts from the lane
-// prefix (the stack's Redis is one server, not a cluster).
+// lane (and the msg hash), or the dead letters. Every script touches one destination's keys only,
+// which share its hash tag (keys.ts): one slot, so one cluster node runs it, and lane keys can be
+// built in the scripts from the lane prefix.
 
-/** KEYS per message: msg, lane, due, age. ARGV: now, then per message: id, lane, json, createdAt. */
+/** KEYS per message (all of one destination): msg, lane, due, age. ARGV: now, then per message: id, lane, json, createdAt. */
 const ENQUEUE = new Script(`
 local added = 0
 for i = 0, #KEYS / 4 - 1 do
@@ -192,25 +193,41 @@ export class DeliveryQueue {
   readonly keys: WebhookKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keys = new WebhookKeys(prefix);
   }
 
-  /** Appends each message to its lane of its destination, once (an id already queued there is skipped); returns how many were added. */
+  /**
+   * Appends each message to its lane of its destination, once (an id already queued there is
+   * skipped); returns how many were added. One script per destination and chunk (a destination's
+   * keys share a slot), each destination's then waited for until REDIS_WAIT_REPLICAS replicas
+   * have it: once this returns, a failover cannot lose what it queued (the caller commits the
+   * Kafka offsets of the signals next). A ReplicasBehindError leaves the messages queued on the
+   * master; queueing them again is harmless.
+   */
   async enqueue(entries: readonly { destination: Destination; message: QueuedMessage }[], now: number): Promise<number> {
+    const byDestination = new Map<string, { destination: Destination; messages: QueuedMessage[] }>();
+    for (const { destination, message } of entries) {
+      const group = byDestination.get(destination.id);
+      if (group) group.messages.push(message);
+      else byDestination.set(destination.id, { destination, messages: [message] });
+    }
     let added = 0;
-    for (let start = 0; start < entries.length; start += ENQUEUE_CHUNK) {
-      const keys: string[] = [];
-      const args: (string | number)[] = [now];
-      for (const { destination, message } of entries.slice(start, start + ENQUEUE_CHUNK)) {
-        const of = this.keys.of(destination.id);
-        const lane = laneOf(message.customerId, destination.lanes);
-        keys.push(of.msg, of.lane(lane), of.due, of.age);
-        args.push(message.id, lane, JSON.stringify(message), message.createdAt);
+    for (const { destination, messages } of byDestination.values()) {
+      const of = this.keys.of(destination.id);
+      for (let start = 0; start < messages.length; start += ENQUEUE_CHUNK) {
+        const keys: string[] = [];
+        const args: (string | number)[] = [now];
+        for (const message of messages.slice(start, start + ENQUEUE_CHUNK)) {
+          const lane = laneOf(message.customerId, destination.lanes);
+          keys.push(of.msg, of.lane(lane), of.due, of.age);
+          args.push(message.id, lane, JSON.stringify(message), message.createdAt);
+        }
+        added += Number(await ENQUEUE.run(this.redis, keys, args));
       }
-      added += Number(await ENQUEUE.run(this.redis, keys, args));
+      await waitForReplicas(this.redis, of.msg);
     }
     return added;
   }

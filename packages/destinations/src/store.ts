@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
+import { isCluster, renameLegacyKeys, scanKeys, unlinkKeys, waitForReplicas, type RedisClient } from "@clm/redis";
 import { destinationCreateSchema, type Destination, type DestinationCreate, type DestinationUpdate } from "./destination.ts";
 import { WebhookKeys } from "./keys.ts";
 import { generateSecret } from "./secrets.ts";
@@ -16,10 +16,29 @@ export class DestinationStore {
   readonly keys: WebhookKeys;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
   ) {
     this.keys = new WebhookKeys(prefix);
+  }
+
+  /**
+   * Renames a single server's keys of the layout before hash tags (keys.ts) to their names now,
+   * once; a cluster cannot hold them (renameLegacyKeys). Returns how many were renamed.
+   */
+  async renameLegacyKeys(): Promise<number> {
+    if (isCluster(this.redis)) return 0;
+    const { prefix } = this.keys;
+    const renames = [`${prefix}:webhooks:destinations`, `${prefix}:webhooks:destinations:version`].map((from) => ({ from, to: this.keys.renamedLegacyKey(from)! }));
+    let renamed = await renameLegacyKeys(this.redis, renames);
+    for await (const found of scanKeys(this.redis, this.keys.legacyQueuePattern)) {
+      const queueRenames = found.flatMap((from) => {
+        const to = this.keys.renamedLegacyKey(from);
+        return to === null ? [] : [{ from, to }];
+      });
+      renamed += await renameLegacyKeys(this.redis, queueRenames);
+    }
+    return renamed;
   }
 
   async list(): Promise<Destination[]> {
@@ -92,18 +111,15 @@ export class DestinationStore {
 
   /** Removes the destination and everything queued or dead-lettered for it. */
   async delete(id: string): Promise<boolean> {
-    const removed = await this.redis.hdel(this.keys.destinations, id);
-    await this.redis.incr(this.keys.version);
-    let cursor = "0";
-    do {
-      const [next, found] = await this.redis.scan(cursor, "MATCH", this.keys.of(id).pattern, "COUNT", 1000);
-      cursor = next;
-      if (found.length > 0) await this.redis.unlink(...found);
-    } while (cursor !== "0");
+    const [[, removed] = [null, 0]] = (await this.redis.multi().hdel(this.keys.destinations, id).incr(this.keys.version).exec()) ?? [];
+    await waitForReplicas(this.redis, this.keys.destinations);
+    for await (const found of scanKeys(this.redis, this.keys.of(id).pattern)) await unlinkKeys(this.redis, found);
     return removed === 1;
   }
 
+  /** One transaction (the hash and its version share a slot); answered once REDIS_WAIT_REPLICAS replicas have it. */
   private async write(destination: Destination): Promise<void> {
     await this.redis.multi().hset(this.keys.destinations, destination.id, JSON.stringify(destination)).incr(this.keys.version).exec();
+    await waitForReplicas(this.redis, this.keys.destinations);
   }
 }

@@ -4,7 +4,7 @@ import type { IHeaders, Message } from "kafkajs";
  * New audience definitions reach the stream as a control record on the input topic, designed like
  * a value-model activation (value-model-activation.ts): from this record on, the partition's
  * customers are placed in the audiences of the definitions version in this header (stored in
- * Redis: @clm/state-store, `<prefix>:audiences:versions`). Its value is null and it has no key;
+ * Redis: @clm/state-store, `<prefix>:{audiences}:versions`). Its value is null and it has no key;
  * one goes to every partition, in order with its events, so a rebuild applies the same
  * definitions at the same place.
  */

@@ -1,13 +1,13 @@
 import { audienceFilterSchema, AUDIENCE_ID_PATTERN, parseRfmBoundaries, type AudienceDefinition, type AudienceDefinitions, type RfmBoundaries } from "@clm/core";
-import type { Redis } from "ioredis";
+import { waitForReplicas, type RedisClient } from "@clm/redis";
 import { z } from "zod";
 import type { RedisLayout } from "./redis-layout.ts";
 
 /**
  * Audience definitions in Redis (docs/audiences.md). Every change of any audience makes a new
- * definitions set, stored immutably under its version (`<prefix>:audiences:versions`) before the
- * current pointer (`<prefix>:audiences:current`) moves to it and before its activation record is
- * sent, so a processor that meets the record finds the set. Members are the processor's: one
+ * definitions set, stored immutably under its version (`<prefix>:{audiences}:versions`) before the
+ * current pointer (`<prefix>:{audiences}:current`, the same hash slot) moves to it and before its
+ * activation record is sent, so a processor that meets the record finds the set. Members are the processor's: one
  * sorted set per audience and partition (`<prefix>:{pN}:aud:<id>`, score 0), written in its fenced
  * commit; this module only reads them.
  */
@@ -44,13 +44,13 @@ export function parseAudienceDefinitions(text: string, where: string): AudienceD
 }
 
 /** A stored definitions set by version; null when Redis does not hold it. */
-export async function readAudienceDefinitions(redis: Redis, layout: RedisLayout, version: string): Promise<AudienceDefinitions | null> {
+export async function readAudienceDefinitions(redis: RedisClient, layout: RedisLayout, version: string): Promise<AudienceDefinitions | null> {
   const text = await redis.hget(layout.audienceVersions(), version);
   return text === null ? null : parseAudienceDefinitions(text, `audience definitions ${version}`);
 }
 
 /** The latest definitions (an empty set before the first audience). */
-export async function readCurrentAudiences(redis: Redis, layout: RedisLayout): Promise<AudienceDefinitions> {
+export async function readCurrentAudiences(redis: RedisClient, layout: RedisLayout): Promise<AudienceDefinitions> {
   const version = await redis.get(layout.audienceCurrent());
   if (version === null) return { version: "d-0", audiences: [], rfm: null };
   const definitions = await readAudienceDefinitions(redis, layout, version);
@@ -70,9 +70,10 @@ return 1
  * Stores the next definitions set if the current one is still `expected` (compare and set): the
  * set under a new version, then the pointer. Returns the stored set, or null when another writer
  * changed the definitions first (read them again and retry; the number it drew stays unused).
+ * A stored set has reached REDIS_WAIT_REPLICAS replicas: its activation record may be sent.
  */
 export async function saveAudienceDefinitions(
-  redis: Redis,
+  redis: RedisClient,
   layout: RedisLayout,
   expected: string,
   audiences: readonly AudienceDefinition[],
@@ -83,18 +84,18 @@ export async function saveAudienceDefinitions(
   const text = JSON.stringify(definitions);
   parseAudienceDefinitions(text, `audience definitions ${version}`);
   const saved = (await redis.eval(SAVE_SCRIPT, 2, layout.audienceCurrent(), layout.audienceVersions(), expected, version, text)) as number;
-  return saved === 1 ? definitions : null;
+  if (saved !== 1) return null;
+  await waitForReplicas(redis, layout.audienceCurrent());
+  return definitions;
 }
 
-/** Members of an audience now: the sum over partitions of its sorted sets. */
-export async function audienceMemberCount(redis: Redis, layout: RedisLayout, partitions: number, audienceId: string): Promise<number> {
-  const pipeline = redis.pipeline();
-  for (let partition = 0; partition < partitions; partition++) pipeline.zcard(layout.audienceMembers(partition, audienceId));
-  const replies = (await pipeline.exec()) ?? [];
-  return replies.reduce((sum, [error, count]) => {
-    if (error) throw error;
-    return sum + Number(count);
-  }, 0);
+/**
+ * Members of an audience now: the sum over partitions of its sorted sets. One ZCARD per partition,
+ * sent together (the sets are in as many hash slots, so not one cluster pipeline).
+ */
+export async function audienceMemberCount(redis: RedisClient, layout: RedisLayout, partitions: number, audienceId: string): Promise<number> {
+  const counts = await Promise.all(Array.from({ length: partitions }, (_, partition) => redis.zcard(layout.audienceMembers(partition, audienceId))));
+  return counts.reduce((sum, count) => sum + count, 0);
 }
 
 export interface MemberPage {
@@ -109,7 +110,7 @@ export interface MemberPage {
  * pass, so a pass never returns a customer twice, whatever enters or leaves meanwhile; members
  * that enter behind the cursor are not in this pass, members that leave ahead of it are not either.
  */
-export async function audienceMembersPage(redis: Redis, layout: RedisLayout, partitions: number, audienceId: string, cursor: string | null, limit: number): Promise<MemberPage> {
+export async function audienceMembersPage(redis: RedisClient, layout: RedisLayout, partitions: number, audienceId: string, cursor: string | null, limit: number): Promise<MemberPage> {
   let { partition, after } = cursor === null ? { partition: 0, after: null as string | null } : decodeMemberCursor(cursor);
   const members: string[] = [];
   while (partition < partitions && members.length < limit) {

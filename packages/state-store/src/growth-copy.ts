@@ -1,5 +1,5 @@
 import { decodeState, type ActiveAudiences, type ActiveValueModel } from "@clm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import { groupBy, sharedTarget, sortedSetChunks, type GrowthLayouts } from "./growth-layouts.ts";
 import { pendingActivation } from "./growth-plan.ts";
 import { scanKeys } from "./key-scan.ts";
@@ -34,7 +34,7 @@ return created
 
 type GrowthRedis = Redis & { clmGrowthSetNew(numberOfKeys: number, keys: readonly string[], values: readonly Buffer[]): Promise<number> };
 
-function withScripts(redis: Redis): GrowthRedis {
+function withScripts(redis: RedisClient): GrowthRedis {
   if (!("clmGrowthSetNew" in redis)) redis.defineCommand("clmGrowthSetNew", { lua: SET_NEW_SCRIPT });
   return redis as GrowthRedis;
 }
@@ -49,7 +49,7 @@ const isBusyKey = (error: unknown) => error instanceof Error && error.message.st
  * command touches one key, or keys of one new partition's hash tag. Problems are collected, not
  * thrown: the caller decides (and removes the copy).
  */
-export async function copyForGrowth(redis: Redis, layouts: GrowthLayouts, activations: readonly SourceActivations[], onProgress?: (customers: number) => void): Promise<CopyCounts> {
+export async function copyForGrowth(redis: RedisClient, layouts: GrowthLayouts, activations: readonly SourceActivations[], onProgress?: (customers: number) => void): Promise<CopyCounts> {
   const { from, fromPartitions, toPartitions } = layouts;
   const counts: CopyCounts = {
     customers: 0,
@@ -101,7 +101,7 @@ export async function copyForGrowth(redis: Redis, layouts: GrowthLayouts, activa
   return counts;
 }
 
-async function copyCustomers(redis: Redis, layouts: GrowthLayouts, customers: readonly { partition: number; customerId: string }[], activations: readonly SourceActivations[], counts: CopyCounts): Promise<void> {
+async function copyCustomers(redis: RedisClient, layouts: GrowthLayouts, customers: readonly { partition: number; customerId: string }[], activations: readonly SourceActivations[], counts: CopyCounts): Promise<void> {
   const { from, to, fromPartitions, toPartitions, partitionOf } = layouts;
   const scripts = withScripts(redis);
   await Promise.all(
@@ -142,7 +142,7 @@ async function copyCustomers(redis: Redis, layouts: GrowthLayouts, customers: re
   );
 }
 
-async function copyHistories(redis: Redis, layouts: GrowthLayouts, histories: readonly { key: string; customerId: string }[], counts: CopyCounts): Promise<void> {
+async function copyHistories(redis: RedisClient, layouts: GrowthLayouts, histories: readonly { key: string; customerId: string }[], counts: CopyCounts): Promise<void> {
   const copied = await Promise.all(
     histories.map(async ({ key, customerId }) => {
       const payload = await redis.dumpBuffer(key);
@@ -161,7 +161,7 @@ async function copyHistories(redis: Redis, layouts: GrowthLayouts, histories: re
   counts.histories += copied.reduce((sum: number, one) => sum + one, 0);
 }
 
-async function copyShared(redis: Redis, layouts: GrowthLayouts, keys: readonly string[], counts: CopyCounts): Promise<void> {
+async function copyShared(redis: RedisClient, layouts: GrowthLayouts, keys: readonly string[], counts: CopyCounts): Promise<void> {
   await Promise.all(
     keys.map(async (key) => {
       const [payload, ttl] = await Promise.all([redis.dumpBuffer(key), redis.pttl(key)]);
@@ -173,7 +173,7 @@ async function copyShared(redis: Redis, layouts: GrowthLayouts, keys: readonly s
 }
 
 /** Copies a sorted set member by member to the key `targetOf` gives each; returns how many members were added. */
-async function copySortedSet(redis: Redis, key: string, targetOf: (member: string) => string): Promise<number> {
+async function copySortedSet(redis: RedisClient, key: string, targetOf: (member: string) => string): Promise<number> {
   let added = 0;
   for await (const { members, scores } of sortedSetChunks(redis, key)) {
     const byTarget = groupBy(

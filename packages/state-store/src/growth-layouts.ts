@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import type { RedisLayout } from "./redis-layout.ts";
 
 /** Where a growth copies from and to, and how customers are placed. */
@@ -22,7 +22,7 @@ export function sharedTarget(layouts: GrowthLayouts, key: string): string {
 const ZSET_CHUNK = 2000;
 
 /** Every (member, score) of a sorted set, a chunk at a time (nothing writes it while a growth runs). */
-export async function* sortedSetChunks(redis: Redis, key: string): AsyncGenerator<{ members: string[]; scores: string[] }> {
+export async function* sortedSetChunks(redis: RedisClient, key: string): AsyncGenerator<{ members: string[]; scores: string[] }> {
   for (let start = 0; ; start += ZSET_CHUNK) {
     const flat = await redis.zrange(key, start, start + ZSET_CHUNK - 1, "WITHSCORES");
     const members: string[] = [];

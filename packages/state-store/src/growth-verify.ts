@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import { groupBy, sharedTarget, sortedSetChunks, type GrowthLayouts } from "./growth-layouts.ts";
 import { keyContent } from "./key-content.ts";
 import { scanKeys } from "./key-scan.ts";
@@ -12,7 +12,7 @@ import { ProblemLog } from "./problem-log.ts";
  * maps to, whose source exists), and each sorted set family counts as many members as before.
  * Together: the new prefix holds exactly the old one's data, at the new addresses.
  */
-export async function verifyGrowth(redis: Redis, layouts: GrowthLayouts): Promise<ProblemLog> {
+export async function verifyGrowth(redis: RedisClient, layouts: GrowthLayouts): Promise<ProblemLog> {
   const problems = new ProblemLog();
   const sourceMembers = new Map<string, number>();
   const sortedSets = new Map<string, string | null>();
@@ -43,7 +43,7 @@ export async function verifyGrowth(redis: Redis, layouts: GrowthLayouts): Promis
   return problems;
 }
 
-async function compareCustomers(redis: Redis, layouts: GrowthLayouts, customers: readonly { partition: number; customerId: string }[], problems: ProblemLog): Promise<void> {
+async function compareCustomers(redis: RedisClient, layouts: GrowthLayouts, customers: readonly { partition: number; customerId: string }[], problems: ProblemLog): Promise<void> {
   const { from, to, partitionOf, toPartitions } = layouts;
   const targets = new Map<string, Buffer | null>();
   await Promise.all(
@@ -64,7 +64,7 @@ async function compareCustomers(redis: Redis, layouts: GrowthLayouts, customers:
   );
 }
 
-async function compareHistories(redis: Redis, layouts: GrowthLayouts, histories: readonly { key: string; customerId: string }[], problems: ProblemLog): Promise<void> {
+async function compareHistories(redis: RedisClient, layouts: GrowthLayouts, histories: readonly { key: string; customerId: string }[], problems: ProblemLog): Promise<void> {
   await Promise.all(
     histories.map(async ({ key, customerId }) => {
       const target = layouts.to.history(layouts.partitionOf(customerId, layouts.toPartitions), customerId);
@@ -74,7 +74,7 @@ async function compareHistories(redis: Redis, layouts: GrowthLayouts, histories:
   );
 }
 
-async function compareShared(redis: Redis, layouts: GrowthLayouts, keys: readonly string[], problems: ProblemLog): Promise<void> {
+async function compareShared(redis: RedisClient, layouts: GrowthLayouts, keys: readonly string[], problems: ProblemLog): Promise<void> {
   await Promise.all(
     keys.map(async (key) => {
       const [before, after] = await Promise.all([keyContent(redis, key), keyContent(redis, sharedTarget(layouts, key))]);
@@ -84,7 +84,7 @@ async function compareShared(redis: Redis, layouts: GrowthLayouts, keys: readonl
 }
 
 /** Checks each member of a source sorted set against its new partition's set; returns the members seen. */
-async function compareSortedSet(redis: Redis, layouts: GrowthLayouts, key: string, audienceId: string | null, problems: ProblemLog): Promise<number> {
+async function compareSortedSet(redis: RedisClient, layouts: GrowthLayouts, key: string, audienceId: string | null, problems: ProblemLog): Promise<number> {
   let members = 0;
   for await (const chunk of sortedSetChunks(redis, key)) {
     members += chunk.members.length;
@@ -103,7 +103,7 @@ async function compareSortedSet(redis: Redis, layouts: GrowthLayouts, key: strin
 }
 
 /** Every key under the new prefix is one the copy made; returns the member counts of its sorted set families. */
-async function checkTarget(redis: Redis, layouts: GrowthLayouts, problems: ProblemLog): Promise<Map<string, number>> {
+async function checkTarget(redis: RedisClient, layouts: GrowthLayouts, problems: ProblemLog): Promise<Map<string, number>> {
   const { from, to, partitionOf, fromPartitions, toPartitions } = layouts;
   const sortedSets = new Map<string, string>();
   for await (const keys of scanKeys(redis, to.pattern(), layouts.scanCount)) {

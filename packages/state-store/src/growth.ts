@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import { readAudienceDefinitions } from "./audiences.ts";
 import { copyForGrowth, type SourceActivations } from "./growth-copy.ts";
 import type { GrowthLayouts } from "./growth-layouts.ts";
@@ -62,7 +62,7 @@ export class GrowthRefusedError extends Error {
  * start offset on the new topic, write fence 0, the grown clock and activations — and the growth
  * record. The old prefix is only read. On any refusal or failure the new prefix is emptied again.
  */
-export async function growPartitions(redis: Redis, options: GrowthOptions): Promise<GrowthReport> {
+export async function growPartitions(redis: RedisClient, options: GrowthOptions): Promise<GrowthReport> {
   const { from, to, fromPartitions, toPartitions } = options;
   if (from.prefix === to.prefix) throw new GrowthRefusedError([`the new prefix must differ from the old one (${from.prefix})`]);
   if (options.startOffsets.length !== toPartitions) throw new RangeError(`${options.startOffsets.length} start offsets for ${toPartitions} new partitions`);
@@ -106,7 +106,7 @@ export async function growPartitions(redis: Redis, options: GrowthOptions): Prom
 const seconds = (ms: number) => Math.round(ms) / 1000;
 
 /** Each old partition's active value model and audience definitions, as the processor holds them (their stored versions). */
-async function sourceActivations(redis: Redis, layout: RedisLayout, sources: readonly SourcePartition[]): Promise<SourceActivations[]> {
+async function sourceActivations(redis: RedisClient, layout: RedisLayout, sources: readonly SourcePartition[]): Promise<SourceActivations[]> {
   const activations: SourceActivations[] = [];
   for (const { partition, meta } of sources) {
     let value: SourceActivations["value"] = null;

@@ -1,7 +1,8 @@
 /**
  * Redis key layout. Every key of a Kafka partition carries the hash tag {p<N>}, so
  * one Lua script touches a single hash slot (Redis-Cluster safe) and a partition's
- * data moves between cluster nodes as one unit.
+ * data moves between cluster nodes as one unit. Keys written together outside the partitions
+ * share a tag too ({audiences}); a key used alone needs none. SCAN patterns keep the tag literal.
  *
  *   <prefix>:{p3}:meta             hash  offset (next input offset to apply), seq (write fence), watermark (event time),
  *                                   valueModel + valueModelAt (the active value model and its activation instant),
@@ -9,7 +10,9 @@
  *                                   sweptThrough (the instant event-time sweeps have fired deadlines through),
  *                                   audiences + audiencesAt (the active audience definitions and their activation instant),
  *                                   audiencesBefore (JSON: the sets active before, newest first, at most 64),
- *                                   audienceCursor (where the sweep to newly active definitions goes on; absent when done)
+ *                                   audienceCursor (where the sweep to newly active definitions goes on; absent when done),
+ *                                   probe (a counter the processor's replication checks increment: a write WAIT
+ *                                   can wait for after reads; nothing reads it)
  *   <prefix>:{p3}:c:<customerId>   string  packed customer state (packages/core state-codec)
  *   <prefix>:{p3}:timers           zset  member customerId, score = next deadline (epoch ms)
  *   <prefix>:{p3}:outbox           list  stage and value-tier changes written with the state, not yet published
@@ -19,11 +22,15 @@
  *   <prefix>:value-model:current    string  the version fits publish as current (activation reaches the
  *                                   processors as a control record on the input topic; value-model.ts)
  *   <prefix>:{p3}:aud:<audienceId> zset  the audience's members in the partition (customerId, score 0), kept by the processor
- *   <prefix>:audiences:versions     hash  definitions version → every audience definition then (JSON); never rewritten
- *   <prefix>:audiences:current      string  the latest definitions version (what the API reads and changes)
- *   <prefix>:audiences:seq          string  the last definitions version number handed out
+ *   <prefix>:{audiences}:versions   hash  definitions version → every audience definition then (JSON); never rewritten
+ *   <prefix>:{audiences}:current    string  the latest definitions version (what the API reads and changes)
+ *   <prefix>:{audiences}:seq        string  the last definitions version number handed out
  *   <prefix>:growths                list  how this prefix was made by partition growths (JSON per growth, oldest first; docs/scaling.md)
  *   <prefix>:webhooks:…             the webhook delivery service's destinations and queues (packages/destinations keys.ts)
+ *
+ * The audience keys were <prefix>:audiences:… before they shared a tag (a compare-and-set script
+ * writes versions and current together, which a cluster allows only within one slot);
+ * renameLegacyKeys moves a single server's old keys once (legacy-keys.ts).
  */
 
 /** What a key under a prefix is: one of a partition's keys, a key shared by every partition, or neither. */
@@ -81,15 +88,23 @@ export class RedisLayout {
   }
   /** Every audience definitions set, by version. */
   audienceVersions(): string {
-    return `${this.prefix}:audiences:versions`;
+    return `${this.prefix}:{audiences}:versions`;
   }
   /** The version of the latest audience definitions. */
   audienceCurrent(): string {
-    return `${this.prefix}:audiences:current`;
+    return `${this.prefix}:{audiences}:current`;
   }
   /** The counter definitions versions are numbered from. */
   audienceSequence(): string {
-    return `${this.prefix}:audiences:seq`;
+    return `${this.prefix}:{audiences}:seq`;
+  }
+  /** The names audience keys had before they shared a hash tag, and their names now. */
+  legacyAudienceKeys(): { from: string; to: string }[] {
+    return [
+      { from: `${this.prefix}:audiences:versions`, to: this.audienceVersions() },
+      { from: `${this.prefix}:audiences:current`, to: this.audienceCurrent() },
+      { from: `${this.prefix}:audiences:seq`, to: this.audienceSequence() },
+    ];
   }
   /** The record of the partition growths that made this prefix (docs/scaling.md). */
   growths(): string {
@@ -102,7 +117,8 @@ export class RedisLayout {
   parseKey(key: string): LayoutKey | null {
     if (!key.startsWith(`${this.prefix}:`)) return null;
     const rest = key.slice(this.prefix.length + 1);
-    if (!rest.startsWith("{")) return { kind: "shared" };
+    // Only a partition's tag ({p<N>}) makes a partition key; other tags ({audiences}, the webhooks') group shared keys.
+    if (!rest.startsWith("{p")) return { kind: "shared" };
     const match = PARTITION_KEY.exec(rest);
     if (match === null) return { kind: "unknown", partition: null };
     const partition = Number(match[1]);

@@ -1,5 +1,5 @@
 import { computeRfmBoundaries, decodeState, parseRfmBoundaries, type EpochMs, type RfmBoundaries, type RfmFigures } from "@clm/core";
-import type { Redis } from "ioredis";
+import { getBuffers, scanKeys, waitForReplicas, type RedisClient } from "@clm/redis";
 import type { RedisLayout } from "./redis-layout.ts";
 
 /**
@@ -10,7 +10,7 @@ import type { RedisLayout } from "./redis-layout.ts";
  */
 export class RfmBoundaryReader {
   constructor(
-    protected readonly redis: Redis,
+    protected readonly redis: RedisClient,
     protected readonly layout: RedisLayout,
   ) {}
 
@@ -34,18 +34,15 @@ export class RfmBoundaryReader {
 export class RfmBoundaryStore extends RfmBoundaryReader {
   async save(boundaries: RfmBoundaries, details: { computedAt: EpochMs; customers: number }): Promise<void> {
     await this.redis.set(this.key, JSON.stringify({ ...boundaries, computedAt: new Date(details.computedAt).toISOString(), customers: details.customers }));
+    await waitForReplicas(this.redis, this.key);
   }
 
   /** Scans every customer state of the layout and computes the boundaries at instant `at`. */
   async computeFromStates(at: EpochMs): Promise<{ boundaries: RfmBoundaries; customers: number }> {
     const figures: RfmFigures[] = [];
-    let cursor = "0";
     const customerKey = /:\{p\d+\}:c:(.*)$/;
-    do {
-      const [next, keys] = await this.redis.scan(cursor, "MATCH", `${this.layout.prefix}:{p*}:c:*`, "COUNT", 2000);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const values = await this.redis.mgetBuffer(...keys);
+    for await (const keys of scanKeys(this.redis, `${this.layout.prefix}:{p*}:c:*`, 2000)) {
+      const values = await getBuffers(this.redis, keys);
       values.forEach((value, index) => {
         const customerId = customerKey.exec(keys[index]!)?.[1];
         if (value && customerId !== undefined) {
@@ -53,7 +50,7 @@ export class RfmBoundaryStore extends RfmBoundaryReader {
           figures.push({ lastPurchaseAt: state.lastPurchaseAt, purchaseCount: state.purchaseCount, monetaryE4: state.monetaryE4 });
         }
       });
-    } while (cursor !== "0");
+    }
     return { boundaries: computeRfmBoundaries(figures, at), customers: figures.length };
   }
 }

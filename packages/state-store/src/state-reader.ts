@@ -1,5 +1,5 @@
 import { decodeHistoryEntry, decodeState, type CustomerState, type EpochMs, type HistoryEntry, type ValueModel } from "@clm/core";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import type { RedisLayout } from "./redis-layout.ts";
 import { readValueModel } from "./value-model.ts";
 
@@ -35,7 +35,7 @@ export interface PartitionMeta {
  */
 export class StateReader {
   constructor(
-    protected readonly redis: Redis,
+    protected readonly redis: RedisClient,
     readonly layout: RedisLayout,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { ValueModel } from "@clm/core";
-import type { Redis } from "ioredis";
+import { waitForReplicas, type RedisClient } from "@clm/redis";
 import { z } from "zod";
 import type { RedisLayout } from "./redis-layout.ts";
 
@@ -52,21 +52,28 @@ export function parseValueModel(text: string, where: string): ValueModel {
   return parsed.data;
 }
 
-/** Stores a model under its version, then makes it current (the order a processor relies on). */
-export async function storeValueModel(redis: Redis, layout: RedisLayout, model: ValueModel): Promise<void> {
+/**
+ * Stores a model under its version, then makes it current (the order a processor relies on). The
+ * two keys may live on different cluster nodes: each write waits for its replicas (REDIS_WAIT_REPLICAS)
+ * before the next step, so no failover can keep the pointer and lose the version, and the caller
+ * sends activation records only for a model that survives one.
+ */
+export async function storeValueModel(redis: RedisClient, layout: RedisLayout, model: ValueModel): Promise<void> {
   const checked = parseValueModel(JSON.stringify(model), `model ${model.version}`);
   await redis.hset(layout.valueModelVersions(), checked.version, JSON.stringify(checked));
+  await waitForReplicas(redis, layout.valueModelVersions());
   await redis.set(layout.valueModelCurrent(), checked.version);
+  await waitForReplicas(redis, layout.valueModelCurrent());
 }
 
 /** One stored version; null when the hash does not hold it. */
-export async function readValueModel(redis: Redis, layout: RedisLayout, version: string): Promise<ValueModel | null> {
+export async function readValueModel(redis: RedisClient, layout: RedisLayout, version: string): Promise<ValueModel | null> {
   const text = await redis.hget(layout.valueModelVersions(), version);
   return text === null ? null : parseValueModel(text, `${layout.valueModelVersions()} ${version}`);
 }
 
 /** The current model; null when none was published. A current version missing from the hash is an error. */
-export async function readCurrentValueModel(redis: Redis, layout: RedisLayout): Promise<ValueModel | null> {
+export async function readCurrentValueModel(redis: RedisClient, layout: RedisLayout): Promise<ValueModel | null> {
   const version = await redis.get(layout.valueModelCurrent());
   if (version === null) return null;
   const model = await readValueModel(redis, layout, version);

@@ -1,16 +1,11 @@
-import type { Redis } from "ioredis";
+import { scanKeys, unlinkKeys, type RedisClient } from "@clm/redis";
 import { unlinkMatching } from "./key-scan.ts";
 import type { RedisLayout } from "./redis-layout.ts";
 
-/** Deletes every key of a layout (SCAN + UNLINK, never KEYS). */
-export async function wipePrefix(redis: Redis, layout: RedisLayout): Promise<number> {
+/** Deletes every key of a layout (SCAN on every master + UNLINK, never KEYS). */
+export async function wipePrefix(redis: RedisClient, layout: RedisLayout): Promise<number> {
   let deleted = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", layout.pattern(), "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== "0");
+  for await (const keys of scanKeys(redis, layout.pattern())) deleted += await unlinkKeys(redis, keys);
   return deleted;
 }
 
@@ -20,6 +15,6 @@ export async function wipePrefix(redis: Redis, layout: RedisLayout): Promise<num
  * partition, which no topic holds (stored value models and audience definitions, RFM boundaries,
  * webhook destinations and queues, the growth record).
  */
-export async function wipePartitions(redis: Redis, layout: RedisLayout): Promise<number> {
+export async function wipePartitions(redis: RedisClient, layout: RedisLayout): Promise<number> {
   return unlinkMatching(redis, layout.partitionsPattern());
 }

@@ -1,6 +1,6 @@
 import type { Config } from "@clm/config";
 import { RedisLayout, StateReader } from "@clm/state-store";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 
 /**
  * The pipeline's clock, for a fit without an explicit calibration end: in `event` clock mode
@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
  * with each batch); in `wall` mode it is now. Null in event mode before any partition has a watermark.
  */
 export async function pipelineClock(options: {
-  redis: Redis;
+  redis: RedisClient;
   config: Pick<Config, "CLOCK_MODE" | "REDIS_KEY_PREFIX">;
   partitions: number;
   now: () => number;

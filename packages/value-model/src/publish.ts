@@ -3,13 +3,13 @@ import { insertValueModelFit, insertValuePredictions } from "@clm/clickhouse";
 import { valueModelActivationMessage } from "@clm/kafka";
 import type { RedisLayout } from "@clm/state-store";
 import { storeValueModel } from "@clm/state-store/admin";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import type { Admin, Producer } from "kafkajs";
 import type { ValueFit } from "./fit.ts";
 
 export interface PublishTargets {
   readonly clickhouse: { client: ClickHouseClient; database: string };
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly layout: RedisLayout;
   /** Connected; the activation records go to every partition of `topic`. */
   readonly kafka: { producer: Producer; admin: Admin; topic: string };

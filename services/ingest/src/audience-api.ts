@@ -2,12 +2,12 @@ import type { IncomingMessage } from "node:http";
 import { randomUUID } from "node:crypto";
 import { audienceInputSchema, type AudienceDefinition, type RfmBoundaries } from "@clm/core";
 import { audienceMemberCount, audienceMembersPage, decodeMemberCursor, readCurrentAudiences, saveAudienceDefinitions, type RedisLayout } from "@clm/state-store";
-import type { Redis } from "ioredis";
+import { ReplicasBehindError, type RedisClient } from "@clm/redis";
 import { bodyFormat, readBody } from "./body.ts";
 import { IngestError, type FieldProblem } from "./errors.ts";
 
 export interface AudienceApiDeps {
-  redis: Redis;
+  redis: RedisClient;
   layout: RedisLayout;
   /** Partitions of the input topic: member sets are kept per partition. */
   partitions: number;
@@ -119,7 +119,14 @@ export class AudienceApi {
     for (let attempt = 0; attempt < 10; attempt++) {
       const current = await readCurrentAudiences(redis, layout);
       const { audiences, changed } = edit(current.audiences);
-      const saved = await saveAudienceDefinitions(redis, layout, current.version, audiences, this.deps.rfmBoundaries());
+      let saved;
+      try {
+        saved = await saveAudienceDefinitions(redis, layout, current.version, audiences, this.deps.rfmBoundaries());
+      } catch (error) {
+        // Stored on the master but not on enough replicas: not activated (a failover could lose the set).
+        if (error instanceof ReplicasBehindError) throw new IngestError("REDIS_REPLICAS_BEHIND", error.message);
+        throw error;
+      }
       if (saved === null) continue;
       await this.deps.activate(saved.version);
       return this.answer(changed, saved.version);

@@ -29,6 +29,7 @@ export const INGEST_ERRORS = {
   INVALID_UTF8: { status: 400, message: "the body is not valid UTF-8" },
   INVALID_COMPRESSION: { status: 400, message: "the body is not the gzip data its Content-Encoding declares" },
   KAFKA_UNAVAILABLE: { status: 503, message: "events could not be stored right now; nothing was accepted, retry later" },
+  REDIS_REPLICAS_BEHIND: { status: 503, message: "Redis's replicas did not confirm the stored audience definitions in time, so they were not activated; retry later" },
   KAFKA_REJECTED: { status: 500, message: "Kafka refuses these records as they are: the request is not accepted, and sending it again fails the same way until the topic's limits change" },
 } as const;
 

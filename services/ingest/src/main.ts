@@ -8,8 +8,8 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, type CustomerEventRecord } from "@clm/contr
 import { createInputEventSchema, type RfmBoundaries } from "@clm/core";
 import { AvroSerde, createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown } from "@clm/observability";
-import { RedisLayout, RfmBoundaryReader, StateReader } from "@clm/state-store";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
+import { RedisLayout, renameLegacyAudienceKeys, RfmBoundaryReader, StateReader } from "@clm/state-store";
 import { apiKeysOf, createApiKeyCheck } from "./auth.ts";
 import { AudienceApi } from "./audience-api.ts";
 import { CustomerReader } from "./customer-api.ts";
@@ -35,8 +35,10 @@ async function main(): Promise<void> {
   await publisher.connect();
   const admin = kafka.admin();
   await admin.connect();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+  const redis = createRedis(config, { maxRetriesPerRequest: 3 });
   const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+  const renamed = await renameLegacyAudienceKeys(redis, layout);
+  if (renamed > 0) logger.info({ renamed }, "audience keys renamed to their hash-tagged names");
   const boundaryStore = new RfmBoundaryReader(redis, layout);
   let boundaries: RfmBoundaries | null = await boundaryStore.load().catch(() => null);
   const refresh = setInterval(() => void boundaryStore.load().then((loaded) => (boundaries = loaded)).catch(() => undefined), 30_000);

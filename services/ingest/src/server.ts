@@ -59,7 +59,7 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
 
 /** `close`: the request was not read to its end, so the connection cannot carry another one. */
 function sendError(response: ServerResponse, error: IngestError, close: boolean): void {
-  const headers: Record<string, string> = error.code === "KAFKA_UNAVAILABLE" ? { "retry-after": "5" } : {};
+  const headers: Record<string, string> = error.code === "KAFKA_UNAVAILABLE" || error.code === "REDIS_REPLICAS_BEHIND" ? { "retry-after": "5" } : {};
   if (error.code === "UNAUTHORIZED") headers["www-authenticate"] = "Bearer";
   if (close) headers.connection = "close";
   send(response, error.status, { error: { code: error.code, message: error.message, ...(error.errors ? { errors: error.errors } : {}) } }, headers);

@@ -10,9 +10,9 @@ import { createClickHouse } from "@clm/clickhouse";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { createKafka, JavaCompatiblePartitioner } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
+import { createRedis } from "@clm/redis";
 import { readCurrentValueModel, RedisLayout } from "@clm/state-store";
 import { calibrationEndAt, fitFromClickHouse, pipelineClock, publishValueModel, ValueFitError } from "@clm/value-model";
-import { Redis } from "ioredis";
 import { createModelerMetrics } from "./metrics.ts";
 import { Modeler, type FitOutcome } from "./modeler.ts";
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const clickhouse = { client: createClickHouse(config, { requestTimeoutMs: 300_000 }), database: config.CLICKHOUSE_DATABASE };
   // A command fails within seconds while Redis is away (the run is retried later), instead of queueing.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+  const redis = createRedis(config, { maxRetriesPerRequest: 2, lazyConnect: true });
   redis.on("error", (error: Error) => logger.debug({ err: error }, "redis connection error"));
   const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });

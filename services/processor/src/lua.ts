@@ -109,3 +109,34 @@ if redis.call('LINDEX', KEYS[1], count - 1) ~= ARGV[3] then return 0 end
 redis.call('LTRIM', KEYS[1], count, -1)
 return count
 `;
+
+/**
+ * One step of a SCAN over a partition's customer states. KEYS: the partition's meta (never read:
+ * it makes a cluster client send the script to the node holding the partition, and follow the
+ * partition after a failover). ARGV: cursor, MATCH pattern, COUNT.
+ *
+ * A SCAN cursor means something only to the process that made it: the hash seed and table sizes
+ * differ on a replica and after a restart, so another process's cursor would skip customers. The
+ * cursor returned is therefore "<run_id>:<cursor>", and a cursor of another run id (a failover or
+ * restart since the last step) begins the scan again; "0" begins it, and a bare number (written
+ * before cursors carried a run id) is taken as it is. The sweeps this serves are idempotent: a
+ * customer met twice is left as it is the second time.
+ * Returns {next cursor ("0" when done), keys, 1 if the scan began again else 0}.
+ */
+export const SCAN_CUSTOMERS_SCRIPT = `
+local run = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
+local cursor = ARGV[1]
+local restarted = 0
+local at = string.find(cursor, ':', 1, true)
+if at then
+  if string.sub(cursor, 1, at - 1) == run then cursor = string.sub(cursor, at + 1)
+  else
+    cursor = '0'
+    restarted = 1
+  end
+end
+local reply = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local next = reply[1]
+if next ~= '0' then next = run .. ':' .. next end
+return {next, reply[2], restarted}
+`;

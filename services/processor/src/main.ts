@@ -16,9 +16,9 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig, loadLifecycleConfig } from "@clm/config";
 import { createKafka, createRegistry, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown, startOpsServer } from "@clm/observability";
+import { createRedis } from "@clm/redis";
 import { RedisLayout } from "@clm/state-store";
 import { RfmBoundaryStore } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
 import { createProcessorMetrics } from "./metrics.ts";
 import { Processor } from "./processor.ts";
 import { rebuild } from "./rebuild.ts";
@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   const registry = createMetricsRegistry(SERVICE);
   const metrics = createProcessorMetrics(registry);
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 20, enableAutoPipelining: false, lazyConnect: true });
+  const redis = createRedis(config, { maxRetriesPerRequest: 20, enableAutoPipelining: false, lazyConnect: true });
+  // A lost connection (a restart, a cluster failover) is retried by the client; the commands that fail for good are logged where they fail.
+  redis.on("error", (error: Error) => logger.debug({ err: error }, "redis connection error"));
   await redis.connect();
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-${SERVICE}`, logger });
   reportKafkajsPatchStatus({ logger, registry });

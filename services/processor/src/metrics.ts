@@ -82,12 +82,24 @@ export function createProcessorMetrics(registry: Registry) {
     redisMaxMemory: new Gauge({ name: "clm_processor_redis_maxmemory_bytes", help: "Redis INFO memory maxmemory (0: no limit), read every 15 s", registers }),
     customers: new Gauge({ name: "clm_processor_customers", help: "Customer states under the key prefix in Redis, counted by SCAN every 60 s", registers }),
     fencedWrites: new Counter({ name: "clm_processor_fenced_writes_total", help: "Writes refused because another writer committed first (rebalance, sweep race)", registers }),
+    stateChangedUnder: new Counter({
+      name: "clm_processor_redis_state_changed_total",
+      help: "Times a partition's write sequence in Redis was found changed outside a write of this process (a failover or Redis restart took writes back, or another writer): its state is reloaded and the consumer goes back to Redis's applied offset",
+      registers,
+    }),
+    redisReplicaShortfalls: new Counter({
+      name: "clm_processor_redis_replica_shortfalls_total",
+      help: "WAITs after a commit or before publishing the outbox that fewer than REDIS_WAIT_REPLICAS replicas acknowledged in time: the commit or publish is retried",
+      registers,
+    }),
   };
   // Series exist from the start (at 0), so rates and alerts work before the first event.
   for (const outcome of ["applied", "duplicate", "dead_letter", "redelivered"]) metrics.events.inc({ outcome }, 0);
   metrics.timersFired.inc(0);
   metrics.published.inc(0);
   metrics.fencedWrites.inc(0);
+  metrics.stateChangedUnder.inc(0);
+  metrics.redisReplicaShortfalls.inc(0);
   for (const outcome of ["applied", "ignored"]) metrics.clockAdvances.inc({ outcome }, 0);
   metrics.registryUnavailable.inc(0);
   metrics.customersWritten.inc(0);

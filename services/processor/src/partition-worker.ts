@@ -113,6 +113,12 @@ const changesWritten = (effects: readonly { effect: Effect }[]) => effects.some(
  */
 export class PartitionWorker {
   private meta: PartitionMeta | null = null;
+  /**
+   * The write sequence confirmed to be on REDIS_WAIT_REPLICAS replicas (StateStore.confirm): set by
+   * each commit, unknown (null) after the meta is loaded, since another process may have written
+   * what it holds without waiting for replicas (then crashed).
+   */
+  private confirmedSeq: number | null = null;
   /** The value model active on the partition (as its meta says), loaded with the meta. */
   private value: ActiveValueModel | null = null;
   /** The audience definitions active on the partition (as its meta says), loaded with the meta. */
@@ -149,6 +155,7 @@ export class PartitionWorker {
         this.audiences = { definitions: await this.storedAudiences(meta.audiences.version), activatedAt: meta.audiences.activatedAt, previous: this.audiences };
       }
       this.meta = meta;
+      this.confirmedSeq = null;
     }
     return this.meta;
   }
@@ -165,6 +172,42 @@ export class PartitionWorker {
     const definitions = await this.deps.audienceDefinitions(version);
     if (definitions === null) throw new Error(`partition ${this.partition}: the active audience definitions ${version} are not in Redis's versions hash`);
     return definitions;
+  }
+
+  /**
+   * Whether replicas hold the partition as `meta` says (at once when this process's last commit was
+   * confirmed, or without REDIS_WAIT_REPLICAS); false when Redis holds another seq (the caller
+   * reloads). Throws ReplicasBehindError while replicas fall short.
+   */
+  private async confirmed(meta: PartitionMeta): Promise<boolean> {
+    if (this.confirmedSeq === meta.seq) return true;
+    if (!(await this.deps.store.confirm(this.partition, meta.seq))) return false;
+    this.confirmedSeq = meta.seq;
+    return true;
+  }
+
+  /**
+   * Compares the write sequence Redis holds with the one this process last wrote or read. Another
+   * seq means the partition changed under it: a failover or a Redis restart took back writes (the
+   * applied offset went back with them), or another process wrote. The cached meta and states are
+   * dropped; returns the offset the consumer must go back to when Redis's applied offset is now
+   * behind the one this process had (null otherwise). A partition that receives nothing more
+   * would otherwise never write again — the write that meets the fence — and keep the loss.
+   */
+  verifyMeta(): Promise<string | null> {
+    return this.serial(async () => {
+      const cached = this.meta;
+      if (cached === null) return null;
+      const seq = await this.deps.store.loadSeq(this.partition);
+      if (seq === cached.seq) return null;
+      this.deps.metrics.stateChangedUnder.inc();
+      this.invalidate();
+      const meta = await this.currentMeta();
+      this.deps.logger.warn({ partition: this.partition, seq, expectedSeq: cached.seq, offset: meta.offset, hadOffset: cached.offset }, "the partition's Redis state changed under this process; reloaded");
+      if (cached.offset === null) return null;
+      const resume = meta.offset ?? (await this.deps.earliestOffset(this.partition));
+      return compareOffsets(resume, cached.offset) < 0 ? resume : null;
+    });
   }
 
   /** Forget cached meta (after a rebalance another process may have written). */
@@ -261,7 +304,12 @@ export class PartitionWorker {
     const unapplied = await this.unappliedRecords(meta, messages);
     if (unapplied.kind === "seek") return unapplied;
     const fresh = unapplied.messages;
-    if (fresh.length === 0) return { kind: "applied", lastOffset: messages[messages.length - 1]!.offset };
+    if (fresh.length === 0) {
+      // The consumer moves past these records on the word of the loaded meta: replicas must have it,
+      // or a failover could take back their application after nothing would bring them again.
+      if (!(await this.confirmed(meta))) return "fenced";
+      return { kind: "applied", lastOffset: messages[messages.length - 1]!.offset };
+    }
 
     // processBatch prepared the schemas: this asks the registry only for ids it said it did not know,
     // and throws RegistryUnavailableError (never a dead letter) if the registry does not answer now.
@@ -417,6 +465,7 @@ export class PartitionWorker {
         const cursor = meta[field]!;
         this.cache.sync(meta.seq);
         const page = await deps.store.scanCustomers(this.partition, cursor, deps.refitScanCount);
+        if (page.restarted) deps.logger.info({ partition: this.partition, sweep: field }, "sweep begins again: its SCAN cursor was another Redis process's (a failover or restart)");
         const states = await this.loadStates(page.customerIds);
         const changed = new Map<string, CustomerState>();
         const effects: Effect[] = [];
@@ -503,7 +552,17 @@ export class PartitionWorker {
       members: memberSetChanges(audienceChanges),
     });
     if (seq === null) return null;
+    // Nothing of the write is taken as done before replicas have it (REDIS_WAIT_REPLICAS): gone
+    // already (a failover took it back) reads as fenced; replicas behind drops the cached meta, so
+    // the retry reloads it from Redis and confirms it before moving on.
+    try {
+      if (!(await deps.store.confirm(this.partition, seq))) return null;
+    } catch (error) {
+      this.invalidate();
+      throw error;
+    }
     meta.seq = seq;
+    this.confirmedSeq = seq;
     this.outboxAge.appended(outbox.length, Date.now());
     this.cache.committed(expectedSeq, seq, customers);
     deps.metrics.customersWritten.inc(customers.length);

@@ -15,8 +15,8 @@ import type { AudienceDefinitions, LifecycleConfig, RfmBoundaries, ValueModel } 
 import { AvroSerde, createIdempotentProducer, ensureProjectTopics, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Logger } from "@clm/observability";
-import { readAudienceDefinitions, readValueModel, RedisLayout, RfmBoundaryReader } from "@clm/state-store";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
+import { readAudienceDefinitions, readValueModel, RedisLayout, renameLegacyAudienceKeys, RfmBoundaryReader } from "@clm/state-store";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
 import { PartitionWorker } from "./partition-worker.ts";
@@ -32,7 +32,7 @@ export interface ProcessorOptions {
   logger: Logger;
   metrics: ProcessorMetrics;
   kafka: Kafka;
-  redis: Redis;
+  redis: RedisClient;
   registry: SchemaRegistry;
   /** Default: config.PROCESSOR_GROUP_ID. */
   groupId?: string;
@@ -88,7 +88,10 @@ export class Processor {
       onFatal: () => undefined,
       ...options,
     };
-    this.store = new StateStore(options.redis, new RedisLayout(this.options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER);
+    this.store = new StateStore(options.redis, new RedisLayout(this.options.keyPrefix), options.config.TRANSITION_HISTORY_PER_CUSTOMER, (error) => {
+      options.metrics.redisReplicaShortfalls.inc();
+      options.logger.warn({ err: error }, "Redis replicas did not confirm a write in time; retried");
+    });
     this.eventsSerde = new AvroSerde(options.registry, `${options.config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
     this.stageSerde = new AvroSerde(options.registry, `${options.config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
     this.tierSerde = new AvroSerde(options.registry, `${options.config.TOPIC_VALUE_TIER_CHANGES}-value`, VALUE_TIER_CHANGE_SCHEMA_TEXT);
@@ -135,6 +138,8 @@ export class Processor {
     await this.riskSerde.register();
     await this.audienceSerde.register();
     await this.store.loadScripts();
+    const renamed = await renameLegacyAudienceKeys(this.options.redis, this.store.layout);
+    if (renamed > 0) logger.info({ renamed }, "audience keys renamed to their hash-tagged names");
     await this.refreshBoundaries();
     const warmUpStarted = performance.now();
     // Warm code and clients keep the first seconds' latency down beside a busy core (docs/performance.md).
@@ -288,6 +293,11 @@ export class Processor {
       await this.refreshBoundaries();
       for (const partition of this.owned) {
         const worker = this.worker(partition);
+        const resume = await worker.verifyMeta();
+        if (resume !== null && this.consumer !== null && this.owned.has(partition)) {
+          this.options.logger.warn({ partition, offset: resume }, "resuming from the offset applied in Redis, which went back");
+          this.consumer.seek({ topic: this.options.config.TOPIC_EVENTS, partition, offset: resume });
+        }
         if (this.options.config.CLOCK_MODE === "wall") await worker.sweep(Date.now());
         await this.refitSome(partition, worker);
         // Retries publishes that failed, and publishes what a crashed owner left behind.

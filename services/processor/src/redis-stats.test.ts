@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseInfoMemory } from "./redis-stats.ts";
+import { fullestServer, parseInfoMemory } from "./redis-stats.ts";
 
 describe("parseInfoMemory", () => {
   it("reads used_memory and maxmemory from INFO memory (CRLF lines)", () => {
@@ -8,5 +8,15 @@ describe("parseInfoMemory", () => {
   });
   it("gives null for a missing field", () => {
     expect(parseInfoMemory("# Memory\r\nused_memory:10\r\n")).toEqual({ usedMemory: 10, maxMemory: null });
+  });
+});
+
+describe("fullestServer", () => {
+  it("takes the master nearest its limit, or the largest when none has one", () => {
+    const big = { usedMemory: 900, maxMemory: 10_000 };
+    const near = { usedMemory: 500, maxMemory: 600 };
+    expect(fullestServer([big, near, { usedMemory: 5000, maxMemory: 0 }])).toEqual(near);
+    expect(fullestServer([{ usedMemory: 10, maxMemory: 0 }, { usedMemory: 30, maxMemory: 0 }])).toEqual({ usedMemory: 30, maxMemory: 0 });
+    expect(fullestServer([{ usedMemory: null, maxMemory: null }])).toEqual({ usedMemory: null, maxMemory: null });
   });
 });

@@ -1,7 +1,7 @@
 import { encodeState, type CustomerState, type EpochMs } from "@clm/core";
+import { checkReplicas, execPipeline, keyServers, replicaWaitOf, ReplicasBehindError, type RedisClient, type ReplicaWait } from "@clm/redis";
 import { StateReader, type RedisLayout } from "@clm/state-store";
-import type { Redis } from "ioredis";
-import { ACK_OUTBOX_SCRIPT, COMMIT_SCRIPT } from "./lua.ts";
+import { ACK_OUTBOX_SCRIPT, COMMIT_SCRIPT, SCAN_CUSTOMERS_SCRIPT } from "./lua.ts";
 import { PackedValues } from "./packed-values.ts";
 
 export interface CustomerWrite {
@@ -28,36 +28,95 @@ export interface PartitionWrite {
   members?: ReadonlyMap<string, { added: readonly string[]; removed: readonly string[] }> | undefined;
 }
 
-type ScriptRedis = Redis & {
+interface Scripts {
   clmCommit(numberOfKeys: number, keys: readonly string[], args: readonly (string | Buffer | number)[]): Promise<[number, number]>;
   clmAckOutbox(...args: (string | Buffer | number)[]): Promise<number>;
-};
+  clmScanCustomers(meta: string, cursor: string, pattern: string, count: number): Promise<[string, string[], number]>;
+}
+
+/** One step of a SCAN over a partition's customers. */
+export interface CustomerPage {
+  /** Where the next step goes on; "0": the scan is done. */
+  cursor: string;
+  customerIds: string[];
+  /** The cursor was another Redis process's (a failover or restart since): this step began the scan again. */
+  restarted: boolean;
+}
 
 /**
  * All Redis I/O of the processor: a few round trips per batch, never one per event. The reads are
  * @clm/state-store's (which other processes share); the writes — the fenced commit, the outbox
- * trim — and the timer-index queries of the sweeps are the processor's alone.
+ * trim — and the timer-index queries of the sweeps are the processor's alone. Every command names
+ * keys of one partition only, so on a Redis Cluster each goes to the node holding that partition.
+ *
+ * With REDIS_WAIT_REPLICAS > 0, nothing leaves for Kafka or lets the consumer move on before
+ * replicas have it: a commit counts once WAIT confirms it (confirm), and outbox entries are read
+ * with a WAIT behind them (docs/reliability.md).
  */
 export class StateStore extends StateReader {
-  private readonly scripts: ScriptRedis;
+  private readonly scripts: Scripts;
+  /** The client's WAIT settings (REDIS_WAIT_REPLICAS); null: writes are not waited for. */
+  readonly replicaWait: ReplicaWait | null;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     layout: RedisLayout,
     private readonly historyCap: number,
+    /** Called when replicas fell short of REDIS_WAIT_REPLICAS (the operation then fails and is retried). */
+    private readonly onReplicaShortfall: (error: ReplicasBehindError) => void = () => undefined,
   ) {
     super(redis, layout);
     if (!("clmCommit" in redis)) {
       redis.defineCommand("clmCommit", { lua: COMMIT_SCRIPT });
       redis.defineCommand("clmAckOutbox", { numberOfKeys: 1, lua: ACK_OUTBOX_SCRIPT });
+      redis.defineCommand("clmScanCustomers", { numberOfKeys: 1, lua: SCAN_CUSTOMERS_SCRIPT });
     }
-    this.scripts = redis as ScriptRedis;
+    this.scripts = redis as unknown as Scripts;
+    this.replicaWait = replicaWaitOf(redis);
   }
 
-  /** Loads the scripts into Redis's cache, so the first write is one EVALSHA, not NOSCRIPT then EVAL. */
+  /**
+   * Loads the scripts into the cache of every server holding keys (every master of a cluster). Not
+   * needed for correctness: ioredis sends a script's text with its first call on each connection
+   * and again after NOSCRIPT (a promoted replica's cache may lack it).
+   */
   async loadScripts(): Promise<void> {
-    await this.redis.script("LOAD", COMMIT_SCRIPT);
-    await this.redis.script("LOAD", ACK_OUTBOX_SCRIPT);
+    for (const server of await keyServers(this.redis)) {
+      for (const script of [COMMIT_SCRIPT, ACK_OUTBOX_SCRIPT, SCAN_CUSTOMERS_SCRIPT]) await server.script("LOAD", script);
+    }
+  }
+
+  /** Throws ReplicasBehindError (after counting it) when a WAIT's reply is short of REDIS_WAIT_REPLICAS. */
+  private checkReplicas(wait: ReplicaWait, key: string, acknowledged: unknown): void {
+    try {
+      checkReplicas(wait, key, acknowledged);
+    } catch (error) {
+      if (error instanceof ReplicasBehindError) this.onReplicaShortfall(error);
+      throw error;
+    }
+  }
+
+  /**
+   * Whether Redis holds the partition at write sequence `seq` with REDIS_WAIT_REPLICAS replicas
+   * having it: true at once without a WAIT setting. One pipeline to the partition's node: the seq,
+   * a write (the meta's probe counter) and WAIT, which covers every write that node had taken
+   * before the probe — whoever sent it — so a state this process read, not wrote, is covered too.
+   * False when Redis holds another seq (a failover lost the writes up to `seq`, or another writer
+   * came after): the caller reloads. Throws ReplicasBehindError when replicas fall short.
+   */
+  async confirm(partition: number, seq: number): Promise<boolean> {
+    const wait = this.replicaWait;
+    if (wait === null) return true;
+    const meta = this.layout.meta(partition);
+    const [current, , acknowledged] = await execPipeline(() => this.redis.pipeline().hget(meta, "seq").hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs));
+    if (Number(current ?? 0) !== seq) return false;
+    this.checkReplicas(wait, meta, acknowledged);
+    return true;
+  }
+
+  /** The partition's write sequence now (0 before its first write). */
+  async loadSeq(partition: number): Promise<number> {
+    return Number((await this.redis.hget(this.layout.meta(partition), "seq")) ?? 0);
   }
 
   /** Customers whose next deadline is at or before `until`, oldest first. */
@@ -73,7 +132,10 @@ export class StateStore extends StateReader {
     return this.redis.zcount(this.layout.timers(partition), "-inf", until);
   }
 
-  /** The atomic write (see lua.ts). Returns the new seq, or null when another writer got there first. */
+  /**
+   * The atomic write (see lua.ts). Returns the new seq, or null when another writer got there first.
+   * With REDIS_WAIT_REPLICAS the write counts once confirm(partition, seq) says so.
+   */
   async commit(partition: number, write: PartitionWrite): Promise<number | null> {
     const keys: string[] = [this.layout.meta(partition), this.layout.timers(partition), this.layout.outbox(partition)];
     for (const customer of write.customers) keys.push(this.layout.customer(partition, customer.customerId));
@@ -138,14 +200,32 @@ export class StateStore extends StateReader {
     return ok === 1 ? seq : null;
   }
 
-  /** One step of a SCAN over the partition's customers: the next cursor ("0": done) and the ids met. */
-  async scanCustomers(partition: number, cursor: string, count: number): Promise<{ cursor: string; customerIds: string[] }> {
-    const [next, keys] = await this.redis.scan(cursor, "MATCH", this.layout.customerPattern(partition), "COUNT", count);
-    return { cursor: next, customerIds: keys.map((key) => this.layout.customerIdOf(partition, key)) };
+  /**
+   * One step of a SCAN over the partition's customers: the next cursor ("0": done) and the ids met.
+   * The SCAN runs in a script keyed by the partition's meta, so on a cluster it runs on the node
+   * holding the partition (and follows it after a failover); the cursor names the Redis process it
+   * belongs to, and a cursor of another one begins the scan again (SCAN_CUSTOMERS_SCRIPT).
+   */
+  async scanCustomers(partition: number, cursor: string, count: number): Promise<CustomerPage> {
+    const [next, keys, restarted] = await this.scripts.clmScanCustomers(this.layout.meta(partition), cursor, this.layout.customerPattern(partition), count);
+    return { cursor: next, customerIds: keys.map((key) => this.layout.customerIdOf(partition, key)), restarted: restarted === 1 };
   }
 
+  /**
+   * The outbox's first `limit` entries. With REDIS_WAIT_REPLICAS, one pipeline to the partition's
+   * node reads them, writes the meta's probe counter after the read and WAITs: replicas then hold
+   * every entry read (the probe follows them in the node's replication stream), whichever process
+   * committed them, so a failover cannot take back a change once it is published.
+   */
   async readOutbox(partition: number, limit: number): Promise<Buffer[]> {
-    return this.redis.lrangeBuffer(this.layout.outbox(partition), 0, limit - 1);
+    const outbox = this.layout.outbox(partition);
+    const wait = this.replicaWait;
+    if (wait === null) return this.redis.lrangeBuffer(outbox, 0, limit - 1);
+    const meta = this.layout.meta(partition);
+    const [read, , acknowledged] = await execPipeline(() => this.redis.pipeline().lrangeBuffer(outbox, 0, limit - 1).hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs));
+    const entries = read as Buffer[];
+    if (entries.length > 0) this.checkReplicas(wait, outbox, acknowledged);
+    return entries;
   }
 
   /** Trims `entries` (just published, oldest first) from the outbox head if they are still there. */

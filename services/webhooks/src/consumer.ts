@@ -2,6 +2,7 @@ import { Backoff } from "@clm/backoff";
 import { SIGNAL_KINDS, signalBody, type DeliveryQueue, type Destination, type QueuedMessage, type Signal, type SignalKind, type SignalTopicSettings } from "@clm/destinations";
 import { AvroDecodeError, AvroSerde, prepareWhileRegistryAway, runSupervised, type SupervisedConsumer } from "@clm/kafka";
 import type { Logger } from "@clm/observability";
+import { ReplicasBehindError } from "@clm/redis";
 import type { SchemaRegistry } from "@kafkajs/confluent-schema-registry";
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from "kafkajs";
 import type { Dispatcher } from "./dispatcher.ts";
@@ -98,13 +99,15 @@ export class SignalConsumer {
       }
     }
 
-    // Redis away: the batch waits here (heartbeating), retried with a backoff; nothing is committed meanwhile.
+    // Redis away, or its replicas not confirming the queued messages (REDIS_WAIT_REPLICAS): the batch
+    // waits here (heartbeating), retried with a backoff; nothing is committed meanwhile.
     const backoff = new Backoff({ initialMs: 200, maxMs: 5000, jitter: "half" });
     for (;;) {
       try {
         await queue.enqueue(entries, this.options.now());
         break;
       } catch (error) {
+        if (error instanceof ReplicasBehindError) metrics.redisReplicaShortfalls.inc();
         if (!active()) return;
         const pause = backoff.next();
         logger.warn({ err: error, topic: batch.topic, partition: batch.partition, retryInMs: pause }, "queueing a batch in Redis failed; it waits and retries (offset not committed)");

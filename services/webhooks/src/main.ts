@@ -9,7 +9,7 @@ import { apiKeysOf, ConfigError, createApiKeyCheck, loadConfig } from "@clm/conf
 import { DeliveryQueue, DestinationStore } from "@clm/destinations";
 import { createKafka, createRegistry, ensureProjectTopics, reportKafkajsPatchStatus } from "@clm/kafka";
 import { createLogger, createMetricsRegistry, installShutdown } from "@clm/observability";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { createWebhooksServer } from "./api.ts";
 import { SignalConsumer } from "./consumer.ts";
 import { Dispatcher } from "./dispatcher.ts";
@@ -24,9 +24,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
   if (development) logger.warn("no INGEST_*API_KEYS set: the destinations API accepts only the development key, on loopback (docs/marketing.md)");
   // Commands wait for Redis while it is away (the consumer's batch and the workers retry), never fail fast into a lost write.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const redis = createRedis(config, { maxRetriesPerRequest: null });
   redis.on("error", (error: Error) => logger.debug({ err: error }, "redis connection error"));
   const store = new DestinationStore(redis, config.REDIS_KEY_PREFIX);
+  const renamed = await store.renameLegacyKeys();
+  if (renamed > 0) logger.info({ renamed }, "webhook keys renamed to their hash-tagged names");
   const queue = new DeliveryQueue(redis, config.REDIS_KEY_PREFIX);
   const registry = createMetricsRegistry(SERVICE);
   let dispatcher: Dispatcher | null = null;

@@ -16,6 +16,11 @@ export function createWebhooksMetrics(registry: Registry, stats: QueueStatsSourc
     enqueued: new Counter({ name: "clm_webhooks_enqueued_total", help: "Messages queued for delivery (one per subscribed destination and signal)", labelNames: ["destination"] as const, registers }),
     skipped: new Counter({ name: "clm_webhooks_records_skipped_total", help: "Records on a signal topic that do not decode, by topic and reason (not delivered)", labelNames: ["topic", "reason"] as const, registers }),
     registryUnavailable: new Counter({ name: "clm_webhooks_registry_unavailable_total", help: "Tries to fetch a batch's writer schemas the schema registry did not answer (the batch waits)", labelNames: ["topic"] as const, registers }),
+    redisReplicaShortfalls: new Counter({
+      name: "clm_webhooks_redis_replica_shortfalls_total",
+      help: "Queued batches whose WAIT fewer than REDIS_WAIT_REPLICAS replicas acknowledged in time: the batch is queued again before its offsets are committed",
+      registers,
+    }),
     delivered: new Counter({ name: "clm_webhooks_delivered_total", help: "Messages a destination acknowledged with 2xx", labelNames: ["destination"] as const, registers }),
     requests: new Counter({ name: "clm_webhooks_requests_total", help: "Requests sent, by outcome: delivered, retry, dead_letter", labelNames: ["destination", "outcome"] as const, registers }),
     failedAttempts: new Counter({

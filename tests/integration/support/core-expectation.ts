@@ -20,7 +20,7 @@ import {
 import type { Config } from "@clm/config";
 import { AvroSerde, createRegistry, producedAt, readAudiencesActivation, readClockAdvance, readValueModelActivation, receivedAtOf } from "@clm/kafka";
 import type { RedisLayout, StateReader } from "@clm/state-store";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { readTopic } from "./pipeline.ts";
 
@@ -188,7 +188,7 @@ export async function mismatchedStates(store: StateReader, expected: ReadonlyMap
 
 /** Customers whose timer-index score is not the next deadline of their expected state (empty when every timer is exact). */
 export async function mismatchedTimers(
-  redis: Redis,
+  redis: RedisClient,
   layout: RedisLayout,
   expected: ReadonlyMap<string, { partition: number; state: CustomerState }>,
   lifecycle: LifecycleConfig,

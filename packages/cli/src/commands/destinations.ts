@@ -1,5 +1,5 @@
 import { DeliveryQueue, DestinationStore, publicDestination, type Destination } from "@clm/destinations";
-import { Redis } from "ioredis";
+import { createRedis } from "@clm/redis";
 import { commandConfig } from "../context.ts";
 import { parseDestinationArgs } from "../destination-args.ts";
 import { renderTable } from "../table.ts";
@@ -26,9 +26,10 @@ function summary(destination: Destination, stats: { queued: number; oldestCreate
 export async function run(args: readonly string[]): Promise<number> {
   const command = parseDestinationArgs(args);
   const config = commandConfig();
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+  const redis = createRedis(config, { maxRetriesPerRequest: 2, lazyConnect: true });
   await redis.connect();
   const store = new DestinationStore(redis, config.REDIS_KEY_PREFIX);
+  await store.renameLegacyKeys();
   const queue = new DeliveryQueue(redis, config.REDIS_KEY_PREFIX);
   const now = Date.now();
   const missing = (id: string) => {

@@ -2,9 +2,9 @@ import { createClickHouse } from "@clm/clickhouse";
 import { loadLifecycleConfig, type Config } from "@clm/config";
 import type { ValueModel } from "@clm/core";
 import { createIdempotentProducer, createKafka } from "@clm/kafka";
+import { createRedis } from "@clm/redis";
 import { readCurrentValueModel, RedisLayout } from "@clm/state-store";
 import { calibrationEndAt, evaluateFromClickHouse, fitFromClickHouse, pipelineClock, publishValueModel } from "@clm/value-model";
-import { Redis } from "ioredis";
 import { commandConfig, commandLogger, pipelineClockMode } from "../context.ts";
 import { parseModelArgs } from "../model-args.ts";
 import { modelJson, renderEvaluation, renderModel, tierCounts } from "../model-text.ts";
@@ -43,7 +43,7 @@ export async function run(args: readonly string[]): Promise<number> {
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: `${config.KAFKA_CLIENT_ID}-cli`, logger: commandLogger() });
     const admin = kafka.admin();
     const producer = createIdempotentProducer(kafka);
-    const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+    const redis = createRedis(config, { maxRetriesPerRequest: 2, lazyConnect: true });
     try {
       await Promise.all([admin.connect(), producer.connect(), redis.connect()]);
       let calibrationEnd = command.calibrationEnd;
@@ -80,7 +80,7 @@ export async function run(args: readonly string[]): Promise<number> {
 }
 
 async function show(config: Config, json: boolean): Promise<number> {
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
+  const redis = createRedis(config, { maxRetriesPerRequest: 2, lazyConnect: true });
   try {
     await redis.connect();
     const model: ValueModel | null = await readCurrentValueModel(redis, new RedisLayout(config.REDIS_KEY_PREFIX));

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from "@clm/config";
 import { GrowthRefusedError, type GrowthReport } from "@clm/state-store/admin";
-import { Redis } from "ioredis";
+import { createRedis, type RedisClient } from "@clm/redis";
 import { intOption, parseCommandArgs, UsageError } from "../args.ts";
 import { commandEnv } from "../context.ts";
 import { withAdmin } from "../kafka-admin.ts";
@@ -44,7 +44,7 @@ export async function run(args: readonly string[]): Promise<number> {
   // The config the services will run with after the switch: its own checks apply to the new names.
   const grown = grownSettings(env, values.topic, to, values.prefix);
 
-  const redis = new Redis(current.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 20 });
+  const redis = createRedis(current, { lazyConnect: true, maxRetriesPerRequest: 20 });
   const tty = process.stderr.isTTY && !values.json;
   let outcome: GrowthOutcome;
   try {

@@ -4,8 +4,8 @@ import { commandConfig } from "../context.ts";
 import { consumerGroups, withAdmin, withFreshLeaders } from "../kafka-admin.ts";
 import { groupLag, topicOffsets } from "../kafka-offsets.ts";
 import { formatCount } from "../table.ts";
+import { createRedis } from "@clm/redis";
 import { RedisLayout, StateReader } from "@clm/state-store";
-import { Redis } from "ioredis";
 
 export const usage = `clm wait [--timeout 300] [--no-sink]
   Waits until the pipeline has caught up: the processor group has no lag on the events topic and no
@@ -24,7 +24,7 @@ export async function run(args: readonly string[]): Promise<number> {
   const tty = process.stderr.isTTY;
   const started = Date.now();
 
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const redis = createRedis(config, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
   const refitting = async () => {
     let partitions = 0;

@@ -1,0 +1,251 @@
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { decodeState, DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent } from "@clm/core";
+import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
+import { createRedis, isCluster, waitForReplicas, type RedisClient } from "@clm/redis";
+import { RedisLayout, StateReader } from "@clm/state-store";
+import type { Kafka, KafkaMessage } from "kafkajs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cdnowEvents } from "../integration/support/cdnow-events.ts";
+import { envOf, startService } from "../integration/support/child-service.ts";
+import { coreExpectation, mismatchedStates } from "../integration/support/core-expectation.ts";
+import { createTopics, isolatedConfig, produceEvents, readTopic, tearDownRun, testKafka, waitFor } from "../integration/support/pipeline.ts";
+import { clusterNodes, keySlot, killNode, nodeConnection, nodeLaunch, restartNode, servesSlot, type ClusterNode } from "./support/redis-cluster.ts";
+
+/**
+ * A Redis Cluster master fails under load: the processor (a real process) folds the whole CDNOW log
+ * (69,659 purchases), produced in paced chunks, while the master holding some of its partitions is
+ * killed with SIGKILL; its replica takes over, the killed node is started again (it rejoins as a
+ * replica) and the load finishes. With REDIS_WAIT_REPLICAS=1 nothing is lost: every customer's state
+ * in Redis equals the pure core's fold, the stage-change topic holds every change id the core
+ * predicts (a repeat is allowed, consumers drop it by id), and a partition's applied offset and its
+ * states, read together at any moment, never disagree (sampled in one transaction all along).
+ * Needs the cluster profile's env (REDIS_CLUSTER=true, REDIS_URL listing the nodes).
+ */
+const config = isolatedConfig({ PROCESSOR_HTTP_PORT: "0", LOG_LEVEL: "info", PROCESSOR_MAX_CUSTOMERS_PER_WRITE: "2000" });
+const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
+const ENTRY = "services/processor/src/main.ts";
+const CHUNKS = 40;
+const CHUNK_PAUSE_MS = 400;
+/** The chunk after which the master is killed. */
+const KILL_AFTER_CHUNK = 10;
+/** How long the cluster runs without the killed node once the replica took over (WAIT falls short meanwhile). */
+const DEGRADED_MS = 3000;
+/** Customers per partition whose states are sampled with the partition's offset. */
+const SAMPLED_CUSTOMERS = 30;
+
+const ports = config.REDIS_URL.map((url) => Number(new URL(url).port));
+const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
+let kafka: Kafka;
+let redis: RedisClient;
+let events: CustomerEvent[];
+let restarted: { port: number } | null = null;
+
+beforeAll(async () => {
+  if (!config.REDIS_CLUSTER || config.REDIS_WAIT_REPLICAS < 1) throw new Error("run with the cluster profile's env: REDIS_CLUSTER=true, REDIS_WAIT_REPLICAS ≥ 1, REDIS_URL listing the cluster's nodes");
+  kafka = testKafka(config);
+  redis = createRedis(config);
+  // The killed node's connection errors are expected here; commands retry through them.
+  redis.on("error", () => undefined);
+  await createTopics(kafka, config);
+  events = await cdnowEvents("master");
+}, 120_000);
+
+afterAll(async () => {
+  // The killed node serves again as a master, as the cluster was before (a graceful failover: nothing runs now).
+  if (restarted !== null) {
+    const node = nodeConnection(restarted.port);
+    await node.connect();
+    await node.call("CLUSTER", "FAILOVER").catch(() => undefined);
+    node.disconnect();
+    await waitFor(async () => (await clusterNodes(ports)).some((entry) => entry.port === restarted!.port && entry.role === "master"), "the restarted node to be a master again", 30_000).catch(() => undefined);
+  }
+  if (redis) await tearDownRun(kafka, redis, config);
+}, 120_000);
+
+/** The master serving `slot` now, as the cluster's nodes agree. */
+async function masterOf(slot: number): Promise<ClusterNode | undefined> {
+  return (await clusterNodes(ports)).find((node) => node.role === "master" && !node.failed && servesSlot(node, slot));
+}
+
+/** Per partition, one transaction's reading of the applied offset and some customers' packed states. */
+interface Sample {
+  partition: number;
+  offset: string | null;
+  states: (Buffer | null)[];
+}
+
+describe("Redis Cluster failover under load (REDIS_WAIT_REPLICAS)", () => {
+  it("sends a WAIT to the node holding the key it names, and its replica answers", async () => {
+    if (!isCluster(redis)) throw new Error("not a cluster client");
+    for (const master of (await clusterNodes(ports)).filter((node) => node.role === "master" && node.slots.length > 0)) {
+      // A key of a slot this master serves: its hash tag is the slot's number tried until one lands there.
+      let key = "";
+      for (let tag = 0; key === ""; tag++) if (servesSlot(master, await keySlot(redis, `{w${tag}}`))) key = `${config.REDIS_KEY_PREFIX}:{w${tag}}:probe`;
+      const [, [, info]] = ((await redis.pipeline().exists(key).call("INFO", "server").exec()) ?? []) as [unknown, [unknown, string]];
+      expect(Number(/^tcp_port:(\d+)/m.exec(info)?.[1]), `the pipeline led by ${key} went to its master`).toBe(master.port);
+      // And the master's replica acknowledges a write there.
+      await redis.set(key, "written");
+      await waitForReplicas(redis, key);
+      await redis.del(key);
+    }
+  });
+
+  it("loses nothing when a master holding partitions is killed: states, change ids and offsets equal the pure core's", async () => {
+    const partitions = Array.from({ length: config.TOPIC_PARTITIONS }, (_, partition) => partition);
+    const slots = new Map<number, number>();
+    for (const partition of partitions) slots.set(partition, await keySlot(redis, layout.meta(partition)));
+    // The master serving the most partitions (ties: the first listed).
+    const masters = (await clusterNodes(ports)).filter((node) => node.role === "master" && !node.failed);
+    const victim = masters
+      .map((master) => ({ master, partitions: partitions.filter((partition) => servesSlot(master, slots.get(partition)!)) }))
+      .sort((left, right) => right.partitions.length - left.partitions.length)[0]!;
+    expect(victim.partitions.length).toBeGreaterThan(0);
+    const launch = await nodeLaunch(victim.master.port);
+
+    // Customers sampled per partition: those with the most events (their states change most often).
+    const { Partitioners } = await import("kafkajs");
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionMetadata = partitions.map((partitionId) => ({ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+    const eventCounts = new Map<string, { partition: number; count: number }>();
+    for (const event of events) {
+      const known = eventCounts.get(event.customerId);
+      if (known) known.count++;
+      else eventCounts.set(event.customerId, { partition: partitioner({ topic: config.TOPIC_EVENTS, partitionMetadata, message: { key: event.customerId, value: null } }), count: 1 });
+    }
+    const sampled = new Map(partitions.map((partition) => [partition, [...eventCounts].filter(([, entry]) => entry.partition === partition).sort((left, right) => right[1].count - left[1].count).slice(0, SAMPLED_CUSTOMERS).map(([customerId]) => customerId)]));
+
+    const processor = startService(ENTRY, envOf(config));
+    const running = JSON.parse(await processor.waitForLog("processor running", 120_000)) as { port: number };
+
+    // Offsets and states read together, in one transaction per partition, all along.
+    const samples: Sample[] = [];
+    let sampling = true;
+    let failedSamples = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const partition of partitions) {
+          const customers = sampled.get(partition)!;
+          try {
+            const replies = (await redis.multi().hget(layout.meta(partition), "offset").mgetBuffer(customers.map((id) => layout.customer(partition, id))).exec()) ?? [];
+            for (const [error] of replies) if (error) throw error;
+            samples.push({ partition, offset: replies[0]![1] as string | null, states: replies[1]![1] as (Buffer | null)[] });
+          } catch {
+            failedSamples++;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    })();
+
+    const chunkSize = Math.ceil(events.length / CHUNKS);
+    const store = new StateReader(redis, layout);
+    let killedAt = 0;
+    let failoverMs = 0;
+    let resumedMs = 0;
+    let degraded: Promise<void> = Promise.resolve();
+    for (let chunk = 0; chunk < CHUNKS; chunk++) {
+      await produceEvents(kafka, config, events.slice(chunk * chunkSize, (chunk + 1) * chunkSize));
+      await new Promise((resolve) => setTimeout(resolve, CHUNK_PAUSE_MS));
+      if (chunk !== KILL_AFTER_CHUNK) continue;
+      const before = await store.loadMeta(victim.partitions[0]!);
+      killedAt = performance.now();
+      await killNode(launch);
+      degraded = (async () => {
+        // The replica takes over: the slot's master is another node.
+        await waitFor(async () => {
+          const master = await masterOf(slots.get(victim.partitions[0]!)!);
+          return master !== undefined && master.port !== launch.port;
+        }, "a replica to take over the killed master's slots", 60_000, 50);
+        failoverMs = performance.now() - killedAt;
+        // The processor writes the partition again once its client follows the new master.
+        await waitFor(async () => (await store.loadMeta(victim.partitions[0]!).catch(() => before)).seq > before.seq, "the processor to write the failed-over partition again", 120_000, 50);
+        resumedMs = performance.now() - killedAt;
+        await new Promise((resolve) => setTimeout(resolve, DEGRADED_MS));
+        await restartNode(launch);
+        restarted = { port: launch.port };
+      })();
+    }
+    await degraded;
+    await waitFor(async () => (await clusterNodes(ports)).some((node) => node.port === launch.port && node.role === "replica" && !node.failed), "the killed node to rejoin as a replica", 60_000);
+
+    const byPartition = await readTopic(kafka, config.TOPIC_EVENTS);
+    expect([...byPartition.values()].reduce((sum, messages) => sum + messages.length, 0)).toBe(events.length);
+    await waitFor(async () => {
+      for (const [partition, messages] of byPartition) {
+        const end = (BigInt(messages.at(-1)!.offset) + 1n).toString();
+        if ((await store.loadMeta(partition)).offset !== end || (await store.outboxLength(partition)) > 0) return false;
+      }
+      return true;
+    }, "the processor to apply every record and drain every outbox", 300_000);
+    sampling = false;
+    await sampler;
+
+    // The processor rode the failover out: still running, healthy, and it counted what it went through.
+    expect(processor.child.exitCode).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${running.port}/healthz`)).status).toBe(200);
+    const exposition = await (await fetch(`http://127.0.0.1:${running.port}/metrics`)).text();
+    const metric = (pattern: RegExp) => [...exposition.matchAll(pattern)].reduce((sum, match) => sum + Number(match[1]), 0);
+    const shortfalls = metric(/^clm_processor_redis_replica_shortfalls_total\{[^}]*\} (\d+)/gm);
+    const redelivered = metric(/^clm_processor_events_total\{outcome="redelivered"[^}]*\} (\d+)/gm);
+    const fenced = metric(/^clm_processor_fenced_writes_total\{[^}]*\} (\d+)/gm);
+    const changedUnder = metric(/^clm_processor_redis_state_changed_total\{[^}]*\} (\d+)/gm);
+    processor.child.kill("SIGTERM");
+    expect(await processor.exited).toBe(0);
+    const logFile = join(tmpdir(), `redis-failover-${config.REDIS_KEY_PREFIX}.log`);
+    writeFileSync(logFile, processor.output());
+
+    // Every customer's state is the core's fold of its partition.
+    const expected = await coreExpectation(kafka, config, lifecycle);
+    expect(expected.states.size).toBe(23_570);
+    expect(await mismatchedStates(store, expected.states)).toEqual([]);
+
+    // Every predicted change id was published; repeats are counted.
+    const published = await readTopic(kafka, config.TOPIC_STAGE_CHANGES);
+    const serde = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+    const publishedIds = new Set<string>();
+    let publishedCount = 0;
+    for (const messages of published.values()) {
+      await serde.prepare(messages.map((message) => message.value));
+      for (const message of messages) {
+        publishedIds.add(serde.decode(message.value).transitionId);
+        publishedCount++;
+      }
+    }
+    expect([...expected.transitionIds].filter((id) => !publishedIds.has(id))).toEqual([]);
+    expect([...publishedIds].filter((id) => !expected.transitionIds.has(id))).toEqual([]);
+
+    // Offsets and states never ran ahead of each other: each sample equals the core's fold of the
+    // partition's records before the sampled offset, for every sampled customer.
+    const disagreements: string[] = [];
+    const eventSerde = new AvroSerde<CustomerEventRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_EVENTS}-value`, CUSTOMER_EVENT_SCHEMA_TEXT);
+    for (const partition of partitions) {
+      const messages: KafkaMessage[] = byPartition.get(partition)!;
+      await eventSerde.prepare(messages.map((message) => message.value));
+      const records: BatchRecord[] = messages.map((message) => ({ offset: message.offset, event: recordToCustomerEvent(eventSerde.decode(message.value)), receivedAt: receivedAtOf(message) }));
+      const folds = new Map<string, ReturnType<typeof foldPartitionBatch>>();
+      for (const sample of samples.filter((entry) => entry.partition === partition)) {
+        const upTo = Number(sample.offset ?? "0");
+        let fold = folds.get(String(upTo));
+        if (fold === undefined) folds.set(String(upTo), (fold = foldPartitionBatch(new Map(), records.slice(0, upTo), { watermark: null, latenessMs: config.EVENT_TIME_LATENESS_MS }, lifecycle)));
+        sampled.get(partition)!.forEach((customerId, index) => {
+          const packed = sample.states[index];
+          const actual = packed ? JSON.stringify(decodeState(customerId, packed)) : "none";
+          const wanted = fold.changed.get(customerId);
+          if (actual !== (wanted ? JSON.stringify(wanted) : "none")) disagreements.push(`partition ${partition} at offset ${upTo}: ${customerId}`);
+        });
+      }
+    }
+    expect(samples.length).toBeGreaterThan(partitions.length * 20);
+    expect(disagreements).toEqual([]);
+
+    console.log(
+      `redis failover: killed ${victim.master.port} (partitions ${victim.partitions.join(", ")}); replica master after ${(failoverMs / 1000).toFixed(1)} s, ` +
+        `processor writing the partition again after ${(resumedMs / 1000).toFixed(1)} s; ${shortfalls} WAIT shortfalls, ${fenced} fenced writes, ` +
+        `${changedUnder} states found changed under the processor, ${redelivered} records read again; ${publishedCount - publishedIds.size} duplicate publishes of ` +
+        `${publishedIds.size} changes; ${samples.length} samples (${failedSamples} failed during the failover); the processor's log: ${logFile}`,
+    );
+  }, 600_000);
+});
