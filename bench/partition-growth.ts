@@ -14,7 +14,7 @@ import { partitionForKey } from "@clm/kafka";
 import { RedisLayout } from "@clm/state-store";
 import { growPartitions, wipePrefix } from "@clm/state-store/admin";
 import { isolatedConfig } from "@clm/testkit";
-import { createRedis, type RedisClient } from "@clm/redis";
+import { createRedis } from "@clm/redis";
 import { machine } from "./support.ts";
 
 const { values } = parseArgs({ options: { events: { type: "string", default: "1000000" }, seed: { type: "string", default: "42" }, "per-customer": { type: "string", default: "5" }, days: { type: "string", default: "30" }, from: { type: "string", default: "6" }, to: { type: "string", default: "12" } } });

@@ -33,8 +33,7 @@ import { readEnvFile } from "./support/env-file.ts";
 const run = `${Date.now().toString(36)}${randomUUID().slice(0, 4)}`;
 const lifecycle = DEFAULT_LIFECYCLE_CONFIG;
 const KEY = "clm-dev-key";
-const PROCESSORS = ["processor-1", "processor-2", "processor-3"] as const;
-type ServiceName = "ingest" | "sink" | (typeof PROCESSORS)[number];
+type ServiceName = "ingest" | "sink" | "processor-1" | "processor-2" | "processor-3";
 const ENTRIES: Record<ServiceName, string> = {
   ingest: "services/ingest/src/main.ts",
   sink: "services/sink/src/main.ts",

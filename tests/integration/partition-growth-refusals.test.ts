@@ -2,7 +2,7 @@ import { DEFAULT_LIFECYCLE_CONFIG, encodeState, foldPartitionBatch, type Custome
 import { partitionForKey } from "@clm/kafka";
 import { RedisLayout, saveAudienceDefinitions } from "@clm/state-store";
 import { growPartitions, GrowthRefusedError, wipePrefix } from "@clm/state-store/admin";
-import { createRedis, type RedisClient } from "@clm/redis";
+import { createRedis } from "@clm/redis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { isolatedConfig } from "./support/pipeline.ts";
 

@@ -32,7 +32,7 @@ end
 return created
 `;
 
-type GrowthRedis = Redis & { clmGrowthSetNew(numberOfKeys: number, keys: readonly string[], values: readonly Buffer[]): Promise<number> };
+type GrowthRedis = RedisClient & { clmGrowthSetNew(numberOfKeys: number, keys: readonly string[], values: readonly Buffer[]): Promise<number> };
 
 function withScripts(redis: RedisClient): GrowthRedis {
   if (!("clmGrowthSetNew" in redis)) redis.defineCommand("clmGrowthSetNew", { lua: SET_NEW_SCRIPT });

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "@clm/redis";
 
 /**
  * A key's value in a form two copies of it share whatever their encoding inside Redis: the bytes of
@@ -6,7 +6,7 @@ import type { Redis } from "ioredis";
  * DUMP payloads are not compared: a large hash or set dumps in the order of its table, which a
  * copy need not share.
  */
-export async function keyContent(redis: Redis, key: string): Promise<string | null> {
+export async function keyContent(redis: RedisClient, key: string): Promise<string | null> {
   const type = await redis.type(key);
   const hex = (values: readonly Buffer[]) => values.map((value) => value.toString("hex"));
   switch (type) {

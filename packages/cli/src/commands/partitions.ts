@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from "@clm/config";
 import { GrowthRefusedError, type GrowthReport } from "@clm/state-store/admin";
-import { createRedis, type RedisClient } from "@clm/redis";
+import { createRedis } from "@clm/redis";
 import { intOption, parseCommandArgs, UsageError } from "../args.ts";
 import { commandEnv } from "../context.ts";
 import { withAdmin } from "../kafka-admin.ts";
