@@ -27,6 +27,7 @@ describe("RedisLayout.parseKey", () => {
     expect(layout.parseKey("clm:{p3}:c:")).toEqual({ kind: "unknown", partition: 3 });
     expect(layout.parseKey("clm:{p03}:meta")).toEqual({ kind: "unknown", partition: null });
     expect(layout.parseKey("clm:{x}:meta")).toEqual({ kind: "unknown", partition: null });
+    expect(layout.parseKey(layout.audienceVersions())).toEqual({ kind: "shared" });
     expect(layout.parseKey("clm-8:{p3}:meta")).toBeNull();
     expect(layout.parseKey("clmx:rfm:boundaries")).toBeNull();
   });

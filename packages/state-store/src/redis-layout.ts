@@ -117,8 +117,8 @@ export class RedisLayout {
   parseKey(key: string): LayoutKey | null {
     if (!key.startsWith(`${this.prefix}:`)) return null;
     const rest = key.slice(this.prefix.length + 1);
-    // Only a partition's tag ({p<N>}) makes a partition key; other tags ({audiences}, the webhooks') group shared keys.
-    if (!rest.startsWith("{p")) return { kind: "shared" };
+    // The audience definitions' tag groups shared keys; any other tag at the front is a partition's or unknown.
+    if (!rest.startsWith("{") || rest.startsWith("{audiences}:")) return { kind: "shared" };
     const match = PARTITION_KEY.exec(rest);
     if (match === null) return { kind: "unknown", partition: null };
     const partition = Number(match[1]);
