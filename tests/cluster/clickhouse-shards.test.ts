@@ -338,7 +338,7 @@ describe("the sink on sharded ClickHouse with a shard down", () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (stopped !== null) controlShard("up", stopped); // whatever happened, leave the shard running
+    if (stopped !== null) await controlShard("up", stopped); // whatever happened, leave the shard running
     await sink?.stop();
     if (kafka) await deleteTopics(kafka, sinkConfig);
   }, 240_000);
@@ -354,7 +354,7 @@ describe("the sink on sharded ClickHouse with a shard down", () => {
     // A shard the sink does not talk to itself: its rows reach it only through the Distributed tables.
     const entry = await shardPlace(writer, cluster);
     stopped = places.find((place) => place.shardNum !== entry.shardNum)!.shardNum;
-    controlShard("down", stopped);
+    await controlShard("down", stopped);
     const outageStarted = Date.now();
     await produceEvents(kafka, sinkConfig, secondWave.events.map(recordToCustomerEvent));
     await produceChanges(secondWave);
@@ -363,7 +363,7 @@ describe("the sink on sharded ClickHouse with a shard down", () => {
     if (remaining > 0) await new Promise((resolve) => setTimeout(resolve, remaining));
     expect((await metrics.bufferedRows.get()).values[0]!.value).toBeGreaterThan(0);
     expect(await total(metrics.skipped)).toBe(0);
-    controlShard("up", stopped);
+    await controlShard("up", stopped);
     stopped = null;
 
     await waitFor(async () => (await count(reader, all).catch(() => 0)) === records.events.length, "the sink to catch up", 120_000, 500);

@@ -2,6 +2,7 @@ import { execSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { queryRows, quoteString } from "@clm/clickhouse";
+import { clusterMember } from "@clm/testkit";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
@@ -34,13 +35,17 @@ export async function shardPlace(client: ClickHouseClient, cluster: string): Pro
 }
 
 /**
- * Stops or starts shard `shard` (its number in the cluster). By default through the local stack's
- * cluster profile (`infra/stack.sh down|up clickhouse-N --profile cluster`); a developer running
- * shards by hand sets CLM_CLICKHOUSE_SHARD_DOWN / CLM_CLICKHOUSE_SHARD_UP, commands in which
+ * Stops or starts shard `shard` (its number in the cluster). By default as a member of the stack's
+ * cluster profile (@clm/testkit clusterMember, which finds the profile's stack dir); a developer
+ * running shards by hand sets CLM_CLICKHOUSE_SHARD_DOWN / CLM_CLICKHOUSE_SHARD_UP, commands in which
  * `{shard}` stands for the number.
  */
-export function controlShard(action: "down" | "up", shard: number): void {
-  const command =
-    (action === "down" ? process.env.CLM_CLICKHOUSE_SHARD_DOWN : process.env.CLM_CLICKHOUSE_SHARD_UP) ?? `bash infra/stack.sh ${action} clickhouse-{shard} --profile cluster`;
-  execSync(command.replaceAll("{shard}", String(shard)), { cwd: ROOT, stdio: "pipe", timeout: 180_000 });
+export async function controlShard(action: "down" | "up", shard: number): Promise<void> {
+  const command = action === "down" ? process.env.CLM_CLICKHOUSE_SHARD_DOWN : process.env.CLM_CLICKHOUSE_SHARD_UP;
+  if (command !== undefined) {
+    execSync(command.replaceAll("{shard}", String(shard)), { cwd: ROOT, stdio: "pipe", timeout: 180_000 });
+    return;
+  }
+  const member = clusterMember(`clickhouse-${shard as 1 | 2}`);
+  await (action === "down" ? member.stop() : member.start());
 }
