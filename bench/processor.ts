@@ -23,7 +23,7 @@ import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRe
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import { createTopics, deleteTopics, envOf, isolatedConfig, produceEvents, testKafka } from "@clm/testkit";
-import { createRedis } from "@clm/redis";
+import { createRedis, keyServers } from "@clm/redis";
 import { coreCeiling } from "./core-ceiling.ts";
 import { machine, processResources, rawConsumeRate, resourceSampler, stackCpuSampler, startBenchService, topicRecordCount, type BenchService } from "./support.ts";
 
@@ -77,7 +77,12 @@ if (coreFold) {
 }
 
 const store = new StateReader(redis, new RedisLayout(config.REDIS_KEY_PREFIX));
-const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+// Summed over every server that holds keys (the masters of a Redis Cluster).
+const usedMemory = async () => {
+  let sum = 0;
+  for (const server of await keyServers(redis)) sum += Number(/used_memory:(\d+)/.exec(await server.info("memory"))![1]);
+  return sum;
+};
 const usedBefore = await usedMemory();
 // Profiles are taken inside each processor process (bench/profile-preload.ts), written on SIGUSR2.
 const profiling = Boolean(values["cpu-profile"] || values["allocation-profile"]);

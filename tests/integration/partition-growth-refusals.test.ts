@@ -2,7 +2,7 @@ import { DEFAULT_LIFECYCLE_CONFIG, encodeState, foldPartitionBatch, type Custome
 import { partitionForKey } from "@clm/kafka";
 import { RedisLayout, saveAudienceDefinitions } from "@clm/state-store";
 import { growPartitions, GrowthRefusedError, wipePrefix } from "@clm/state-store/admin";
-import { createRedis } from "@clm/redis";
+import { createRedis, scanAllKeys } from "@clm/redis";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { isolatedConfig } from "./support/pipeline.ts";
 
@@ -42,13 +42,7 @@ async function oldPrefix(meta: Record<string, string> = {}): Promise<void> {
 const grow = () => growPartitions(redis, { from, to, fromPartitions: 3, toPartitions: 8, partitionOf: partitionForKey, startOffsets: Array.from({ length: 8 }, () => "0") });
 
 async function keysUnder(layout: RedisLayout): Promise<number> {
-  let count = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", layout.pattern(), "COUNT", 1000);
-    [cursor, count] = [next, count + keys.length];
-  } while (cursor !== "0");
-  return count;
+  return (await scanAllKeys(redis, layout.pattern())).length;
 }
 
 async function refusal(): Promise<string> {
