@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
@@ -6,13 +6,14 @@ import { decodeState, DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRe
 import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
 import { createRedis, isCluster, waitForReplicas, type RedisClient } from "@clm/redis";
 import { RedisLayout, StateReader } from "@clm/state-store";
+import { wipePrefix } from "@clm/state-store/admin";
 import type { Config } from "@clm/config";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "../integration/support/cdnow-events.ts";
 import { envOf, startService } from "../integration/support/child-service.ts";
 import { coreExpectation, mismatchedStates } from "../integration/support/core-expectation.ts";
-import { createTopics, isolatedConfig, produceEvents, readTopic, tearDownRun, testKafka, waitFor } from "../integration/support/pipeline.ts";
+import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor } from "../integration/support/pipeline.ts";
 import { clusterNodes, keySlot, killNode, nodeConnection, nodeLaunch, restartNode, servesSlot, type ClusterNode } from "./support/redis-cluster.ts";
 
 /**
@@ -113,11 +114,11 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
   await createTopics(kafka, config);
   const layout = new RedisLayout(config.REDIS_KEY_PREFIX);
   const store = new StateReader(redis, layout);
-  // The processor's log and the steps taken, written at the end whatever happens (printed on success).
+  // The steps taken, as they are taken, then the processor's log (the file is named on success).
   const logFile = join(tmpdir(), `redis-failover-${config.REDIS_KEY_PREFIX}.log`);
   const started = performance.now();
-  const steps: string[] = [];
-  const step = (text: string) => steps.push(`[test +${((performance.now() - started) / 1000).toFixed(1)} s] ${text}`);
+  const step = (text: string) => appendFileSync(logFile, `[test +${((performance.now() - started) / 1000).toFixed(1)} s] ${text}\n`);
+  step("topics created");
   let processor: ReturnType<typeof startService> | null = null;
   try {
     const partitions = Array.from({ length: config.TOPIC_PARTITIONS }, (_, partition) => partition);
@@ -133,6 +134,7 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
     const replica = nodes.find((node) => node.role === "replica" && node.masterId === victim.master.id && !node.failed)!;
     expect(replica).toBeDefined();
     const launch = await nodeLaunch(victim.master.port);
+    step(`victim ${victim.master.port} (partitions ${victim.partitions.join(", ")}), its replica ${replica.port}`);
     const watched = victim.partitions[0]!;
 
     // Customers sampled per partition: those with the most events (their states change most often).
@@ -322,9 +324,11 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
       processor.child.kill("SIGKILL");
       await processor.exited;
     }
-    writeFileSync(logFile, `${steps.join("\n")}\n${processor?.output() ?? ""}`);
+    appendFileSync(logFile, processor?.output() ?? "");
     for (const port of [...restarted]) await failBack(port).catch(() => undefined);
-    await tearDownRun(kafka, redis, config);
+    // The run's keys and topics go; the client stays connected for the next run (tearDownRun would close it).
+    await wipePrefix(redis, layout);
+    await deleteTopics(kafka, config);
   }
 }
 
