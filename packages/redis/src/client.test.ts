@@ -65,7 +65,7 @@ describe("replica waits", () => {
   });
 
   it("retry pipelines only on a node away or a slot moving", () => {
-    for (const message of ["Connection is closed.", "CLUSTERDOWN The cluster is down", "MOVED 3999 127.0.0.1:6381", "TRYAGAIN", "connect ECONNREFUSED 127.0.0.1:7000", "READONLY You can't write against a read only replica."]) {
+    for (const message of ["Connection is closed.", "Command aborted due to connection close", "CLUSTERDOWN The cluster is down", "MOVED 3999 127.0.0.1:6381", "TRYAGAIN", "connect ECONNREFUSED 127.0.0.1:7000", "READONLY You can't write against a read only replica."]) {
       expect(isTransientRedisError(new Error(message)), message).toBe(true);
     }
     expect(isTransientRedisError(new Error("WRONGTYPE Operation against a key holding the wrong kind of value"))).toBe(false);

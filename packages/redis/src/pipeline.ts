@@ -3,7 +3,7 @@ import { CLUSTER_PATIENCE_MS, FAILOVER_RETRY_MS } from "./client.ts";
 
 // Replies that say only that a node is away or a slot is moving (a failover, a restart): the same
 // commands succeed once the client follows the cluster again.
-const TRANSIENT = /^(Connection is closed|CLUSTERDOWN|MOVED|ASK|TRYAGAIN|LOADING|READONLY|Too many Cluster redirections|Cluster isn't ready)|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT/;
+const TRANSIENT = /^(Connection is closed|Command aborted due to connection close|CLUSTERDOWN|MOVED|ASK|TRYAGAIN|LOADING|READONLY|Too many Cluster redirections|Cluster isn't ready)|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT/;
 
 /** Whether an error says only that Redis was away or moving (retried), not that a command is wrong. */
 export function isTransientRedisError(error: unknown): boolean {
