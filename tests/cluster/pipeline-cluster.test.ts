@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { IngestClient, type InputEvent } from "@clm/client";
 import { createClickHouse, queryRows } from "@clm/clickhouse";
 import type { Config } from "@clm/config";
-import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG } from "@clm/core";
 import { readCdnowFile } from "@clm/datasets";
-import { AvroSerde, createRegistry } from "@clm/kafka";
 import { createRedis, type RedisClient } from "@clm/redis";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { clusterMember, redisMasterMemberFor, type ClusterMemberName } from "@clm/testkit";
@@ -15,8 +12,9 @@ import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, freePort, startService, type RunningService } from "../integration/support/child-service.ts";
 import { viewSnapshot, type ViewSnapshot } from "../integration/support/cohort-checks.ts";
-import { coreExpectation, mismatchedStates, type CoreExpectation } from "../integration/support/core-expectation.ts";
-import { createTopics, isolatedConfig, readTopic, tearDownRun, testKafka, waitFor } from "../integration/support/pipeline.ts";
+import { coreExpectation, mismatchedStates, publishedStageChanges, type CoreExpectation } from "../integration/support/core-expectation.ts";
+import { createTopics, isolatedConfig, tearDownRun, testKafka, waitFor } from "../integration/support/pipeline.ts";
+import { faultTestConfig, ServiceLogs } from "../integration/support/service-logs.ts";
 import { readEnvFile } from "./support/env-file.ts";
 
 /**
@@ -50,25 +48,11 @@ let clickhouse: ClickHouseClient;
 let events: InputEvent[];
 let single: ViewSnapshot;
 const services = new Map<ServiceName, RunningService>();
-const everyService: { name: string; service: RunningService }[] = [];
-const logDirectory = `.run/pipeline-cluster-${run}`;
-
-function writeServiceLogs(): void {
-  mkdirSync(logDirectory, { recursive: true });
-  for (const [index, { name, service }] of everyService.entries()) writeFileSync(`${logDirectory}/${index}-${name}.log`, service.output());
-}
-
-function reportServiceLogs(): void {
-  writeServiceLogs();
-  for (const [index, { name, service }] of everyService.entries()) {
-    const notable = service.output().split("\n").filter((line) => /"level":(40|50|60)/.test(line) || line.includes("partitions assigned"));
-    console.log(`--- ${name} #${index} (${notable.length} warnings, errors and assignments; full log in ${logDirectory}/${index}-${name}.log)\n${notable.slice(-25).join("\n")}`);
-  }
-}
+const logs = new ServiceLogs(`.run/pipeline-cluster-${run}`);
 
 async function start(name: ServiceName): Promise<void> {
   const service = startService(ENTRIES[name], envOf(config));
-  everyService.push({ name, service });
+  logs.add(name, service);
   await service.waitForLog(READY[name], 120_000);
   services.set(name, service);
 }
@@ -124,7 +108,7 @@ async function singleNodeViews(): Promise<ViewSnapshot> {
     for (const name of ["sink", "processor-1", "ingest"] as const) {
       const service = startService(ENTRIES[name], env);
       started.push(service);
-      everyService.push({ name: `single-${name}`, service });
+      logs.add(`single-${name}`, service);
       await service.waitForLog(READY[name], 120_000);
     }
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${env.INGEST_PORT}`, apiKey: KEY, batchSize: 1000 });
@@ -168,18 +152,7 @@ async function expectCoreState(): Promise<CoreExpectation> {
 beforeAll(async () => {
   events = (await readCdnowFile()).events as InputEvent[];
   single = await singleNodeViews();
-  config = isolatedConfig({
-    TOPIC_PARTITIONS: "6",
-    INGEST_PORT: String(await freePort()),
-    PROCESSOR_HTTP_PORT: "0",
-    SINK_HTTP_PORT: "0",
-    CLICKHOUSE_DATABASE: `test_${run}`,
-    SINK_GROUP_ID: `test-${run}-sink`,
-    SINK_FLUSH_INTERVAL_MS: "300",
-    SINK_RETRY_MAX_MS: "2000",
-    INGEST_PUBLISH_TIMEOUT_MS: "10000",
-    LOG_LEVEL: "info",
-  });
+  config = faultTestConfig(run, await freePort(), { TOPIC_PARTITIONS: "6", INGEST_PUBLISH_TIMEOUT_MS: "10000" });
   kafka = testKafka(config);
   redis = createRedis(config);
   clickhouse = createClickHouse(config);
@@ -191,7 +164,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  writeServiceLogs();
+  logs.write();
   // Whatever happened, every member runs again for the next suite.
   for (const name of ["kafka-1", "kafka-2", "kafka-3", "redis-1", "redis-2", "redis-3", "redis-4", "redis-5", "redis-6", "clickhouse-1", "clickhouse-2"] as const) {
     if (clusterMember(name).process() === undefined) await clusterMember(name).start();
@@ -204,7 +177,7 @@ afterAll(async () => {
 
 describe("the pipeline on the cluster profile", () => {
   it("equals the pure core and a single-node run through rebalances, a broker kill, a Redis failover and a ClickHouse shard stop", async () => {
-    onTestFailed(reportServiceLogs);
+    onTestFailed(() => logs.report());
     const landed: string[] = [];
     const faults: { name: string; server: boolean; inject: () => Promise<void> }[] = [
       { name: "a third processor joins (rebalance)", server: false, inject: () => start("processor-3") },
@@ -248,16 +221,7 @@ describe("the pipeline on the cluster profile", () => {
     expect(expected.states.size).toBe(23_570);
 
     // Kafka: the stage-change ids are exactly the core's (repeats allowed: consumers dedupe on the id; counted and printed).
-    const changes = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
-    const published = new Set<string>();
-    let publishes = 0;
-    for (const messages of (await readTopic(kafka, config.TOPIC_STAGE_CHANGES)).values()) {
-      await changes.prepare(messages.map((message) => message.value));
-      for (const message of messages) {
-        published.add(changes.decode(message.value).transitionId);
-        publishes++;
-      }
-    }
+    const { ids: published, publishes } = await publishedStageChanges(kafka, config);
     expect(published).toEqual(expected.transitionIds);
 
     // ClickHouse across both shards: every event and stage change once, and every view equals the single-node run's.

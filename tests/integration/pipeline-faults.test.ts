@@ -1,8 +1,8 @@
-import { mkdirSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import type { ClickHouseClient } from "@clickhouse/client";
 import { IngestClient, type InputEvent } from "@clm/client";
-import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import type { Config } from "@clm/config";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, customerEventToRecord, type CustomerEventRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, type CustomerEvent } from "@clm/core";
 import { readCdnowFile } from "@clm/datasets";
 import { AvroSerde, createIdempotentProducer, createRegistry, type DeadLetter } from "@clm/kafka";
@@ -12,8 +12,9 @@ import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka, Message } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { envOf, freePort, startService, type RunningService } from "./support/child-service.ts";
-import { coreExpectation, mismatchedStates } from "./support/core-expectation.ts";
-import { createTopics, isolatedConfig, readTopic, stack, testKafka, waitFor, tearDownRun } from "./support/pipeline.ts";
+import { coreExpectation, mismatchedStates, publishedStageChanges } from "./support/core-expectation.ts";
+import { createTopics, readTopic, stack, testKafka, waitFor, tearDownRun } from "./support/pipeline.ts";
+import { faultTestConfig, ServiceLogs } from "./support/service-logs.ts";
 
 /**
  * The whole pipeline as real processes — ingest, processor, sink — loading the CDNOW log through
@@ -60,7 +61,7 @@ function malformedRecord(index: number, serde: AvroSerde<CustomerEventRecord>): 
   }
 }
 
-let config: ReturnType<typeof isolatedConfig>;
+let config: Config;
 let kafka: Kafka;
 let redis: RedisClient;
 let clickhouse: ClickHouseClient;
@@ -71,30 +72,11 @@ const READY = { ingest: "ingest listening", processor: "processor running", proc
 /** Malformed input mixed into the load: this many bad items in the HTTP batches, and as many bad raw records on the topic. */
 const MALFORMED = Number(process.env.FAULT_TEST_MALFORMED ?? 5000);
 
-/** Every service process the test started, killed ones too: their logs explain a failure. */
-const everyService: { name: string; service: RunningService }[] = [];
-
-const logDirectory = `.run/pipeline-faults-${SEED}`;
-
-/** Keeps each process's log in .run/ (read after a run: what kafkajs and the services said under each fault). */
-function writeServiceLogs(): void {
-  mkdirSync(logDirectory, { recursive: true });
-  for (const [index, { name, service }] of everyService.entries()) writeFileSync(`${logDirectory}/${index}-${name}.log`, service.output());
-}
-
-/** Prints each process's warnings, errors and assignments, so a CI failure can be read from its output. */
-function reportServiceLogs(): void {
-  writeServiceLogs();
-  for (const [index, { name, service }] of everyService.entries()) {
-    const output = service.output();
-    const notable = output.split("\n").filter((line) => /"level":(40|50|60)/.test(line) || line.includes("partitions assigned"));
-    console.log(`--- ${name} #${index} (${notable.length} warnings, errors and assignments; full log in ${logDirectory}/${index}-${name}.log)\n${notable.slice(-25).join("\n")}`);
-  }
-}
+const logs = new ServiceLogs(`.run/pipeline-faults-${SEED}`);
 
 async function start(name: keyof typeof services): Promise<void> {
   const service = startService(ENTRIES[name], envOf(config));
-  everyService.push({ name, service });
+  logs.add(name, service);
   await service.waitForLog(READY[name], 120_000);
   services[name] = service;
 }
@@ -107,17 +89,7 @@ async function kill(name: keyof typeof services): Promise<void> {
 }
 
 beforeAll(async () => {
-  config = isolatedConfig({
-    INGEST_PORT: String(await freePort()),
-    PROCESSOR_HTTP_PORT: "0",
-    SINK_HTTP_PORT: "0",
-    CLICKHOUSE_DATABASE: `test_${run}`,
-    SINK_GROUP_ID: `test-${run}-sink`,
-    SINK_FLUSH_INTERVAL_MS: "300",
-    SINK_RETRY_MAX_MS: "2000",
-    INGEST_PUBLISH_TIMEOUT_MS: "5000",
-    LOG_LEVEL: "info",
-  });
+  config = faultTestConfig(run, await freePort());
   kafka = testKafka(config);
   redis = createRedis(config);
   clickhouse = createClickHouse(config);
@@ -130,7 +102,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  writeServiceLogs();
+  logs.write();
   stack("up"); // whatever happened, leave every server running for the next suite
   for (const service of Object.values(services)) {
     service?.child.kill("SIGTERM");
@@ -143,7 +115,7 @@ afterAll(async () => {
 
 describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
   it("ends with the pure core's state, stage changes and ClickHouse rows after kills and server restarts under load", async () => {
-    onTestFailed(reportServiceLogs);
+    onTestFailed(() => logs.report());
     const faults: { name: string; inject: () => Promise<void> }[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       faults.push(
@@ -213,16 +185,7 @@ describe(`pipeline under faults (seed ${SEED}, ${ROUNDS} round(s))`, () => {
     expect(await mismatchedStates(store, expected.states)).toEqual([]);
 
     // Kafka: the stage-change ids are exactly the core's (repeats allowed: consumers dedupe on the id).
-    const changes = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
-    const published = new Set<string>();
-    let publishes = 0;
-    for (const messages of (await readTopic(kafka, config.TOPIC_STAGE_CHANGES)).values()) {
-      await changes.prepare(messages.map((message) => message.value));
-      for (const message of messages) {
-        published.add(changes.decode(message.value).transitionId);
-        publishes++;
-      }
-    }
+    const { ids: published, publishes } = await publishedStageChanges(kafka, config);
     expect(published).toEqual(expected.transitionIds);
 
     // ClickHouse: every valid event once, every stage change once, and purchases add up through the aggregate path.

@@ -1,6 +1,6 @@
 import type { RedisClient } from "@clm/redis";
 import { readAudienceDefinitions } from "./audiences.ts";
-import { copyForGrowth, type SourceActivations } from "./growth-copy.ts";
+import { copyForGrowth, type CopyCounts, type SourceActivations } from "./growth-copy.ts";
 import type { GrowthLayouts } from "./growth-layouts.ts";
 import { grownMeta, grownMetaFields, growthProblems, type GrownMeta, type SourcePartition } from "./growth-plan.ts";
 import { verifyGrowth } from "./growth-verify.ts";
@@ -33,14 +33,8 @@ export interface GrowthOptions {
   onProgress?: (customers: number) => void;
 }
 
-export interface GrowthReport {
-  customers: number;
-  customersPerOldPartition: number[];
-  customersPerNewPartition: number[];
-  histories: number;
-  timers: number;
-  memberships: number;
-  sharedKeys: number;
+/** What the copy counted (its problems aside: a report exists only when there were none), and the grown meta. */
+export interface GrowthReport extends Omit<CopyCounts, "problems"> {
   meta: GrownMeta;
   copySeconds: number;
   verifySeconds: number;

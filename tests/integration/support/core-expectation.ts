@@ -1,4 +1,4 @@
-import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
 import {
   domainEventProblems,
   foldPartitionBatch,
@@ -201,4 +201,19 @@ export async function mismatchedTimers(
     if ((score === null ? null : Number(score)) !== nextDeadline(state, lifecycle, values.get(partition) ?? null, audiences.get(partition) ?? null)) mismatched.push(customerId);
   }
   return mismatched;
+}
+
+/** The stage-change ids on the stage-change topic, and how many records carry them (repeats are allowed: consumers drop them by id). */
+export async function publishedStageChanges(kafka: Kafka, config: Config): Promise<{ ids: Set<string>; publishes: number }> {
+  const changes = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
+  const ids = new Set<string>();
+  let publishes = 0;
+  for (const messages of (await readTopic(kafka, config.TOPIC_STAGE_CHANGES)).values()) {
+    await changes.prepare(messages.map((message) => message.value));
+    for (const message of messages) {
+      ids.add(changes.decode(message.value).transitionId);
+      publishes++;
+    }
+  }
+  return { ids, publishes };
 }
