@@ -57,6 +57,28 @@ async function start(name: ServiceName): Promise<void> {
   services.set(name, service);
 }
 
+/** Each running processor's partitions, from the last "partitions assigned" line it logged. */
+function assignments(): Map<ServiceName, number[]> {
+  const owned = new Map<ServiceName, number[]>();
+  for (const [name, service] of services) {
+    if (!name.startsWith("processor")) continue;
+    const lines = service.output().split("\n").filter((line) => line.includes('"msg":"partitions assigned"'));
+    owned.set(name, lines.length === 0 ? [] : (JSON.parse(lines.at(-1)!) as { partitions: number[] }).partitions);
+  }
+  return owned;
+}
+
+/** Until the running processors split the partitions among them: each some, none twice, all of them. */
+async function eachOnItsOwnPartitions(processors: number): Promise<string> {
+  let owned = assignments();
+  await waitFor(async () => {
+    owned = assignments();
+    const all = [...owned.values()].flat().sort((a, b) => a - b);
+    return owned.size === processors && [...owned.values()].every((list) => list.length > 0) && all.join() === [...Array(config.TOPIC_PARTITIONS).keys()].join();
+  }, `${processors} processors each on partitions of their own`, 120_000, 250);
+  return [...owned].map(([name, list]) => `${name} [${list.join(",")}]`).join(", ");
+}
+
 /** kill -9 of a member of the cluster profile, started again `downMs` later. */
 async function crash(name: ClusterMemberName, downMs: number): Promise<void> {
   const member = clusterMember(name);
@@ -161,6 +183,7 @@ beforeAll(async () => {
   await start("processor-1");
   await start("processor-2");
   await start("ingest");
+  await eachOnItsOwnPartitions(2);
 }, 600_000);
 
 afterAll(async () => {
@@ -180,7 +203,14 @@ describe("the pipeline on the cluster profile", () => {
     onTestFailed(() => logs.report());
     const landed: string[] = [];
     const faults: { name: string; server: boolean; inject: () => Promise<void> }[] = [
-      { name: "a third processor joins (rebalance)", server: false, inject: () => start("processor-3") },
+      {
+        name: "a third processor joins (rebalance)",
+        server: false,
+        inject: async () => {
+          await start("processor-3");
+          landed.push(`three processors: ${await eachOnItsOwnPartitions(3)}`);
+        },
+      },
       { name: "kill -9 of a Kafka broker, restarted 10 s later", server: true, inject: () => crash("kafka-2", 10_000) },
       {
         name: "kill -9 of the Redis master of partition 0 (its replica takes over; the node comes back as a replica)",
@@ -197,7 +227,14 @@ describe("the pipeline on the cluster profile", () => {
           await shard.start();
         },
       },
-      { name: "the first processor leaves (rebalance)", server: false, inject: () => stop("processor-1") },
+      {
+        name: "the first processor leaves (rebalance)",
+        server: false,
+        inject: async () => {
+          await stop("processor-1");
+          landed.push(`two processors: ${await eachOnItsOwnPartitions(2)}`);
+        },
+      },
     ];
     const chunkSize = Math.ceil(events.length / (faults.length + 1));
     const client = new IngestClient({ baseUrl: `http://127.0.0.1:${config.INGEST_PORT}`, apiKey: KEY, batchSize: 250, maxAttempts: 60, initialBackoffMs: 250 });
