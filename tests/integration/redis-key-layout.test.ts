@@ -1,4 +1,4 @@
-import { DestinationStore, WebhookKeys } from "@clm/destinations";
+import { DeliveryQueue, DestinationStore, WebhookKeys, type Destination } from "@clm/destinations";
 import { createRedis, isCluster, type RedisClient } from "@clm/redis";
 import { readCurrentAudiences, RedisLayout, renameLegacyAudienceKeys } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
@@ -28,7 +28,7 @@ afterAll(async () => {
 describe("Redis key layout before hash tags", () => {
   it("is renamed on a single server, once, keeping what the new names already hold", async () => {
     const definitions = { version: "d-2", audiences: [{ id: "loyal", version: 1, name: "Loyal", filter: { stages: ["loyal"] } }], rfm: null };
-    const destination = { id: "dst_0123456789abcdef", url: "http://127.0.0.1:1/hook", types: ["stage.changed"], audienceIds: null, maxBatch: 1, lanes: 4, description: null, secrets: [], createdAt: 1, updatedAt: 1 };
+    const destination: Destination = { id: "dst_0123456789abcdef", url: "http://127.0.0.1:1/hook", types: ["stage.changed"], audienceIds: null, maxBatch: 1, lanes: 4, description: null, secrets: [], createdAt: 1, updatedAt: 1 };
     // Each old key alone (a cluster takes single-key writes of any name).
     await redis.hset(`${prefix}:audiences:versions`, "d-2", JSON.stringify(definitions));
     await redis.set(`${prefix}:audiences:current`, "d-2");
@@ -39,10 +39,12 @@ describe("Redis key layout before hash tags", () => {
     await redis.rpush(`${prefix}:webhooks:d:${destination.id}:lane:2`, "m1", "m2");
     await redis.hset(`${prefix}:webhooks:d:${destination.id}:msg`, "m1", "{}", "m2", "{}");
     const store = new DestinationStore(redis, prefix);
+    const queue = new DeliveryQueue(redis, prefix);
 
     if (isCluster(redis)) {
       expect(await renameLegacyAudienceKeys(redis, layout)).toBe(0);
       expect(await store.renameLegacyKeys()).toBe(0);
+      expect(await queue.renameLegacyKeys([destination])).toBe(0);
       expect(await redis.get(`${prefix}:audiences:current`)).toBe("d-2");
       return;
     }
@@ -53,14 +55,16 @@ describe("Redis key layout before hash tags", () => {
     expect(await redis.get(layout.audienceSequence())).toBe("7");
     expect(await redis.get(`${prefix}:audiences:seq`)).toBe("2");
 
-    expect(await store.renameLegacyKeys()).toBe(4);
+    expect(await store.renameLegacyKeys()).toBe(2);
     expect(await store.list()).toEqual([destination]);
     expect(await store.version()).toBe("3");
-    const queue = new WebhookKeys(prefix).of(destination.id);
-    expect(await redis.lrange(queue.lane(2), 0, -1)).toEqual(["m1", "m2"]);
-    expect(await redis.hkeys(queue.msg)).toEqual(["m1", "m2"]);
+    expect(await queue.renameLegacyKeys(await store.list())).toBe(2);
+    const queueKeys = new WebhookKeys(prefix).of(destination.id);
+    expect(await redis.lrange(queueKeys.lane(2), 0, -1)).toEqual(["m1", "m2"]);
+    expect(await redis.hkeys(queueKeys.msg)).toEqual(["m1", "m2"]);
 
     expect(await renameLegacyAudienceKeys(redis, layout)).toBe(0);
     expect(await store.renameLegacyKeys()).toBe(0);
+    expect(await queue.renameLegacyKeys([destination])).toBe(0);
   });
 });

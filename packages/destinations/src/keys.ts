@@ -13,7 +13,7 @@
  * The hash tags ({destinations}, {<id>}) keep what one script or transaction touches in one hash
  * slot, as a Redis Cluster requires: the destinations with their version, and each destination's
  * whole queue (its scripts build lane keys from the lane prefix). Before the tags the same names
- * had none; legacyRenames lists a single server's old keys under their new names.
+ * had none; legacyDestinationKeys and legacyQueueKeys pair a single server's old names with the new.
  */
 export class WebhookKeys {
   readonly destinations: string;
@@ -24,19 +24,27 @@ export class WebhookKeys {
     this.version = `${prefix}:webhooks:{destinations}:version`;
   }
 
-  /** Glob of every destination's queue keys under their names before the hash tags (`<p>:webhooks:d:<id>:…`). */
-  get legacyQueuePattern(): string {
-    return `${this.prefix}:webhooks:d:*`;
+  /** The destinations' keys under their names before the hash tags, with their names now. */
+  legacyDestinationKeys(): { from: string; to: string }[] {
+    return [
+      { from: `${this.prefix}:webhooks:destinations`, to: this.destinations },
+      { from: `${this.prefix}:webhooks:destinations:version`, to: this.version },
+    ];
   }
 
-  /** The new name of a key of the layout before the hash tags; null for a key already named the new way. */
-  renamedLegacyKey(key: string): string | null {
-    if (key === `${this.prefix}:webhooks:destinations`) return this.destinations;
-    if (key === `${this.prefix}:webhooks:destinations:version`) return this.version;
-    const queue = `${this.prefix}:webhooks:d:`;
-    if (!key.startsWith(queue) || key[queue.length] === "{") return null;
-    const end = key.indexOf(":", queue.length);
-    return end < 0 ? null : `${queue}{${key.slice(queue.length, end)}}${key.slice(end)}`;
+  /** A destination's queue keys (`lanes` lanes) under their names before the hash tags, with their names now. */
+  legacyQueueKeys(destinationId: string, lanes: number): { from: string; to: string }[] {
+    const old = `${this.prefix}:webhooks:d:${destinationId}`;
+    const of = this.of(destinationId);
+    return [
+      { from: `${old}:msg`, to: of.msg },
+      { from: `${old}:due`, to: of.due },
+      { from: `${old}:age`, to: of.age },
+      { from: `${old}:tries`, to: of.tries },
+      { from: `${old}:dead`, to: of.dead },
+      { from: `${old}:dead:order`, to: of.deadOrder },
+      ...Array.from({ length: lanes }, (_, lane) => ({ from: `${old}:lane:${lane}`, to: of.lane(lane) })),
+    ];
   }
 
   of(destinationId: string) {

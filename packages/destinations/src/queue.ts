@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { waitForReplicas, type RedisClient } from "@clm/redis";
+import { renameLegacyKeys, waitForReplicas, type RedisClient } from "@clm/redis";
 import type { Destination } from "./destination.ts";
 import { laneOf, WebhookKeys } from "./keys.ts";
 
@@ -197,6 +197,16 @@ export class DeliveryQueue {
     prefix: string,
   ) {
     this.keys = new WebhookKeys(prefix);
+  }
+
+  /**
+   * Renames a single server's queue keys of these destinations from the layout before hash tags
+   * (keys.ts) to their names now, once; a cluster cannot hold them. Returns how many were renamed.
+   */
+  async renameLegacyKeys(destinations: readonly Destination[]): Promise<number> {
+    let renamed = 0;
+    for (const destination of destinations) renamed += await renameLegacyKeys(this.redis, this.keys.legacyQueueKeys(destination.id, destination.lanes));
+    return renamed;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { isCluster, renameLegacyKeys, scanKeys, unlinkKeys, waitForReplicas, type RedisClient } from "@clm/redis";
+import { renameLegacyKeys, scanKeys, unlinkKeys, waitForReplicas, type RedisClient } from "@clm/redis";
 import { destinationCreateSchema, type Destination, type DestinationCreate, type DestinationUpdate } from "./destination.ts";
 import { WebhookKeys } from "./keys.ts";
 import { generateSecret } from "./secrets.ts";
@@ -23,22 +23,11 @@ export class DestinationStore {
   }
 
   /**
-   * Renames a single server's keys of the layout before hash tags (keys.ts) to their names now,
-   * once; a cluster cannot hold them (renameLegacyKeys). Returns how many were renamed.
+   * Renames a single server's destination keys of the layout before hash tags (keys.ts) to their
+   * names now, once; a cluster cannot hold them (renameLegacyKeys). Returns how many were renamed.
    */
-  async renameLegacyKeys(): Promise<number> {
-    if (isCluster(this.redis)) return 0;
-    const { prefix } = this.keys;
-    const renames = [`${prefix}:webhooks:destinations`, `${prefix}:webhooks:destinations:version`].map((from) => ({ from, to: this.keys.renamedLegacyKey(from)! }));
-    let renamed = await renameLegacyKeys(this.redis, renames);
-    for await (const found of scanKeys(this.redis, this.keys.legacyQueuePattern)) {
-      const queueRenames = found.flatMap((from) => {
-        const to = this.keys.renamedLegacyKey(from);
-        return to === null ? [] : [{ from, to }];
-      });
-      renamed += await renameLegacyKeys(this.redis, queueRenames);
-    }
-    return renamed;
+  renameLegacyKeys(): Promise<number> {
+    return renameLegacyKeys(this.redis, this.keys.legacyDestinationKeys());
   }
 
   async list(): Promise<Destination[]> {

@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   const redis = createRedis(config, { maxRetriesPerRequest: null });
   redis.on("error", (error: Error) => logger.debug({ err: error }, "redis connection error"));
   const store = new DestinationStore(redis, config.REDIS_KEY_PREFIX);
-  const renamed = await store.renameLegacyKeys();
-  if (renamed > 0) logger.info({ renamed }, "webhook keys renamed to their hash-tagged names");
   const queue = new DeliveryQueue(redis, config.REDIS_KEY_PREFIX);
+  const renamed = (await store.renameLegacyKeys()) + (await queue.renameLegacyKeys(await store.list()));
+  if (renamed > 0) logger.info({ renamed }, "webhook keys renamed to their hash-tagged names");
   const registry = createMetricsRegistry(SERVICE);
   let dispatcher: Dispatcher | null = null;
   const metrics = createWebhooksMetrics(registry, async () => (dispatcher ? dispatcher.stats() : new Map()));
