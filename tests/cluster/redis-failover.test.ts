@@ -8,13 +8,14 @@ import { createRedis, isCluster, waitForReplicas, type RedisClient } from "@clm/
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { wipePrefix } from "@clm/state-store/admin";
 import type { Config } from "@clm/config";
+import { clusterMember, type ClusterMember, type ClusterMemberName } from "@clm/testkit";
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "../integration/support/cdnow-events.ts";
 import { envOf, startService } from "../integration/support/child-service.ts";
 import { coreExpectation, mismatchedStates } from "../integration/support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor } from "../integration/support/pipeline.ts";
-import { clusterNodes, keySlot, killNode, nodeConnection, nodeLaunch, restartNode, servesSlot, type ClusterNode } from "./support/redis-cluster.ts";
+import { clusterNodes, keySlot, killNode, nodeConnection, nodeLaunch, restartNode, servesSlot, type ClusterNode, type NodeLaunch } from "./support/redis-cluster.ts";
 
 /**
  * A Redis Cluster master fails under load: the processor (a real process) folds the whole CDNOW log
@@ -83,6 +84,18 @@ async function failBack(port: number): Promise<void> {
   restarted.delete(port);
 }
 
+/**
+ * The stack's cluster-profile member running the node, when its pid file names that process: it is
+ * killed and started through the stack (so `stack.sh down` stops it afterwards); a cluster started
+ * by hand is killed and restarted with the node's own command line.
+ */
+function profileMember(launch: NodeLaunch): ClusterMember | null {
+  const index = ports.indexOf(launch.port);
+  if (index < 0) return null;
+  const member = clusterMember(`redis-${index + 1}` as ClusterMemberName);
+  return member.process()?.pid === launch.pid ? member : null;
+}
+
 /** The master serving `slot` now, as the cluster's nodes agree. */
 async function masterOf(slot: number): Promise<ClusterNode | undefined> {
   return (await clusterNodes(ports)).find((node) => node.role === "master" && !node.failed && servesSlot(node, slot));
@@ -134,6 +147,7 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
     const replica = nodes.find((node) => node.role === "replica" && node.masterId === victim.master.id && !node.failed)!;
     expect(replica).toBeDefined();
     const launch = await nodeLaunch(victim.master.port);
+    const member = profileMember(launch);
     step(`victim ${victim.master.port} (partitions ${victim.partitions.join(", ")}), its replica ${replica.port}`);
     const watched = victim.partitions[0]!;
 
@@ -210,7 +224,7 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
       offsetOnKilled = await killed.hget(layout.meta(watched), "offset");
       killed.disconnect();
       killedAt = performance.now();
-      await killNode(launch);
+      await (member ? member.kill9() : killNode(launch));
       step(`master ${launch.port} killed (partition ${watched} at offset ${offsetOnKilled} there)`);
       degraded = (async () => {
         // The replica takes over: the slot's master is another node.
@@ -231,7 +245,7 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
         resumedMs = performance.now() - killedAt;
         step(`processor writes partition ${watched} again (it was at offset ${offsetOnPromoted} on the promoted replica)`);
         await new Promise((resolve) => setTimeout(resolve, DEGRADED_MS));
-        await restartNode(launch);
+        await (member ? member.start() : restartNode(launch));
         restarted.add(launch.port);
         step(`node ${launch.port} started again`);
       })();
