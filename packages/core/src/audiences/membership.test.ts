@@ -180,7 +180,7 @@ describe("audience memberships in the stream", () => {
       { definitions: { version: "d2", audiences: [{ id: "all", version: 1, name: "all", filter: {} }], rfm: null }, activatedAt: T0 + DAY_MS },
     );
     expect(refit.effects).toMatchObject([{ kind: "audience_changed", change: { audienceId: "all", change: "entered", trigger: "definition", occurredAt: T0 + DAY_MS } }]);
-  });
+  }, 60_000);
 
   it("the state codec keeps the memberships, their definitions version and instants", () => {
     const audiences: ActiveAudiences = { definitions: { version: "d-7", audiences: [{ id: "buyers", version: 3, name: "buyers", filter: { purchaseCount: { min: 1 } } }, { id: "quiet", version: 1, name: "quiet", filter: { daysSinceLastPurchase: { min: 30 } } }], rfm: null }, activatedAt: T0 };
