@@ -149,7 +149,9 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
     const launch = await nodeLaunch(victim.master.port);
     const member = profileMember(launch);
     step(`victim ${victim.master.port} (partitions ${victim.partitions.join(", ")}), its replica ${replica.port}`);
-    const watched = victim.partitions[0]!;
+    // The partition whose applied offset is compared on the killed master and the promoted replica
+    // (with the replica cut off: one the master wrote after the cut).
+    let watched = victim.partitions[0]!;
 
     // Customers sampled per partition: those with the most events (their states change most often).
     const { Partitioners } = await import("kafkajs");
@@ -213,10 +215,28 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
           return /^connected_slaves:0\s*$/m.test(info);
         }, "the replica to be cut off from its master", 10_000, 50);
         step(`replica ${replica.port} cut off`);
-        // Chunks go on meanwhile: the commits of the victim's partitions stay unconfirmed.
-        await produceEvents(kafka, config, events.slice((chunk + 1) * chunkSize, (chunk + 2) * chunkSize));
-        chunk++;
-        await new Promise((resolve) => setTimeout(resolve, CUT_OFF_MS));
+        // Chunks go on meanwhile: the commits of the victim's partitions reach no replica (they stay
+        // unconfirmed), until the master holds a partition further than its replica does.
+        const offsets = async (port: number) => {
+          const node = nodeConnection(port);
+          await node.connect();
+          // A replica answers reads of its master's slots once asked to (READONLY).
+          if (port === replica.port) await node.call("READONLY");
+          const found = await Promise.all(victim.partitions.map((partition) => node.hget(layout.meta(partition), "offset")));
+          node.disconnect();
+          return found;
+        };
+        const cutAt = performance.now();
+        const behind = await offsets(replica.port);
+        for (let ahead = -1; ahead < 0 || performance.now() - cutAt < CUT_OFF_MS; ) {
+          chunk++;
+          await produceEvents(kafka, config, events.slice(chunk * chunkSize, (chunk + 1) * chunkSize));
+          await new Promise((resolve) => setTimeout(resolve, CHUNK_PAUSE_MS));
+          const onMaster = await offsets(launch.port);
+          ahead = onMaster.findIndex((offset, index) => offset !== behind[index]);
+          if (ahead >= 0) watched = victim.partitions[ahead]!;
+          if (chunk >= CHUNKS - 5) throw new Error("the master took no write of the victim's partitions while its replica was cut off");
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, random() * CHUNK_PAUSE_MS));
       const killed = nodeConnection(launch.port);

@@ -19,7 +19,7 @@ import type { RedisClient } from "@clm/redis";
 import { readAudienceDefinitions, readValueModel, RedisLayout, renameLegacyAudienceKeys, RfmBoundaryReader } from "@clm/state-store";
 import type { Admin, Consumer, Kafka, Producer } from "kafkajs";
 import type { ProcessorMetrics } from "./metrics.ts";
-import { PartitionWorker } from "./partition-worker.ts";
+import { PartitionWorker, type BatchOutcome } from "./partition-worker.ts";
 import { StateStore } from "./state-store.ts";
 import { warmUp, warmUpClients } from "./warm-up.ts";
 
@@ -193,7 +193,15 @@ export class Processor {
       partitionsConsumedConcurrently: Math.min(config.TOPIC_PARTITIONS, 2),
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
         if (!isRunning() || isStale()) return;
-        const outcome = await this.worker(batch.partition).processBatch(batch.messages, batch.highWatermark, { heartbeat, active: () => isRunning() && !isStale() });
+        // kafkajs heartbeats only when asked: a batch whose Redis commands wait out a failover (up to
+        // ~15 s of retries, then WAITs) would otherwise lose the group membership and move partitions.
+        const beating = setInterval(() => void heartbeat().catch(() => undefined), Math.floor(config.PROCESSOR_SESSION_TIMEOUT_MS / 5));
+        let outcome: BatchOutcome;
+        try {
+          outcome = await this.worker(batch.partition).processBatch(batch.messages, batch.highWatermark, { heartbeat, active: () => isRunning() && !isStale() });
+        } finally {
+          clearInterval(beating);
+        }
         // Stopped while waiting for the schema registry: nothing applied, nothing to resolve.
         if (outcome.kind === "stopped") return;
         if (outcome.kind === "seek") {

@@ -212,15 +212,18 @@ export class StateStore extends StateReader {
   }
 
   /**
-   * The outbox's first `limit` entries. With REDIS_WAIT_REPLICAS, one pipeline to the partition's
-   * node reads them, writes the meta's probe counter after the read and WAITs: replicas then hold
-   * every entry read (the probe follows them in the node's replication stream), whichever process
-   * committed them, so a failover cannot take back a change once it is published.
+   * The outbox's first `limit` entries. With REDIS_WAIT_REPLICAS, when there are some, one pipeline
+   * to the partition's node reads them again, writes the meta's probe counter after the read and
+   * WAITs: replicas then hold every entry returned (the probe follows them in the node's
+   * replication stream), whichever process committed them, so a failover cannot take back a change
+   * once it is published.
    */
   async readOutbox(partition: number, limit: number): Promise<Buffer[]> {
     const outbox = this.layout.outbox(partition);
     const wait = this.replicaWait;
-    if (wait === null) return this.redis.lrangeBuffer(outbox, 0, limit - 1);
+    const head = await this.redis.lrangeBuffer(outbox, 0, limit - 1);
+    // An empty outbox (most ticks) needs no probe and no WAIT.
+    if (wait === null || head.length === 0) return head;
     const meta = this.layout.meta(partition);
     const [read, , acknowledged] = await execPipeline(() => this.redis.pipeline().lrangeBuffer(outbox, 0, limit - 1).hincrby(meta, "probe", 1).call("WAIT", wait.replicas, wait.timeoutMs));
     const entries = read as Buffer[];

@@ -76,8 +76,7 @@ export async function warmUpClients(store: StateStore, samples: WarmUpSamples, r
     await store.loadStates(SCRATCH_PARTITION, samples.states.keys());
     const seq = await store.commit(SCRATCH_PARTITION, { expectedSeq: -1, offset: null, watermark: null, customers, outbox, history: [] });
     if (seq !== null) throw new Error("the warm-up's write was not fenced off");
-    // The read that waits for replicas writes a probe into the partition's meta: not here.
-    if (store.replicaWait === null) await store.readOutbox(SCRATCH_PARTITION, 500);
+    await store.readOutbox(SCRATCH_PARTITION, 500);
     await encodeProduceRequests(samples.stageChanges);
   }
 }
