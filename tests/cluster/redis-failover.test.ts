@@ -1,7 +1,7 @@
 import { appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, STAGE_CHANGE_SCHEMA_TEXT, type CustomerEventRecord, type StageChangeRecord } from "@clm/contracts";
+import { CUSTOMER_EVENT_SCHEMA_TEXT, recordToCustomerEvent, type CustomerEventRecord } from "@clm/contracts";
 import { decodeState, DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent } from "@clm/core";
 import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
 import { createRedis, isCluster, waitForReplicas, type RedisClient } from "@clm/redis";
@@ -13,7 +13,7 @@ import type { Kafka, KafkaMessage } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "../integration/support/cdnow-events.ts";
 import { envOf, startService } from "../integration/support/child-service.ts";
-import { coreExpectation, mismatchedStates } from "../integration/support/core-expectation.ts";
+import { coreExpectation, mismatchedStates, publishedStageChanges } from "../integration/support/core-expectation.ts";
 import { createTopics, deleteTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor } from "../integration/support/pipeline.ts";
 import { clusterNodes, keySlot, killNode, nodeConnection, nodeLaunch, restartNode, servesSlot, type ClusterNode, type NodeLaunch } from "./support/redis-cluster.ts";
 
@@ -305,17 +305,7 @@ async function failoverUnderLoad(config: Config, options: { cutReplicaOff: boole
     expect(await mismatchedStates(store, expected.states)).toEqual([]);
 
     // Every predicted change id was published, and no other; repeats are counted.
-    const published = await readTopic(kafka, config.TOPIC_STAGE_CHANGES);
-    const serde = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
-    const publishedIds = new Set<string>();
-    let publishedCount = 0;
-    for (const messages of published.values()) {
-      await serde.prepare(messages.map((message) => message.value));
-      for (const message of messages) {
-        publishedIds.add(serde.decode(message.value).transitionId);
-        publishedCount++;
-      }
-    }
+    const { ids: publishedIds, publishes: publishedCount } = await publishedStageChanges(kafka, config);
     expect([...expected.transitionIds].filter((id) => !publishedIds.has(id))).toEqual([]);
     expect([...publishedIds].filter((id) => !expected.transitionIds.has(id))).toEqual([]);
 

@@ -1,12 +1,11 @@
-import { STAGE_CHANGE_SCHEMA_TEXT, type StageChangeRecord } from "@clm/contracts";
 import { DEFAULT_LIFECYCLE_CONFIG, foldPartitionBatch, type BatchRecord, type CustomerEvent, type CustomerState } from "@clm/core";
-import { AvroSerde, createRegistry, receivedAtOf } from "@clm/kafka";
+import { receivedAtOf } from "@clm/kafka";
 import { RedisLayout, StateReader } from "@clm/state-store";
 import { createRedis, type RedisClient } from "@clm/redis";
 import type { Kafka } from "kafkajs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cdnowEvents } from "./support/cdnow-events.ts";
-import { mismatchedStates } from "./support/core-expectation.ts";
+import { mismatchedStates, publishedStageChanges } from "./support/core-expectation.ts";
 import { envOf, startService } from "./support/child-service.ts";
 import { createTopics, isolatedConfig, produceEvents, readTopic, testKafka, waitFor, tearDownRun } from "./support/pipeline.ts";
 
@@ -115,17 +114,7 @@ describe(`processor crash safety (kill -9 × ${KILLS}, seed ${SEED})`, () => {
     expect(await mismatchedStates(store, expectedStates)).toEqual([]);
     expect(expectedStates.size).toBe(23_570);
 
-    const published = await readTopic(kafka, config.TOPIC_STAGE_CHANGES);
-    const serde = new AvroSerde<StageChangeRecord>(createRegistry(config.SCHEMA_REGISTRY_URL), `${config.TOPIC_STAGE_CHANGES}-value`, STAGE_CHANGE_SCHEMA_TEXT);
-    const publishedIds = new Set<string>();
-    let publishedCount = 0;
-    for (const messages of published.values()) {
-      await serde.prepare(messages.map((message) => message.value));
-      for (const message of messages) {
-        publishedIds.add(serde.decode(message.value).transitionId);
-        publishedCount++;
-      }
-    }
+    const { ids: publishedIds, publishes: publishedCount } = await publishedStageChanges(kafka, config);
     expect(publishedIds.size).toBe(expectedIds.size);
     expect([...expectedIds].filter((id) => !publishedIds.has(id))).toEqual([]);
     expect(publishedCount).toBeGreaterThanOrEqual(expectedIds.size);
